@@ -1,0 +1,157 @@
+//! Command-line flags, named as in Prometheus exporters, each with an environment fallback.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Default path of the configuration file.
+pub const DEFAULT_CONFIG_FILE: &str = "config/connect-exporter.yaml";
+/// Default listen address: every interface, port 10061.
+pub const DEFAULT_LISTEN_ADDRESS: &str = ":10061";
+
+/// Prometheus exporter for Amazon Connect real-time agent and contact data.
+#[derive(Debug, Parser)]
+#[command(name = "amazon-connect-exporter", version, about, long_about = None)]
+pub struct Cli {
+    /// Path to the YAML configuration file.
+    #[arg(long = "config.file", env = "CONNECT_EXPORTER_CONFIG_FILE", default_value = DEFAULT_CONFIG_FILE, global = true)]
+    pub config_file: PathBuf,
+
+    /// Address to listen on for HTTP requests (`:port` means all interfaces).
+    #[arg(long = "web.listen-address", env = "CONNECT_EXPORTER_WEB_LISTEN_ADDRESS", default_value = DEFAULT_LISTEN_ADDRESS)]
+    pub listen_address: String,
+
+    /// Path under which to expose metrics.
+    #[arg(long = "web.telemetry-path", env = "CONNECT_EXPORTER_WEB_TELEMETRY_PATH", default_value = "/metrics", value_parser = parse_telemetry_path)]
+    pub telemetry_path: String,
+
+    /// Only log messages with the given severity or above.
+    #[arg(long = "log.level", env = "CONNECT_EXPORTER_LOG_LEVEL", value_enum, default_value_t = LogLevel::Info, global = true)]
+    pub log_level: LogLevel,
+
+    /// Output format of log messages.
+    #[arg(long = "log.format", env = "CONNECT_EXPORTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Logfmt, global = true)]
+    pub log_format: LogFormat,
+
+    /// Start the built-in Connect simulator and poll it with the bundled demo configuration:
+    /// no AWS account needed.
+    #[arg(long, conflicts_with = "config_file")]
+    pub demo: bool,
+
+    /// What to do instead of running the exporter.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a configuration file and exit 0 if it is valid, 1 if not.
+    CheckConfig {
+        /// The file to check (defaults to --config.file).
+        file: Option<PathBuf>,
+    },
+    /// Run the Connect API simulator on its own (for the demo, tests and benchmarks).
+    Simulate(SimulateArgs),
+}
+
+/// Flags of the `simulate` subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// Address to serve the simulated Connect API on.
+    #[arg(long = "listen-address", default_value = "127.0.0.1:8808")]
+    pub listen_address: String,
+    /// Number of agents.
+    #[arg(long, default_value_t = 200)]
+    pub agents: usize,
+    /// Number of STANDARD queues.
+    #[arg(long, default_value_t = 12)]
+    pub queues: usize,
+    /// Number of routing profiles.
+    #[arg(long = "routing-profiles", default_value_t = 6)]
+    pub routing_profiles: usize,
+    /// Seed of the generated contact centre.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Freeze the data after warm-up, for exact tests.
+    #[arg(long)]
+    pub frozen: bool,
+    /// How much simulated time one step covers.
+    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    pub tick: Duration,
+}
+
+/// Log severities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Everything, including each poll.
+    Debug,
+    /// Start, stop, recoveries.
+    Info,
+    /// Failed polls.
+    Warn,
+    /// Only what stops the exporter or its metrics.
+    Error,
+}
+
+impl LogLevel {
+    /// The `tracing` directive.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
+/// Log formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `key=value` pairs, one event a line.
+    Logfmt,
+    /// One JSON object a line.
+    Json,
+}
+
+fn parse_telemetry_path(path: &str) -> Result<String, String> {
+    if path.starts_with('/') && !path.contains(char::is_whitespace) && path != "/" {
+        Ok(path.to_string())
+    } else {
+        Err("must start with / and name a path other than / (e.g. /metrics)".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_exporter_conventions() {
+        let cli = Cli::try_parse_from(["amazon-connect-exporter"]).unwrap();
+        assert_eq!(cli.config_file, PathBuf::from(DEFAULT_CONFIG_FILE));
+        assert_eq!(cli.listen_address, ":10061");
+        assert_eq!(cli.telemetry_path, "/metrics");
+        assert_eq!(cli.log_format, LogFormat::Logfmt);
+        assert!(!cli.demo);
+    }
+
+    #[test]
+    fn check_config_takes_a_file_or_the_global_flag() {
+        let cli = Cli::try_parse_from(["x", "check-config", "a.yaml"]).unwrap();
+        assert!(
+            matches!(cli.command, Some(Command::CheckConfig { file: Some(ref f) }) if f == &PathBuf::from("a.yaml"))
+        );
+        let cli = Cli::try_parse_from(["x", "check-config", "--config.file", "b.yaml"]).unwrap();
+        assert_eq!(cli.config_file, PathBuf::from("b.yaml"));
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        assert!(Cli::try_parse_from(["x", "--web.telemetry-path", "metrics"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--log.format", "xml"]).is_err());
+        assert!(Cli::try_parse_from(["x", "--demo", "--config.file", "a.yaml"]).is_err());
+    }
+}

@@ -1,0 +1,699 @@
+//! Configuration: parses the YAML file into typed structs and validates it.
+//!
+//! Every error names the file, the key path (`instances[0].queue_sets[1].queues[3]`) and what is
+//! allowed there. Unknown keys are errors. This module never touches the network.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::ids;
+
+/// Poll interval used when neither the instance nor `defaults` sets one.
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
+/// The shortest poll interval accepted: faster polling only burns the shared API budget.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest poll timeout accepted.
+pub const MAX_POLL_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest accepted `name` (it becomes a label value).
+const MAX_NAME_LEN: usize = 128;
+
+/// A validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The Connect instances to poll, in file order.
+    pub instances: Vec<Instance>,
+}
+
+/// One Amazon Connect instance and the queue sets polled on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    /// Config name; the `connect_instance` label.
+    pub name: String,
+    /// The bare instance ID (an ARN in the file is reduced to its ID).
+    pub instance_id: String,
+    /// AWS region; `None` leaves it to the SDK's region chain.
+    pub region: Option<String>,
+    /// Endpoint override (simulator, VPC endpoint).
+    pub endpoint_url: Option<String>,
+    /// IAM role assumed through STS before calling Connect.
+    pub role_arn: Option<String>,
+    /// Time between the starts of two polls of one queue set.
+    pub poll_interval: Duration,
+    /// Upper bound on one poll, retries included.
+    pub poll_timeout: Duration,
+    /// The queue sets, in file order.
+    pub queue_sets: Vec<QueueSet>,
+}
+
+/// A named group of queues whose agents are summed together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSet {
+    /// Config name; the `queue_set` label.
+    pub name: String,
+    /// Bare queue IDs, in file order, without duplicates. May exceed 100: the source chunks them.
+    pub queue_ids: Vec<String>,
+}
+
+/// What went wrong while loading a configuration file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: cannot read the configuration file: {source}")]
+    Read {
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML of the expected shape (includes unknown keys and wrong types).
+    #[error("{file}: {message}")]
+    Syntax {
+        /// The file.
+        file: PathBuf,
+        /// The parser's message, with key path and line.
+        message: String,
+    },
+    /// The file parsed but some values are not acceptable.
+    #[error("{file}: {} problem{}:\n{}", problems.len(), if problems.len() == 1 { "" } else { "s" }, ProblemList(problems))]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// Every problem found, in file order.
+        problems: Vec<Problem>,
+    },
+}
+
+/// One invalid value: where it is and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Key path, e.g. `instances[0].queue_sets[1].name`.
+    pub key: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+struct ProblemList<'a>(&'a [Problem]);
+
+impl fmt::Display for ProblemList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, problem) in self.0.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "  {}: {}", problem.key, problem.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads and validates the configuration file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text, path)
+}
+
+/// Parses and validates configuration text; `file` is only used in error messages.
+pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+    let raw: RawConfig = serde_yaml::from_str(text).map_err(|error| ConfigError::Syntax {
+        file: file.to_path_buf(),
+        message: describe_yaml_error(&error),
+    })?;
+    let mut problems = Vec::new();
+    let config = validate(raw, &mut problems);
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::Invalid {
+            file: file.to_path_buf(),
+            problems,
+        })
+    }
+}
+
+fn describe_yaml_error(error: &serde_yaml::Error) -> String {
+    let message = error.to_string();
+    // serde_yaml names the key path but not always the line; add it where it is known.
+    match error.location() {
+        Some(location) if !message.contains(" at line ") => format!(
+            "{message} (line {}, column {})",
+            location.line(),
+            location.column()
+        ),
+        _ => message,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    defaults: RawDefaults,
+    instances: Vec<RawInstance>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    region: Option<String>,
+    poll_interval: Option<String>,
+    poll_timeout: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInstance {
+    name: String,
+    instance_id: String,
+    region: Option<String>,
+    endpoint_url: Option<String>,
+    role_arn: Option<String>,
+    poll_interval: Option<String>,
+    poll_timeout: Option<String>,
+    queue_sets: Vec<RawQueueSet>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQueueSet {
+    name: String,
+    queues: RawQueues,
+}
+
+/// `queues:` is a list today; the keyword form (`queues: all`) is reserved for discovery.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawQueues {
+    List(Vec<String>),
+    Keyword(String),
+}
+
+fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
+    let mut report = |key: String, message: String| problems.push(Problem { key, message });
+
+    let default_region = raw.defaults.region.and_then(|region| {
+        check_region(&region)
+            .map(|()| region)
+            .map_err(|message| report("defaults.region".into(), message))
+            .ok()
+    });
+    let default_interval = parse_duration_key(
+        raw.defaults.poll_interval.as_deref(),
+        "defaults.poll_interval",
+        &mut report,
+    );
+    let default_timeout = parse_duration_key(
+        raw.defaults.poll_timeout.as_deref(),
+        "defaults.poll_timeout",
+        &mut report,
+    );
+
+    if raw.instances.is_empty() {
+        report(
+            "instances".into(),
+            "at least one instance is required".into(),
+        );
+    }
+
+    let mut names_seen: HashMap<String, usize> = HashMap::new();
+    let mut ids_seen: HashMap<String, usize> = HashMap::new();
+    let mut instances = Vec::with_capacity(raw.instances.len());
+    for (index, raw_instance) in raw.instances.into_iter().enumerate() {
+        let key = format!("instances[{index}]");
+        check_name(&raw_instance.name, &format!("{key}.name"), &mut report);
+        if let Some(first) = names_seen.insert(raw_instance.name.clone(), index) {
+            report(
+                format!("{key}.name"),
+                format!(
+                    "duplicate instance name {:?} (already used by instances[{first}]); names must be unique because they become the connect_instance label",
+                    raw_instance.name
+                ),
+            );
+        }
+
+        let (instance_id, arn_region) = match ids::parse_instance(&raw_instance.instance_id) {
+            Ok(parsed) => (parsed.id, parsed.region),
+            Err(message) => {
+                report(format!("{key}.instance_id"), message);
+                (raw_instance.instance_id.clone(), None)
+            }
+        };
+        if let Some(first) = ids_seen.insert(instance_id.clone(), index) {
+            report(
+                format!("{key}.instance_id"),
+                format!("instance {instance_id} is already configured as instances[{first}]; put all its queue sets under one entry so they share one client"),
+            );
+        }
+
+        let region = match raw_instance.region.as_deref() {
+            Some(region) => match check_region(region) {
+                Ok(()) => Some(region.to_string()),
+                Err(message) => {
+                    report(format!("{key}.region"), message);
+                    None
+                }
+            },
+            None => arn_region.clone().or_else(|| default_region.clone()),
+        };
+        if let (Some(arn_region), Some(region)) = (&arn_region, &region) {
+            if arn_region != region {
+                report(
+                    format!("{key}.region"),
+                    format!(
+                        "region {region} contradicts the instance ARN, which is in {arn_region}"
+                    ),
+                );
+            }
+        }
+
+        let endpoint_url = raw_instance.endpoint_url.and_then(|url| {
+            check_endpoint_url(&url)
+                .map(|()| url)
+                .map_err(|message| report(format!("{key}.endpoint_url"), message))
+                .ok()
+        });
+        let role_arn = raw_instance.role_arn.and_then(|arn| {
+            ids::check_role_arn(&arn)
+                .map(|()| arn)
+                .map_err(|message| report(format!("{key}.role_arn"), message))
+                .ok()
+        });
+
+        let poll_interval = parse_duration_key(
+            raw_instance.poll_interval.as_deref(),
+            &format!("{key}.poll_interval"),
+            &mut report,
+        )
+        .or(default_interval)
+        .unwrap_or(DEFAULT_POLL_INTERVAL);
+        if poll_interval < MIN_POLL_INTERVAL {
+            report(
+                format!("{key}.poll_interval"),
+                format!(
+                    "{} is too short; the minimum is {}",
+                    humantime::format_duration(poll_interval),
+                    humantime::format_duration(MIN_POLL_INTERVAL)
+                ),
+            );
+        }
+        let poll_timeout = parse_duration_key(
+            raw_instance.poll_timeout.as_deref(),
+            &format!("{key}.poll_timeout"),
+            &mut report,
+        )
+        .or(default_timeout)
+        .unwrap_or(poll_interval.min(MAX_POLL_TIMEOUT));
+        if poll_timeout.is_zero() || poll_timeout > MAX_POLL_TIMEOUT {
+            report(
+                format!("{key}.poll_timeout"),
+                format!(
+                    "{} is out of range; allowed is more than 0s and at most {}",
+                    humantime::format_duration(poll_timeout),
+                    humantime::format_duration(MAX_POLL_TIMEOUT)
+                ),
+            );
+        }
+
+        if raw_instance.queue_sets.is_empty() {
+            report(
+                format!("{key}.queue_sets"),
+                "at least one queue set is required".into(),
+            );
+        }
+        let mut set_names: HashMap<String, usize> = HashMap::new();
+        let mut queue_sets = Vec::with_capacity(raw_instance.queue_sets.len());
+        for (set_index, raw_set) in raw_instance.queue_sets.into_iter().enumerate() {
+            let set_key = format!("{key}.queue_sets[{set_index}]");
+            check_name(&raw_set.name, &format!("{set_key}.name"), &mut report);
+            if let Some(first) = set_names.insert(raw_set.name.clone(), set_index) {
+                report(
+                    format!("{set_key}.name"),
+                    format!(
+                        "duplicate queue set name {:?} in this instance (already used by {key}.queue_sets[{first}])",
+                        raw_set.name
+                    ),
+                );
+            }
+            let queue_ids = validate_queues(
+                raw_set.queues,
+                &instance_id,
+                &format!("{set_key}.queues"),
+                &mut report,
+            );
+            queue_sets.push(QueueSet {
+                name: raw_set.name,
+                queue_ids,
+            });
+        }
+
+        instances.push(Instance {
+            name: raw_instance.name,
+            instance_id,
+            region,
+            endpoint_url,
+            role_arn,
+            poll_interval,
+            poll_timeout,
+            queue_sets,
+        });
+    }
+    Config { instances }
+}
+
+fn validate_queues(
+    raw: RawQueues,
+    instance_id: &str,
+    key: &str,
+    report: &mut impl FnMut(String, String),
+) -> Vec<String> {
+    let entries = match raw {
+        RawQueues::List(entries) => entries,
+        RawQueues::Keyword(word) => {
+            report(
+                key.to_string(),
+                format!("expected a list of queue IDs or ARNs, found {word:?} (queue discovery with `all` is not available in this version)"),
+            );
+            return Vec::new();
+        }
+    };
+    if entries.is_empty() {
+        report(
+            key.to_string(),
+            "the list is empty; give at least one queue ID or ARN".into(),
+        );
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut queue_ids = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        let entry_key = format!("{key}[{index}]");
+        match ids::parse_queue(entry, instance_id) {
+            Ok(id) => {
+                if let Some(first) = seen.insert(id.clone(), index) {
+                    report(
+                        entry_key,
+                        format!("queue {id} is listed twice (first at {key}[{first}])"),
+                    );
+                } else {
+                    queue_ids.push(id);
+                }
+            }
+            Err(message) => report(entry_key, message),
+        }
+    }
+    queue_ids
+}
+
+fn parse_duration_key(
+    value: Option<&str>,
+    key: &str,
+    report: &mut impl FnMut(String, String),
+) -> Option<Duration> {
+    let value = value?;
+    match humantime::parse_duration(value.trim()) {
+        Ok(duration) => Some(duration),
+        Err(error) => {
+            report(
+                key.to_string(),
+                format!("{value:?} is not a duration ({error}); write it like 15s, 1m or 1m30s"),
+            );
+            None
+        }
+    }
+}
+
+fn check_name(name: &str, key: &str, report: &mut impl FnMut(String, String)) {
+    let problem = if name.trim().is_empty() {
+        Some("must not be empty".to_string())
+    } else if name.trim() != name {
+        Some(format!("{name:?} has leading or trailing white space"))
+    } else if name.chars().count() > MAX_NAME_LEN {
+        Some(format!("is longer than {MAX_NAME_LEN} characters"))
+    } else if name.chars().any(char::is_control) {
+        Some(format!("{name:?} contains control characters"))
+    } else {
+        None
+    };
+    if let Some(message) = problem {
+        report(key.to_string(), message);
+    }
+}
+
+/// Accepts region codes such as `eu-west-2`, `us-gov-west-1`, `ap-southeast-5`.
+fn check_region(region: &str) -> Result<(), String> {
+    let parts: Vec<&str> = region.split('-').collect();
+    let well_formed = parts.len() >= 3
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty();
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "{region:?} is not an AWS region code (expected something like eu-west-2)"
+        ))
+    }
+}
+
+fn check_endpoint_url(url: &str) -> Result<(), String> {
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|error| format!("{url:?} is not a URL: {error}"))?;
+    match (uri.scheme_str(), uri.authority()) {
+        (Some("http" | "https"), Some(_)) => Ok(()),
+        _ => Err(format!(
+            "{url:?} must be an absolute http:// or https:// URL such as http://127.0.0.1:8808"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUEUE_A: &str = "7e2f1c44-1b2a-4c3d-9e8f-0a1b2c3d4e5f";
+    const QUEUE_B: &str = "8f3a2d55-2c3b-4d4e-8f9a-1b2c3d4e5f60";
+    const INSTANCE: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+
+    fn parse_ok(text: &str) -> Config {
+        match parse(text, Path::new("test.yaml")) {
+            Ok(config) => config,
+            Err(error) => panic!("expected a valid config, got: {error}"),
+        }
+    }
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match parse(text, Path::new("test.yaml")) {
+            Err(ConfigError::Invalid { problems, .. }) => problems,
+            other => panic!("expected validation problems, got {other:?}"),
+        }
+    }
+
+    fn syntax_error(text: &str) -> String {
+        match parse(text, Path::new("test.yaml")) {
+            Err(error @ ConfigError::Syntax { .. }) => error.to_string(),
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+    }
+
+    fn minimal(queues: &str) -> String {
+        format!(
+            "instances:\n  - name: prod\n    instance_id: {INSTANCE}\n    region: eu-west-2\n    queue_sets:\n      - name: support\n        queues: {queues}\n"
+        )
+    }
+
+    #[test]
+    fn full_example_parses_with_defaults_applied() {
+        let config = parse_ok(&format!(
+            r#"
+defaults:
+  region: eu-west-2
+  poll_interval: 30s
+instances:
+  - name: prod
+    instance_id: arn:aws:connect:eu-west-2:123456789012:instance/{INSTANCE}
+    endpoint_url: http://127.0.0.1:8808
+    role_arn: arn:aws:iam::123456789012:role/connect-exporter
+    queue_sets:
+      - name: support
+        queues: [{QUEUE_A}, "arn:aws:connect:eu-west-2:123456789012:instance/{INSTANCE}/queue/{QUEUE_B}"]
+  - name: other
+    instance_id: 1a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+    poll_interval: 5s
+    poll_timeout: 3s
+    queue_sets:
+      - name: all-of-them
+        queues: [{QUEUE_A}]
+"#
+        ));
+        let prod = &config.instances[0];
+        assert_eq!(prod.instance_id, INSTANCE);
+        assert_eq!(prod.region.as_deref(), Some("eu-west-2"));
+        assert_eq!(prod.poll_interval, Duration::from_secs(30));
+        assert_eq!(prod.poll_timeout, Duration::from_secs(30));
+        assert_eq!(prod.queue_sets[0].queue_ids, vec![QUEUE_A, QUEUE_B]);
+        let other = &config.instances[1];
+        assert_eq!(other.region.as_deref(), Some("eu-west-2"));
+        assert_eq!(other.poll_interval, Duration::from_secs(5));
+        assert_eq!(other.poll_timeout, Duration::from_secs(3));
+        assert_eq!(other.endpoint_url, None);
+    }
+
+    #[test]
+    fn poll_interval_defaults_to_fifteen_seconds() {
+        let config = parse_ok(&minimal(&format!("[{QUEUE_A}]")));
+        assert_eq!(config.instances[0].poll_interval, DEFAULT_POLL_INTERVAL);
+    }
+
+    #[test]
+    fn more_than_one_hundred_queues_is_legal() {
+        let queues: Vec<String> = (0..150)
+            .map(|n| format!("00000000-0000-4000-8000-{n:012}"))
+            .collect();
+        let config = parse_ok(&minimal(&format!("[{}]", queues.join(", "))));
+        assert_eq!(config.instances[0].queue_sets[0].queue_ids.len(), 150);
+    }
+
+    #[test]
+    fn unknown_key_is_a_syntax_error_naming_the_path() {
+        let text = minimal(&format!("[{QUEUE_A}]")).replace("region:", "regoin:");
+        let message = syntax_error(&text);
+        assert!(message.contains("test.yaml"), "{message}");
+        assert!(message.contains("instances[0]"), "{message}");
+        assert!(message.contains("unknown field `regoin`"), "{message}");
+    }
+
+    #[test]
+    fn empty_and_duplicate_names_are_reported_with_their_paths() {
+        let text = format!(
+            r#"
+instances:
+  - name: ""
+    instance_id: {INSTANCE}
+    queue_sets:
+      - {{ name: a, queues: [{QUEUE_A}] }}
+      - {{ name: a, queues: [{QUEUE_B}] }}
+  - name: " padded"
+    instance_id: 1a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d
+    queue_sets:
+      - {{ name: b, queues: [{QUEUE_A}] }}
+"#
+        );
+        let found = problems(&text);
+        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "instances[0].name",
+                "instances[0].queue_sets[1].name",
+                "instances[1].name"
+            ],
+            "{found:?}"
+        );
+        assert!(found[1].message.contains("duplicate queue set name"));
+    }
+
+    #[test]
+    fn duplicate_instance_names_are_rejected() {
+        let text = format!(
+            "instances:\n  - {{ name: x, instance_id: {INSTANCE}, queue_sets: [{{ name: s, queues: [{QUEUE_A}] }}] }}\n  - {{ name: x, instance_id: 1a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d, queue_sets: [{{ name: s, queues: [{QUEUE_A}] }}] }}\n"
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].key, "instances[1].name");
+        assert!(found[0].message.contains("already used by instances[0]"));
+    }
+
+    #[test]
+    fn bad_durations_name_the_key_and_the_format() {
+        let text = format!(
+            "defaults:\n  poll_interval: fifteen\ninstances:\n  - {{ name: x, instance_id: {INSTANCE}, poll_interval: 100ms, queue_sets: [{{ name: s, queues: [{QUEUE_A}] }}] }}\n"
+        );
+        let found = problems(&text);
+        assert_eq!(found[0].key, "defaults.poll_interval");
+        assert!(found[0].message.contains("\"fifteen\" is not a duration"));
+        assert_eq!(found[1].key, "instances[0].poll_interval");
+        assert!(found[1].message.contains("too short"), "{found:?}");
+    }
+
+    #[test]
+    fn malformed_ids_are_rejected() {
+        let text = format!(
+            r#"
+instances:
+  - name: x
+    instance_id: not-a-uuid
+    region: eu-west2
+    endpoint_url: ftp://example
+    role_arn: arn:aws:iam::12345:role/x
+    queue_sets:
+      - name: s
+        queues: [{QUEUE_A}, "7e2f1c44-zzzz-4c3d-9e8f-0a1b2c3d4e5f", "arn:aws:connect:eu-west-2:123456789012:instance/1a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d/queue/{QUEUE_B}", {QUEUE_A}]
+"#
+        );
+        let found = problems(&text);
+        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "instances[0].instance_id",
+                "instances[0].region",
+                "instances[0].endpoint_url",
+                "instances[0].role_arn",
+                "instances[0].queue_sets[0].queues[1]",
+                "instances[0].queue_sets[0].queues[2]",
+                "instances[0].queue_sets[0].queues[3]",
+            ],
+            "{found:?}"
+        );
+        assert!(found[6].message.contains("listed twice"));
+    }
+
+    #[test]
+    fn region_must_agree_with_the_instance_arn() {
+        let text = format!(
+            "instances:\n  - {{ name: x, instance_id: \"arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE}\", region: eu-west-2, queue_sets: [{{ name: s, queues: [{QUEUE_A}] }}] }}\n"
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("contradicts the instance ARN"));
+    }
+
+    #[test]
+    fn empty_lists_and_keywords_are_rejected() {
+        assert_eq!(problems("instances: []\n")[0].key, "instances");
+        let found = problems(&minimal("[]"));
+        assert_eq!(found[0].key, "instances[0].queue_sets[0].queues");
+        let found = problems(&minimal("all"));
+        assert!(found[0].message.contains("not available in this version"));
+    }
+
+    #[test]
+    fn invalid_error_lists_every_problem_with_the_file_name() {
+        let error = parse(&minimal("[]"), Path::new("conf/x.yaml")).unwrap_err();
+        let text = error.to_string();
+        assert!(text.starts_with("conf/x.yaml: 1 problem:"), "{text}");
+        assert!(text.contains("instances[0].queue_sets[0].queues: the list is empty"));
+    }
+
+    #[test]
+    fn missing_required_key_is_reported() {
+        let message = syntax_error("instances:\n  - name: x\n    queue_sets: []\n");
+        assert!(message.contains("missing field `instance_id`"), "{message}");
+    }
+
+    #[test]
+    fn load_reports_unreadable_file() {
+        let error = load(Path::new("/nonexistent/connect.yaml")).unwrap_err();
+        assert!(error
+            .to_string()
+            .starts_with("/nonexistent/connect.yaml: cannot read"));
+    }
+}

@@ -1,0 +1,533 @@
+//! Turns poll results into Prometheus metric families, encodes them once per poll and keeps
+//! the encoded text ready for scrapes. Never calls AWS.
+//!
+//! Data families are rebuilt from scratch on every poll, so a series whose agent, queue, status
+//! or state disappeared from the data disappears from `/metrics` too; a failed poll drops its
+//! target's data series and keeps the self-metrics.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError, RwLock};
+
+use bytes::Bytes;
+use prometheus::core::Collector;
+use prometheus::proto::MetricFamily;
+use prometheus::{
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+use crate::missed::StateCounter;
+use crate::model::{PollReport, TargetKey};
+use crate::source::RequestLog;
+use crate::summary::Summary;
+
+/// `Content-Type` of the text exposition format 0.0.4.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+const POLLED: &str = "Polled from GetCurrentUserData on the exporter's schedule, not at scrape time; see amazon_connect_last_poll_success_timestamp_seconds for its age.";
+
+/// Buckets for poll duration: a small set answers in tens of milliseconds, a 10,000-agent
+/// instance at the default rate needs most of a minute.
+const POLL_DURATION_BUCKETS: &[f64] =
+    &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
+
+impl crate::scheduler::PollSink for Exposition {
+    fn record(&self, key: &TargetKey, report: PollReport) {
+        if let Err(error) = Exposition::record(self, key, report) {
+            // The previous exposition stays published; scrapes still get a consistent page.
+            tracing::error!(%error, target = %key, "metrics not updated");
+        }
+    }
+}
+
+/// What the landing page shows of one target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetStatus {
+    /// The target.
+    pub key: TargetKey,
+    /// Whether any poll has finished yet.
+    pub polled: bool,
+    /// Whether the last poll succeeded.
+    pub up: bool,
+    /// When the last successful poll started, epoch seconds.
+    pub last_success: Option<f64>,
+    /// The last poll's error, if it failed.
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug)]
+struct TargetState {
+    summary: Option<Summary>,
+    polled: bool,
+    last_success: Option<f64>,
+    last_error: Option<String>,
+    missed: StateCounter,
+}
+
+impl TargetState {
+    fn new() -> Self {
+        Self {
+            summary: None,
+            polled: false,
+            last_success: None,
+            last_error: None,
+            missed: StateCounter::new("MISSED"),
+        }
+    }
+}
+
+/// The metric state of every target and the latest encoded exposition.
+#[derive(Debug)]
+pub struct Exposition {
+    targets: Mutex<BTreeMap<TargetKey, TargetState>>,
+    request_logs: BTreeMap<String, RequestLog>,
+    poll_duration: HistogramVec,
+    self_registry: Registry,
+    encoded: RwLock<Bytes>,
+    version: String,
+    revision: String,
+}
+
+/// The exposition could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the metrics exposition: {0}")]
+pub struct ExpositionError(#[from] prometheus::Error);
+
+impl Exposition {
+    /// State for `targets`, with the request logs of each instance by config name.
+    pub fn new(
+        targets: &[TargetKey],
+        request_logs: BTreeMap<String, RequestLog>,
+        version: &str,
+        revision: &str,
+    ) -> Result<Self, ExpositionError> {
+        let poll_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "amazon_connect_exporter_poll_duration_seconds",
+                "Wall time of one poll of a queue set, all chunks and pages, failed polls included.",
+            )
+            .buckets(POLL_DURATION_BUCKETS.to_vec()),
+            &["connect_instance", "queue_set"],
+        )?;
+        let self_registry = Registry::new();
+        self_registry.register(Box::new(poll_duration.clone()))?;
+        let exposition = Self {
+            targets: Mutex::new(
+                targets
+                    .iter()
+                    .map(|key| (key.clone(), TargetState::new()))
+                    .collect(),
+            ),
+            request_logs,
+            poll_duration,
+            self_registry,
+            encoded: RwLock::new(Bytes::new()),
+            version: version.to_string(),
+            revision: revision.to_string(),
+        };
+        exposition.publish()?;
+        Ok(exposition)
+    }
+
+    /// Applies one poll's result and re-encodes the exposition.
+    pub fn record(&self, key: &TargetKey, report: PollReport) -> Result<(), ExpositionError> {
+        {
+            let mut targets = self.lock_targets();
+            let Some(state) = targets.get_mut(key) else {
+                // A target removed while its last poll was in flight: nothing to publish.
+                return Ok(());
+            };
+            self.poll_duration
+                .with_label_values(&[key.instance.as_str(), key.queue_set.as_str()])
+                .observe(report.duration.as_secs_f64());
+            state.polled = true;
+            match report.outcome {
+                Ok(snapshot) => {
+                    state.missed.observe(&snapshot);
+                    state.summary = Some(Summary::from_snapshot(&snapshot));
+                    state.last_success = Some(report.started_at);
+                    state.last_error = None;
+                }
+                Err(message) => {
+                    state.summary = None;
+                    state.last_error = Some(message);
+                }
+            }
+        }
+        self.publish()
+    }
+
+    /// The latest encoded exposition (text format 0.0.4). Cheap: a reference-counted copy.
+    pub fn encoded(&self) -> Bytes {
+        self.encoded
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// True once every target has finished its first poll, successful or not.
+    pub fn ready(&self) -> bool {
+        self.lock_targets().values().all(|state| state.polled)
+    }
+
+    /// The state of each target, for the landing page.
+    pub fn statuses(&self) -> Vec<TargetStatus> {
+        self.lock_targets()
+            .iter()
+            .map(|(key, state)| TargetStatus {
+                key: key.clone(),
+                polled: state.polled,
+                up: state.summary.is_some(),
+                last_success: state.last_success,
+                last_error: state.last_error.clone(),
+            })
+            .collect()
+    }
+
+    fn lock_targets(&self) -> std::sync::MutexGuard<'_, BTreeMap<TargetKey, TargetState>> {
+        self.targets.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn publish(&self) -> Result<(), ExpositionError> {
+        let mut families = {
+            let targets = self.lock_targets();
+            build_families(&targets, &self.request_logs, &self.version, &self.revision)?
+        };
+        families.extend(self.self_registry.gather());
+        families.sort_by(|a, b| a.name().cmp(b.name()));
+        let mut buffer = Vec::with_capacity(self.encoded().len().max(4096));
+        TextEncoder::new().encode(&families, &mut buffer)?;
+        *self.encoded.write().unwrap_or_else(PoisonError::into_inner) = Bytes::from(buffer);
+        Ok(())
+    }
+}
+
+/// The families built fresh on every publish.
+struct Families {
+    slots_available: GaugeVec,
+    slots_active: GaugeVec,
+    slots_max: GaugeVec,
+    agents: GaugeVec,
+    contacts: GaugeVec,
+    contact_age: GaugeVec,
+    missed: IntCounterVec,
+    up: GaugeVec,
+    last_success: GaugeVec,
+    api_requests: IntCounterVec,
+    build_info: GaugeVec,
+}
+
+fn gauge(name: &str, help: &str, labels: &[&str]) -> Result<GaugeVec, prometheus::Error> {
+    GaugeVec::new(Opts::new(name, help), labels)
+}
+
+impl Families {
+    fn new() -> Result<Self, prometheus::Error> {
+        const SET: &[&str] = &["connect_instance", "queue_set"];
+        const CHANNEL: &[&str] = &["connect_instance", "queue_set", "channel"];
+        const CONTACT: &[&str] = &["connect_instance", "queue_set", "queue", "channel", "state"];
+        Ok(Self {
+            slots_available: gauge(
+                "amazon_connect_agent_slots_available",
+                &format!("Sum of AvailableSlotsByChannel over the queue set's agents. {POLLED}"),
+                CHANNEL,
+            )?,
+            slots_active: gauge(
+                "amazon_connect_agent_slots_active",
+                &format!("Sum of ActiveSlotsByChannel over the queue set's agents. {POLLED}"),
+                CHANNEL,
+            )?,
+            slots_max: gauge(
+                "amazon_connect_agent_slots_max",
+                &format!("Sum of MaxSlotsByChannel over the queue set's agents. {POLLED}"),
+                CHANNEL,
+            )?,
+            agents: gauge(
+                "amazon_connect_agents",
+                &format!("Agents serving the queue set, by agent status name. {POLLED}"),
+                &["connect_instance", "queue_set", "status"],
+            )?,
+            contacts: gauge(
+                "amazon_connect_agent_contacts",
+                &format!("Contacts with the queue set's agents, by the contact's queue, channel and agent contact state. {POLLED}"),
+                CONTACT,
+            )?,
+            contact_age: gauge(
+                "amazon_connect_agent_contact_state_age_seconds_max",
+                &format!("Seconds the oldest of these contacts has been in its state, measured at poll start. {POLLED}"),
+                CONTACT,
+            )?,
+            missed: IntCounterVec::new(
+                Opts::new(
+                    "amazon_connect_missed_contacts_total",
+                    "Distinct (contact, agent) pairs seen in the MISSED agent contact state (agent non-response) since the exporter started. One contact offered to three agents who do not answer counts three. Seen only at poll times.",
+                ),
+                &["connect_instance", "queue_set", "queue", "channel"],
+            )?,
+            up: gauge(
+                "amazon_connect_up",
+                "1 if the last poll of the queue set succeeded, 0 if it failed (its data series are then dropped).",
+                SET,
+            )?,
+            last_success: gauge(
+                "amazon_connect_last_poll_success_timestamp_seconds",
+                "Unix time at which the last successful poll of the queue set started: the age of the data served.",
+                SET,
+            )?,
+            api_requests: IntCounterVec::new(
+                Opts::new(
+                    "amazon_connect_exporter_api_requests_total",
+                    "Amazon Connect API request attempts, SDK retries included, by operation and outcome (success, throttled, client_error, server_error, timeout, network_error, malformed_response).",
+                ),
+                &["connect_instance", "operation", "outcome"],
+            )?,
+            build_info: gauge(
+                "amazon_connect_exporter_build_info",
+                "Always 1; the labels say which build of the exporter is running.",
+                &["version", "revision"],
+            )?,
+        })
+    }
+
+    fn collectors(self) -> Vec<Box<dyn Collector>> {
+        vec![
+            Box::new(self.slots_available),
+            Box::new(self.slots_active),
+            Box::new(self.slots_max),
+            Box::new(self.agents),
+            Box::new(self.contacts),
+            Box::new(self.contact_age),
+            Box::new(self.missed),
+            Box::new(self.up),
+            Box::new(self.last_success),
+            Box::new(self.api_requests),
+            Box::new(self.build_info),
+        ]
+    }
+}
+
+fn build_families(
+    targets: &BTreeMap<TargetKey, TargetState>,
+    request_logs: &BTreeMap<String, RequestLog>,
+    version: &str,
+    revision: &str,
+) -> Result<Vec<MetricFamily>, prometheus::Error> {
+    let families = Families::new()?;
+    families
+        .build_info
+        .with_label_values(&[version, revision])
+        .set(1.0);
+    for (key, state) in targets {
+        let set = [key.instance.as_str(), key.queue_set.as_str()];
+        if !state.polled {
+            continue;
+        }
+        families
+            .up
+            .with_label_values(&set)
+            .set(if state.summary.is_some() { 1.0 } else { 0.0 });
+        if let Some(at) = state.last_success {
+            families.last_success.with_label_values(&set).set(at);
+        }
+        let Some(summary) = &state.summary else {
+            continue;
+        };
+        for (gauge, values) in [
+            (&families.slots_available, &summary.slots_available),
+            (&families.slots_active, &summary.slots_active),
+            (&families.slots_max, &summary.slots_max),
+        ] {
+            for (channel, value) in values {
+                gauge
+                    .with_label_values(&[set[0], set[1], channel.as_str()])
+                    .set(*value as f64);
+            }
+        }
+        for (status, count) in &summary.agents_by_status {
+            families
+                .agents
+                .with_label_values(&[set[0], set[1], status.as_str()])
+                .set(*count as f64);
+        }
+        for (contact, stats) in &summary.contacts {
+            let labels = [
+                set[0],
+                set[1],
+                contact.queue.as_str(),
+                contact.channel.as_str(),
+                contact.state.as_str(),
+            ];
+            families
+                .contacts
+                .with_label_values(&labels)
+                .set(stats.count as f64);
+            if let Some(age) = stats.oldest_state_age {
+                families.contact_age.with_label_values(&labels).set(age);
+            }
+        }
+        for ((queue, channel), total) in state.missed.totals() {
+            families
+                .missed
+                .with_label_values(&[set[0], set[1], queue.as_str(), channel.as_str()])
+                .inc_by(*total);
+        }
+    }
+    for (instance, log) in request_logs {
+        for ((operation, outcome), count) in log.counts() {
+            families
+                .api_requests
+                .with_label_values(&[instance.as_str(), operation.as_str(), outcome.as_str()])
+                .inc_by(count);
+        }
+    }
+    let registry = Registry::new();
+    for collector in families.collectors() {
+        registry.register(collector)?;
+    }
+    Ok(registry.gather())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AgentRecord, ContactRecord, Snapshot};
+    use std::time::Duration;
+
+    fn key(set: &str) -> TargetKey {
+        TargetKey {
+            instance: "prod".into(),
+            queue_set: set.into(),
+        }
+    }
+
+    fn snapshot(status: &str, contact_state: &str) -> Snapshot {
+        Snapshot {
+            fetched_at: 1_000.0,
+            agents: vec![AgentRecord {
+                user_id: "u1".into(),
+                status_name: status.into(),
+                available_slots: [("VOICE".to_string(), 0)].into(),
+                active_slots: [("VOICE".to_string(), 1)].into(),
+                max_slots: [("VOICE".to_string(), 1)].into(),
+                contacts: vec![ContactRecord {
+                    contact_id: "c1".into(),
+                    channel: "VOICE".into(),
+                    state: contact_state.into(),
+                    queue_id: Some("q1".into()),
+                    state_start: Some(990.0),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    fn report(outcome: Result<Snapshot, String>) -> PollReport {
+        PollReport {
+            started_at: 1_000.0,
+            duration: Duration::from_millis(30),
+            outcome,
+        }
+    }
+
+    fn text(exposition: &Exposition) -> String {
+        String::from_utf8(exposition.encoded().to_vec()).unwrap()
+    }
+
+    fn exposition(sets: &[&str]) -> Exposition {
+        let keys: Vec<TargetKey> = sets.iter().map(|s| key(s)).collect();
+        Exposition::new(&keys, BTreeMap::new(), "1.2.3", "abc").unwrap()
+    }
+
+    #[test]
+    fn publishes_gauges_and_drops_vanished_series() {
+        let exposition = exposition(&["support"]);
+        assert!(!exposition.ready());
+        assert!(!text(&exposition).contains("amazon_connect_up"));
+        exposition
+            .record(
+                &key("support"),
+                report(Ok(snapshot("Available", "CONNECTED"))),
+            )
+            .unwrap();
+        assert!(exposition.ready());
+        let first = text(&exposition);
+        for line in [
+            "amazon_connect_up{connect_instance=\"prod\",queue_set=\"support\"} 1",
+            "amazon_connect_agent_slots_active{channel=\"voice\",connect_instance=\"prod\",queue_set=\"support\"} 1",
+            "amazon_connect_agents{connect_instance=\"prod\",queue_set=\"support\",status=\"Available\"} 1",
+            "amazon_connect_agent_contacts{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\",state=\"connected\"} 1",
+            "amazon_connect_agent_contact_state_age_seconds_max{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\",state=\"connected\"} 10",
+            "amazon_connect_last_poll_success_timestamp_seconds{connect_instance=\"prod\",queue_set=\"support\"} 1000",
+            "amazon_connect_exporter_build_info{revision=\"abc\",version=\"1.2.3\"} 1",
+            "amazon_connect_exporter_poll_duration_seconds_count{connect_instance=\"prod\",queue_set=\"support\"} 1",
+        ] {
+            assert!(first.contains(line), "missing {line} in\n{first}");
+        }
+        exposition
+            .record(&key("support"), report(Ok(snapshot("Lunch", "MISSED"))))
+            .unwrap();
+        let second = text(&exposition);
+        assert!(!second.contains("status=\"Available\""), "{second}");
+        assert!(!second.contains("state=\"connected\""), "{second}");
+        assert!(second.contains("amazon_connect_missed_contacts_total{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\"} 1"), "{second}");
+    }
+
+    #[test]
+    fn failed_poll_sets_up_to_zero_and_drops_data_series_only() {
+        let exposition = exposition(&["support", "sales"]);
+        exposition
+            .record(&key("support"), report(Ok(snapshot("Available", "MISSED"))))
+            .unwrap();
+        exposition
+            .record(
+                &key("sales"),
+                report(Ok(snapshot("Available", "CONNECTED"))),
+            )
+            .unwrap();
+        exposition
+            .record(&key("support"), report(Err("AccessDeniedException".into())))
+            .unwrap();
+        let output = text(&exposition);
+        assert!(
+            output.contains("amazon_connect_up{connect_instance=\"prod\",queue_set=\"support\"} 0")
+        );
+        assert!(
+            output.contains("amazon_connect_up{connect_instance=\"prod\",queue_set=\"sales\"} 1")
+        );
+        assert!(
+            !output.contains("queue_set=\"support\",status="),
+            "{output}"
+        );
+        assert!(!output.contains("amazon_connect_missed_contacts_total{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\"}"));
+        assert!(output.contains("amazon_connect_last_poll_success_timestamp_seconds{connect_instance=\"prod\",queue_set=\"support\"} 1000"));
+        assert!(output.contains("amazon_connect_exporter_poll_duration_seconds_count{connect_instance=\"prod\",queue_set=\"support\"} 2"));
+        let statuses = exposition.statuses();
+        let support = statuses.iter().find(|s| s.key == key("support")).unwrap();
+        assert_eq!(support.last_error.as_deref(), Some("AccessDeniedException"));
+        assert!(!support.up);
+    }
+
+    #[test]
+    fn request_counts_are_exported_by_instance_operation_and_outcome() {
+        let log = RequestLog::default();
+        log.record(
+            "GetCurrentUserData",
+            crate::source::RequestOutcome::Throttled,
+        );
+        let exposition = Exposition::new(
+            &[key("s")],
+            BTreeMap::from([("prod".to_string(), log.clone())]),
+            "v",
+            "r",
+        )
+        .unwrap();
+        log.record(
+            "GetCurrentUserData",
+            crate::source::RequestOutcome::Throttled,
+        );
+        exposition
+            .record(&key("s"), report(Err("x".into())))
+            .unwrap();
+        assert!(text(&exposition).contains("amazon_connect_exporter_api_requests_total{connect_instance=\"prod\",operation=\"GetCurrentUserData\",outcome=\"throttled\"} 2"));
+    }
+}

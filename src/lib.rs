@@ -1,0 +1,18 @@
+//! amazon-connect-exporter: Amazon Connect real-time agent data as Prometheus metrics.
+//!
+//! The flow, one module per stage: [`config`] → [`scheduler`] → [`source`] → [`model`] →
+//! [`summary`] → [`exposition`] → [`server`]. A scrape never calls AWS: polls run on their
+//! schedule and a scrape serves the latest encoded result.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod exposition;
+pub mod ids;
+pub mod logging;
+pub mod missed;
+pub mod model;
+pub mod scheduler;
+pub mod server;
+pub mod source;
+pub mod summary;

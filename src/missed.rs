@@ -1,0 +1,164 @@
+//! Counts (contact, agent) pairs the first time they are seen in one terminal contact state,
+//! such as `MISSED`, with memory bounded by a time-to-live and a hard cap.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::model::Snapshot;
+use crate::summary::label_value;
+
+/// How long a pair is remembered after it was last seen. A missed contact stays on the agent
+/// for seconds to minutes, so an hour is far longer than it can reappear after.
+pub const DEFAULT_MEMORY_SECONDS: f64 = 3600.0;
+/// The most pairs remembered at once, whatever the TTL; the oldest go first.
+pub const DEFAULT_MAX_REMEMBERED: usize = 200_000;
+
+/// Running totals of pairs seen in one contact state, by (queue, lower-case channel).
+#[derive(Debug, Clone)]
+pub struct StateCounter {
+    state: String,
+    memory_seconds: f64,
+    max_remembered: usize,
+    last_seen: HashMap<(String, String), f64>,
+    totals: BTreeMap<(String, String), u64>,
+}
+
+impl StateCounter {
+    /// A counter for the API state `state` (e.g. `MISSED`) with the default bounds.
+    pub fn new(state: &str) -> Self {
+        Self::with_bounds(state, DEFAULT_MEMORY_SECONDS, DEFAULT_MAX_REMEMBERED)
+    }
+
+    /// A counter with explicit memory bounds.
+    pub fn with_bounds(state: &str, memory_seconds: f64, max_remembered: usize) -> Self {
+        Self {
+            state: state.to_string(),
+            memory_seconds,
+            max_remembered: max_remembered.max(1),
+            last_seen: HashMap::new(),
+            totals: BTreeMap::new(),
+        }
+    }
+
+    /// Counts the pairs of `snapshot` in this counter's state that were not seen before.
+    pub fn observe(&mut self, snapshot: &Snapshot) {
+        let now = snapshot.fetched_at;
+        for agent in &snapshot.agents {
+            for contact in agent
+                .contacts
+                .iter()
+                .filter(|contact| contact.state == self.state)
+            {
+                let pair = (contact.contact_id.clone(), agent.user_id.clone());
+                if self.last_seen.insert(pair, now).is_none() {
+                    let key = (
+                        contact.queue_id.clone().unwrap_or_default(),
+                        label_value(&contact.channel),
+                    );
+                    *self.totals.entry(key).or_default() += 1;
+                }
+            }
+        }
+        self.forget_old(now);
+    }
+
+    /// Totals by (queue, channel), in label order.
+    pub fn totals(&self) -> &BTreeMap<(String, String), u64> {
+        &self.totals
+    }
+
+    /// How many pairs are remembered now.
+    pub fn remembered(&self) -> usize {
+        self.last_seen.len()
+    }
+
+    fn forget_old(&mut self, now: f64) {
+        let horizon = now - self.memory_seconds;
+        self.last_seen.retain(|_, seen| *seen >= horizon);
+        if self.last_seen.len() > self.max_remembered {
+            let mut times: Vec<f64> = self.last_seen.values().copied().collect();
+            let excess = self.last_seen.len() - self.max_remembered;
+            times.select_nth_unstable_by(excess - 1, f64::total_cmp);
+            let cutoff = times[excess - 1];
+            self.last_seen.retain(|_, seen| *seen > cutoff);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AgentRecord, ContactRecord};
+
+    fn snapshot(at: f64, pairs: &[(&str, &str, &str)]) -> Snapshot {
+        let mut agents: Vec<AgentRecord> = Vec::new();
+        for (contact, agent, state) in pairs {
+            let record = ContactRecord {
+                contact_id: contact.to_string(),
+                channel: "VOICE".into(),
+                state: state.to_string(),
+                queue_id: Some("q".into()),
+                ..Default::default()
+            };
+            match agents.iter_mut().find(|a| a.user_id == *agent) {
+                Some(existing) => existing.contacts.push(record),
+                None => agents.push(AgentRecord {
+                    user_id: agent.to_string(),
+                    status_name: "Available".into(),
+                    contacts: vec![record],
+                    ..Default::default()
+                }),
+            }
+        }
+        Snapshot {
+            fetched_at: at,
+            agents,
+        }
+    }
+
+    fn total(counter: &StateCounter) -> u64 {
+        counter.totals().values().sum()
+    }
+
+    #[test]
+    fn counts_each_contact_agent_pair_once() {
+        let mut counter = StateCounter::new("MISSED");
+        counter.observe(&snapshot(
+            0.0,
+            &[
+                ("c1", "a1", "MISSED"),
+                ("c1", "a2", "MISSED"),
+                ("c2", "a1", "CONNECTED"),
+            ],
+        ));
+        assert_eq!(total(&counter), 2);
+        counter.observe(&snapshot(
+            15.0,
+            &[("c1", "a1", "MISSED"), ("c2", "a1", "MISSED")],
+        ));
+        assert_eq!(total(&counter), 3);
+        assert_eq!(
+            counter
+                .totals()
+                .get(&("q".to_string(), "voice".to_string())),
+            Some(&3)
+        );
+    }
+
+    #[test]
+    fn memory_is_bounded_by_ttl_and_cap() {
+        let mut counter = StateCounter::with_bounds("MISSED", 60.0, 3);
+        counter.observe(&snapshot(0.0, &[("c1", "a", "MISSED")]));
+        counter.observe(&snapshot(100.0, &[("c2", "a", "MISSED")]));
+        assert_eq!(counter.remembered(), 1, "c1 is past its TTL");
+        counter.observe(&snapshot(
+            101.0,
+            &[
+                ("c3", "a", "MISSED"),
+                ("c4", "a", "MISSED"),
+                ("c5", "a", "MISSED"),
+            ],
+        ));
+        assert_eq!(counter.remembered(), 3);
+        assert_eq!(total(&counter), 5, "forgetting never lowers a total");
+    }
+}

@@ -1,0 +1,379 @@
+//! The HTTP server: `/metrics` (or the configured path), the landing page at `/`,
+//! `/-/healthy` and `/-/ready`. Handlers only read the latest published exposition; they never
+//! wait for a poll.
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tracing::{debug, info, warn};
+
+use crate::exposition::{Exposition, TargetStatus, CONTENT_TYPE as METRICS_CONTENT_TYPE};
+
+/// A client that has not sent its request headers by then is cut off, so idle or slow
+/// connections cannot pile up.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long open connections get to finish when the server stops.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What the handlers need.
+#[derive(Debug)]
+pub struct ServerState {
+    /// The metrics to serve.
+    pub exposition: Arc<Exposition>,
+    /// Path of the metrics endpoint, e.g. `/metrics`.
+    pub telemetry_path: String,
+    /// Version shown on the landing page.
+    pub version: String,
+}
+
+/// The server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The listen address is not `host:port` or `:port`.
+    #[error("invalid --web.listen-address {address:?}: {reason}")]
+    Address {
+        /// The address given.
+        address: String,
+        /// Why it is not usable.
+        reason: String,
+    },
+    /// Binding failed (address in use, permission).
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address given.
+        address: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Binds the listen address. `:10061` means every IPv4 interface, as in Go exporters.
+pub async fn bind(address: &str) -> Result<TcpListener, ServerError> {
+    let target = match address.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => address.to_string(),
+    };
+    if target
+        .rsplit_once(':')
+        .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+    {
+        return Err(ServerError::Address {
+            address: address.to_string(),
+            reason: "expected host:port or :port, e.g. :10061 or 127.0.0.1:10061".into(),
+        });
+    }
+    TcpListener::bind(&target)
+        .await
+        .map_err(|source| ServerError::Bind {
+            address: address.to_string(),
+            source,
+        })
+}
+
+/// Serves HTTP on `listener` until `shutdown` completes, then lets open requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: Arc<ServerState>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                Err(error) => {
+                    // Usually out of file descriptors: back off instead of spinning.
+                    warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let state = Arc::clone(&state);
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .serve_connection(
+                TokioIo::new(stream),
+                service_fn(move |request| {
+                    let state = Arc::clone(&state);
+                    async move { Ok::<_, Infallible>(handle(&state, &request)) }
+                }),
+            );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                debug!(%error, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        info!("open connections did not finish in time; closing them");
+    }
+}
+
+/// Answers one request.
+pub fn handle(state: &ServerState, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    route(state, request.method(), request.uri().path())
+}
+
+fn route(state: &ServerState, method: &Method, path: &str) -> Response<Full<Bytes>> {
+    let readable = method == Method::GET || method == Method::HEAD;
+    let known =
+        path == state.telemetry_path || path == "/" || path == "/-/healthy" || path == "/-/ready";
+    if !known {
+        return text(
+            StatusCode::NOT_FOUND,
+            format!("404 page not found: {path}\n"),
+        );
+    }
+    if !readable {
+        let mut response = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("method {method} is not allowed on {path}\n"),
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    if path == state.telemetry_path {
+        let mut response = Response::new(Full::new(state.exposition.encoded()));
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
+        return response;
+    }
+    match path {
+        "/-/healthy" => text(StatusCode::OK, "Healthy\n".into()),
+        "/-/ready" => {
+            let statuses = state.exposition.statuses();
+            let waiting = statuses.iter().filter(|s| !s.polled).count();
+            if waiting == 0 {
+                text(StatusCode::OK, "Ready\n".into())
+            } else {
+                text(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "Not ready: {waiting} of {} queue sets have not finished their first poll\n",
+                        statuses.len()
+                    ),
+                )
+            }
+        }
+        _ => {
+            let mut response = Response::new(Full::new(Bytes::from(landing_page(state))));
+            let headers = response.headers_mut();
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+    }
+}
+
+fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+fn landing_page(state: &ServerState) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let mut rows = String::new();
+    for status in state.exposition.statuses() {
+        let _ = write!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&status.key.instance),
+            escape(&status.key.queue_set),
+            state_class(&status),
+            state_word(&status),
+            status
+                .last_success
+                .map_or("never".to_string(), |at| format!(
+                    "{:.0} s ago",
+                    (now - at).max(0.0)
+                )),
+            escape(status.last_error.as_deref().unwrap_or("")),
+        );
+    }
+    let metrics = escape(&state.telemetry_path);
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Amazon Connect Exporter</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.up{{color:#070}}.down{{color:#b00}}.pending{{color:#777}}</style>
+</head><body>
+<h1>Amazon Connect Exporter</h1>
+<p>Version {version}. Metrics are polled from the Amazon Connect API on a schedule and served from memory: a scrape never calls AWS.</p>
+<ul><li><a href="{metrics}">Metrics</a></li><li><a href="/-/healthy">Health</a></li><li><a href="/-/ready">Readiness</a></li></ul>
+<h2>Queue sets</h2>
+<table><tr><th>Instance</th><th>Queue set</th><th>State</th><th>Last successful poll</th><th>Last error</th></tr>
+{rows}</table>
+</body></html>
+"#,
+        version = escape(&state.version),
+    )
+}
+
+fn state_word(status: &TargetStatus) -> &'static str {
+    match (status.polled, status.up) {
+        (false, _) => "waiting for first poll",
+        (true, true) => "up",
+        (true, false) => "down",
+    }
+}
+
+fn state_class(status: &TargetStatus) -> &'static str {
+    match (status.polled, status.up) {
+        (false, _) => "pending",
+        (true, true) => "up",
+        (true, false) => "down",
+    }
+}
+
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+/// The address a bound listener really uses, for the log.
+pub fn local_address(listener: &TcpListener) -> Option<SocketAddr> {
+    listener.local_addr().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PollReport, TargetKey};
+    use http_body_util::BodyExt;
+    use std::collections::BTreeMap;
+
+    fn state() -> ServerState {
+        let key = TargetKey {
+            instance: "prod".into(),
+            queue_set: "<script>".into(),
+        };
+        let exposition = Exposition::new(&[key.clone()], BTreeMap::new(), "0.1.0", "r").unwrap();
+        exposition
+            .record(
+                &key,
+                PollReport {
+                    started_at: 1.0,
+                    duration: Duration::from_millis(5),
+                    outcome: Err("AccessDeniedException & more".into()),
+                },
+            )
+            .unwrap();
+        ServerState {
+            exposition: Arc::new(exposition),
+            telemetry_path: "/metrics".into(),
+            version: "0.1.0".into(),
+        }
+    }
+
+    async fn body(response: Response<Full<Bytes>>) -> String {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn routes_answer_with_the_right_status_and_type() {
+        let state = state();
+        let metrics = route(&state, &Method::GET, "/metrics");
+        assert_eq!(metrics.status(), StatusCode::OK);
+        assert_eq!(metrics.headers()[CONTENT_TYPE], METRICS_CONTENT_TYPE);
+        assert!(body(metrics).await.contains("amazon_connect_up{"));
+        assert_eq!(
+            route(&state, &Method::GET, "/-/healthy").status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            route(&state, &Method::GET, "/-/ready").status(),
+            StatusCode::OK
+        );
+        assert_eq!(
+            route(&state, &Method::GET, "/nope").status(),
+            StatusCode::NOT_FOUND
+        );
+        let post = route(&state, &Method::POST, "/metrics");
+        assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(post.headers()[ALLOW], "GET, HEAD");
+    }
+
+    #[tokio::test]
+    async fn landing_page_escapes_names_and_errors() {
+        let state = state();
+        let page = body(route(&state, &Method::GET, "/")).await;
+        assert!(page.contains("&lt;script&gt;"), "{page}");
+        assert!(page.contains("AccessDeniedException &amp; more"));
+        assert!(page.contains("<td class=\"down\">down</td>"));
+        assert!(!page.contains("<script>"));
+    }
+
+    #[tokio::test]
+    async fn not_ready_until_every_target_polled() {
+        let keys = [TargetKey {
+            instance: "a".into(),
+            queue_set: "b".into(),
+        }];
+        let state = ServerState {
+            exposition: Arc::new(Exposition::new(&keys, BTreeMap::new(), "v", "r").unwrap()),
+            telemetry_path: "/metrics".into(),
+            version: "v".into(),
+        };
+        let response = route(&state, &Method::GET, "/-/ready");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body(response).await.contains("1 of 1 queue sets"));
+    }
+
+    #[tokio::test]
+    async fn bind_rejects_malformed_addresses() {
+        assert!(matches!(
+            bind("10061").await,
+            Err(ServerError::Address { .. })
+        ));
+        assert!(matches!(
+            bind("localhost:http").await,
+            Err(ServerError::Address { .. })
+        ));
+    }
+}

@@ -1,0 +1,320 @@
+//! The real source: GetCurrentUserData through `aws-sdk-connect`, with the standard credential
+//! chain, optional role assumption and endpoint override.
+
+use std::time::Duration;
+
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::BehaviorVersion;
+use aws_sdk_connect::config::{Credentials, Region, SharedCredentialsProvider};
+use aws_sdk_connect::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_connect::operation::get_current_user_data::GetCurrentUserDataError;
+use aws_sdk_connect::primitives::DateTime;
+use aws_sdk_connect::types::{Channel, UserData, UserDataFilters};
+use aws_sdk_connect::Client;
+use futures_util::future::BoxFuture;
+
+use super::attempts::AttemptCounter;
+use super::{
+    RequestError, RequestLog, RequestOutcome, SourceError, UserDataPage, UserDataPages, PAGE_SIZE,
+};
+use crate::config::Instance;
+use crate::model::{AgentRecord, ContactRecord, SlotsByChannel};
+
+/// Connecting to the API should never take long; a slow connect is a network problem.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Session name for assumed roles, visible in the customer's CloudTrail.
+const ROLE_SESSION_NAME: &str = "amazon-connect-exporter";
+
+/// GetCurrentUserData for one Connect instance.
+#[derive(Debug, Clone)]
+pub struct ConnectSource {
+    client: Client,
+    instance_id: String,
+}
+
+impl ConnectSource {
+    /// Builds the SDK client for `instance`: its region (or the SDK's region chain), endpoint
+    /// override, role, and the poll timeout as the operation timeout. `credentials` replaces the
+    /// credential chain (the demo's static test keys). Every attempt is recorded in `requests`.
+    pub async fn new(
+        instance: &Instance,
+        credentials: Option<Credentials>,
+        requests: RequestLog,
+    ) -> Result<Self, SourceError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &instance.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(credentials) = credentials {
+            loader = loader.credentials_provider(credentials);
+        }
+        let mut shared = loader.load().await;
+        if shared.region().is_none() {
+            return Err(SourceError::Setup(format!(
+                "instance {}: no AWS region; set `region` in the configuration or AWS_REGION in the environment",
+                instance.name
+            )));
+        }
+        if let Some(role_arn) = &instance.role_arn {
+            let provider = AssumeRoleProvider::builder(role_arn.clone())
+                .session_name(ROLE_SESSION_NAME)
+                .configure(&shared)
+                .build()
+                .await;
+            shared = shared
+                .into_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .build();
+        }
+        let timeouts = aws_sdk_connect::config::timeout::TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_timeout(instance.poll_timeout)
+            .build();
+        let mut config = aws_sdk_connect::config::Builder::from(&shared)
+            .timeout_config(timeouts)
+            .interceptor(AttemptCounter::new(requests));
+        if let Some(url) = &instance.endpoint_url {
+            config = config.endpoint_url(url.clone());
+        }
+        Ok(Self {
+            client: Client::from_conf(config.build()),
+            instance_id: instance.instance_id.clone(),
+        })
+    }
+}
+
+impl UserDataPages for ConnectSource {
+    fn fetch_page<'a>(
+        &'a self,
+        queue_ids: &'a [String],
+        next_token: Option<String>,
+    ) -> BoxFuture<'a, Result<UserDataPage, RequestError>> {
+        Box::pin(async move {
+            let filters = UserDataFilters::builder()
+                .set_queues(Some(queue_ids.to_vec()))
+                .build();
+            let output = self
+                .client
+                .get_current_user_data()
+                .instance_id(&self.instance_id)
+                .filters(filters)
+                .max_results(PAGE_SIZE)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(request_error)?;
+            let agents = output
+                .user_data_list()
+                .iter()
+                .enumerate()
+                .map(|(index, user)| {
+                    agent_from_sdk(user).map_err(|problem| RequestError {
+                        outcome: RequestOutcome::MalformedResponse,
+                        code: None,
+                        message: format!("UserDataList[{index}] {problem}"),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(UserDataPage {
+                agents,
+                next_token: output.next_token().map(str::to_string),
+            })
+        })
+    }
+}
+
+/// Converts one `UserData`. Fields every agent has are required: a response without them is
+/// malformed, and guessing would publish wrong numbers.
+pub fn agent_from_sdk(user: &UserData) -> Result<AgentRecord, String> {
+    let user_id = user
+        .user()
+        .and_then(|reference| reference.id())
+        .ok_or("has no User.Id")?
+        .to_string();
+    let status = user
+        .status()
+        .ok_or_else(|| format!("(user {user_id}) has no Status"))?;
+    let status_name = status
+        .status_name()
+        .ok_or_else(|| format!("(user {user_id}) has no Status.StatusName"))?
+        .to_string();
+    let contacts = user
+        .contacts()
+        .iter()
+        .enumerate()
+        .map(|(index, contact)| {
+            let field = |name: &str| format!("(user {user_id}) Contacts[{index}] has no {name}");
+            Ok(ContactRecord {
+                contact_id: contact
+                    .contact_id()
+                    .ok_or_else(|| field("ContactId"))?
+                    .to_string(),
+                channel: contact
+                    .channel()
+                    .ok_or_else(|| field("Channel"))?
+                    .as_str()
+                    .to_string(),
+                state: contact
+                    .agent_contact_state()
+                    .ok_or_else(|| field("AgentContactState"))?
+                    .as_str()
+                    .to_string(),
+                initiation_method: contact.initiation_method().map(|m| m.as_str().to_string()),
+                queue_id: contact.queue().and_then(|q| q.id()).map(str::to_string),
+                state_start: contact.state_start_timestamp().map(epoch_seconds),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(AgentRecord {
+        status_start: status.status_start_timestamp().map(epoch_seconds),
+        next_status: user.next_status().map(str::to_string),
+        routing_profile_id: user
+            .routing_profile()
+            .and_then(|profile| profile.id())
+            .map(str::to_string),
+        available_slots: slots(user.available_slots_by_channel()),
+        active_slots: slots(user.active_slots_by_channel()),
+        max_slots: slots(user.max_slots_by_channel()),
+        user_id,
+        status_name,
+        contacts,
+    })
+}
+
+fn slots(map: Option<&std::collections::HashMap<Channel, i32>>) -> SlotsByChannel {
+    map.into_iter()
+        .flatten()
+        .map(|(channel, count)| (channel.as_str().to_string(), i64::from(*count)))
+        .collect()
+}
+
+fn epoch_seconds(time: &DateTime) -> f64 {
+    time.as_secs_f64()
+}
+
+/// Classifies an SDK error and words it for the log, with the fix where it is known.
+fn request_error(error: SdkError<GetCurrentUserDataError>) -> RequestError {
+    match &error {
+        SdkError::ServiceError(context) => {
+            let status = context.raw().status().as_u16();
+            let code = context.err().code().map(str::to_string);
+            let outcome = RequestOutcome::from_status(status, code.as_deref());
+            let hint = match code.as_deref() {
+                Some("AccessDeniedException") => {
+                    " (the exporter's IAM identity needs connect:GetCurrentUserData on this instance)"
+                }
+                Some("ResourceNotFoundException") => {
+                    " (check the instance_id, region and the queue IDs of this queue set)"
+                }
+                Some("ThrottlingException") => {
+                    " (the account's GetCurrentUserData rate is used up: poll less often or raise the quota)"
+                }
+                _ => "",
+            };
+            RequestError {
+                message: format!(
+                    "{} (HTTP {status}): {}{hint}",
+                    code.as_deref().unwrap_or("unnamed error"),
+                    context.err().message().unwrap_or("no message"),
+                ),
+                outcome,
+                code,
+            }
+        }
+        SdkError::TimeoutError(_) => RequestError {
+            outcome: RequestOutcome::Timeout,
+            code: None,
+            message: "no answer within the poll timeout".into(),
+        },
+        SdkError::DispatchFailure(failure) => RequestError {
+            outcome: if failure.is_timeout() {
+                RequestOutcome::Timeout
+            } else {
+                RequestOutcome::NetworkError
+            },
+            code: None,
+            message: format!("request not delivered: {}", DisplayErrorContext(&error)),
+        },
+        SdkError::ResponseError(_) => RequestError {
+            outcome: RequestOutcome::MalformedResponse,
+            code: None,
+            message: format!("unreadable response: {}", DisplayErrorContext(&error)),
+        },
+        _ => RequestError {
+            outcome: RequestOutcome::ClientError,
+            code: None,
+            message: format!("request not built: {}", DisplayErrorContext(&error)),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_connect::types::{
+        AgentContactReference, AgentStatusReference, ContactInitiationMethod, ContactState,
+        QueueReference, UserReference,
+    };
+
+    fn user() -> aws_sdk_connect::types::builders::UserDataBuilder {
+        UserData::builder()
+            .user(UserReference::builder().id("u1").build())
+            .status(
+                AgentStatusReference::builder()
+                    .status_name("Available")
+                    .status_start_timestamp(DateTime::from_secs_f64(1_700_000_000.5))
+                    .build(),
+            )
+    }
+
+    #[test]
+    fn converts_slots_contacts_and_unknown_enum_values() {
+        let data = user()
+            .available_slots_by_channel(Channel::Voice, 0)
+            .available_slots_by_channel(Channel::from("VIDEO"), 2)
+            .max_slots_by_channel(Channel::Voice, 1)
+            .next_status("Lunch")
+            .contacts(
+                AgentContactReference::builder()
+                    .contact_id("c1")
+                    .channel(Channel::Voice)
+                    .agent_contact_state(ContactState::from("WRAPPING_UP"))
+                    .initiation_method(ContactInitiationMethod::from("HOLOGRAM"))
+                    .queue(QueueReference::builder().id("q1").build())
+                    .state_start_timestamp(DateTime::from_secs(1_700_000_010))
+                    .build(),
+            )
+            .build();
+        let agent = agent_from_sdk(&data).unwrap();
+        assert_eq!(agent.user_id, "u1");
+        assert_eq!(agent.status_start, Some(1_700_000_000.5));
+        assert_eq!(agent.next_status.as_deref(), Some("Lunch"));
+        assert_eq!(agent.available_slots["VIDEO"], 2);
+        assert_eq!(agent.available_slots["VOICE"], 0);
+        assert_eq!(agent.max_slots["VOICE"], 1);
+        assert!(agent.active_slots.is_empty());
+        let contact = &agent.contacts[0];
+        assert_eq!(contact.state, "WRAPPING_UP");
+        assert_eq!(contact.initiation_method.as_deref(), Some("HOLOGRAM"));
+        assert_eq!(contact.queue_id.as_deref(), Some("q1"));
+        assert_eq!(contact.state_start, Some(1_700_000_010.0));
+    }
+
+    #[test]
+    fn missing_required_fields_are_named() {
+        let no_user = UserData::builder().build();
+        assert_eq!(agent_from_sdk(&no_user).unwrap_err(), "has no User.Id");
+        let no_state = user()
+            .contacts(
+                AgentContactReference::builder()
+                    .contact_id("c1")
+                    .channel(Channel::Chat)
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            agent_from_sdk(&no_state).unwrap_err(),
+            "(user u1) Contacts[0] has no AgentContactState"
+        );
+    }
+}
