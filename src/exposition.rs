@@ -187,16 +187,19 @@ impl Exposition {
         self.targets.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Rebuilds and swaps the encoded exposition. Runs entirely under the state lock, so two
+    /// polls finishing together cannot publish out of order; scrapes only take the short read
+    /// lock of `encoded` and never wait for this.
     fn publish(&self) -> Result<(), ExpositionError> {
-        let mut families = {
-            let targets = self.lock_targets();
-            build_families(&targets, &self.request_logs, &self.version, &self.revision)?
-        };
+        let targets = self.lock_targets();
+        let mut families =
+            build_families(&targets, &self.request_logs, &self.version, &self.revision)?;
         families.extend(self.self_registry.gather());
         families.sort_by(|a, b| a.name().cmp(b.name()));
         let mut buffer = Vec::with_capacity(self.encoded().len().max(4096));
         TextEncoder::new().encode(&families, &mut buffer)?;
         *self.encoded.write().unwrap_or_else(PoisonError::into_inner) = Bytes::from(buffer);
+        drop(targets);
         Ok(())
     }
 }

@@ -292,7 +292,8 @@ mod tests {
             instance: "prod".into(),
             queue_set: "<script>".into(),
         };
-        let exposition = Exposition::new(&[key.clone()], BTreeMap::new(), "0.1.0", "r").unwrap();
+        let exposition =
+            Exposition::new(std::slice::from_ref(&key), BTreeMap::new(), "0.1.0", "r").unwrap();
         exposition
             .record(
                 &key,

@@ -1,0 +1,317 @@
+//! Helpers shared by the integration tests: a plain HTTP/1.1 GET over loopback and a reader
+//! for the text exposition format.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// A response: status code, lower-cased headers, body.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: String,
+}
+
+/// Sends `GET path` with `Connection: close` and reads the whole response.
+pub async fn http_get(address: SocketAddr, path: &str) -> HttpResponse {
+    let mut stream = TcpStream::connect(address).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
+        .await
+        .expect("response within 10 s")
+        .expect("read");
+    let text = String::from_utf8(raw).expect("utf-8 response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("header end");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|line| line.split(' ').nth(1))
+        .and_then(|code| code.parse().ok())
+        .expect("status line");
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    HttpResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+        if size == 0 {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = &after[size + 2..];
+    }
+    out
+}
+
+/// Sample lines of an exposition as `series → value` (`name{labels}` exactly as written).
+pub fn samples(exposition: &str) -> BTreeMap<String, f64> {
+    exposition
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .filter_map(|line| {
+            let (series, value) = line.rsplit_once(' ')?;
+            Some((series.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Samples of one metric, keyed by their label sets parsed into maps.
+pub fn metric(exposition: &str, name: &str) -> Vec<(BTreeMap<String, String>, f64)> {
+    samples(exposition)
+        .into_iter()
+        .filter_map(|(series, value)| {
+            let labels = match series.strip_prefix(name)? {
+                "" => "",
+                rest => rest.strip_prefix('{')?.strip_suffix('}')?,
+            };
+            Some((parse_labels(labels), value))
+        })
+        .collect()
+}
+
+fn parse_labels(text: &str) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    let mut rest = text;
+    while let Some((key, after)) = rest.split_once("=\"") {
+        let end = after.find("\",").unwrap_or(after.len() - 1);
+        labels.insert(
+            key.trim_start_matches(',').to_string(),
+            after[..end].to_string(),
+        );
+        rest = &after[end + 1..];
+    }
+    labels
+}
+
+/// The value of the one sample of `name` whose labels include all of `want`.
+pub fn value(exposition: &str, name: &str, want: &[(&str, &str)]) -> Option<f64> {
+    let matching: Vec<f64> = metric(exposition, name)
+        .into_iter()
+        .filter(|(labels, _)| {
+            want.iter()
+                .all(|(k, v)| labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|(_, v)| v)
+        .collect();
+    match matching.as_slice() {
+        [] => None,
+        [one] => Some(*one),
+        many => panic!("{} samples of {name} match {want:?}", many.len()),
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, for at most `limit`.
+pub async fn eventually<T>(limit: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(found) = check().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not met within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// An agent as a test sees it in its source data, for computing expected metric values.
+#[derive(Debug, Clone)]
+pub struct AgentView {
+    pub status: String,
+    /// (API channel, max, active, available)
+    pub slots: Vec<(String, i64, i64, i64)>,
+    pub contacts: Vec<ContactView>,
+}
+
+/// A contact as a test sees it in its source data.
+#[derive(Debug, Clone)]
+pub struct ContactView {
+    pub queue: String,
+    /// API channel, e.g. `VOICE`.
+    pub channel: String,
+    /// API state, e.g. `CONNECTED`.
+    pub state: String,
+    /// Seconds in its state at a reference time taken just before the exporter started.
+    pub age_at_reference: f64,
+}
+
+/// Asserts that the queue set's slot, status, contact and age series in `text` are exactly
+/// what `agents` (the set's agents, each once) say.
+pub fn assert_set_matches(text: &str, set_name: &str, agents: &[AgentView]) {
+    let mut slots: BTreeMap<(String, String), f64> = BTreeMap::new();
+    let mut statuses: BTreeMap<String, f64> = BTreeMap::new();
+    let mut contacts: BTreeMap<(String, String, String), (f64, f64)> = BTreeMap::new();
+    for agent in agents {
+        *statuses.entry(agent.status.clone()).or_default() += 1.0;
+        for (channel, max, active, available) in &agent.slots {
+            let channel = channel.to_lowercase();
+            for (kind, count) in [("max", max), ("active", active), ("available", available)] {
+                *slots
+                    .entry((kind.to_string(), channel.clone()))
+                    .or_default() += *count as f64;
+            }
+        }
+        for c in &agent.contacts {
+            let entry = contacts
+                .entry((
+                    c.queue.clone(),
+                    c.channel.to_lowercase(),
+                    c.state.to_lowercase(),
+                ))
+                .or_default();
+            entry.0 += 1.0;
+            entry.1 = entry.1.max(c.age_at_reference);
+        }
+    }
+    let of_set = |name: &str| {
+        metric(text, name)
+            .into_iter()
+            .filter(|(l, _)| l.get("queue_set").map(String::as_str) == Some(set_name))
+            .collect::<Vec<_>>()
+    };
+    for kind in ["max", "active", "available"] {
+        let name = format!("amazon_connect_agent_slots_{kind}");
+        let got: BTreeMap<String, f64> = of_set(&name)
+            .into_iter()
+            .map(|(l, v)| (l["channel"].clone(), v))
+            .collect();
+        let wanted: BTreeMap<String, f64> = slots
+            .iter()
+            .filter(|((k, _), _)| k == kind)
+            .map(|((_, c), v)| (c.clone(), *v))
+            .collect();
+        assert_eq!(got, wanted, "{name} for {set_name}");
+    }
+    let got_statuses: BTreeMap<String, f64> = of_set("amazon_connect_agents")
+        .into_iter()
+        .map(|(l, v)| (l["status"].clone(), v))
+        .collect();
+    assert_eq!(got_statuses, statuses, "agents by status for {set_name}");
+    let got_contacts: BTreeMap<(String, String, String), f64> =
+        of_set("amazon_connect_agent_contacts")
+            .into_iter()
+            .map(|(l, v)| {
+                (
+                    (l["queue"].clone(), l["channel"].clone(), l["state"].clone()),
+                    v,
+                )
+            })
+            .collect();
+    let wanted_contacts: BTreeMap<_, _> = contacts
+        .iter()
+        .map(|(k, (count, _))| (k.clone(), *count))
+        .collect();
+    assert_eq!(got_contacts, wanted_contacts, "contacts for {set_name}");
+    for ((queue, channel, state), (_, oldest)) in &contacts {
+        let age = value(
+            text,
+            "amazon_connect_agent_contact_state_age_seconds_max",
+            &[
+                ("queue_set", set_name),
+                ("queue", queue),
+                ("channel", channel),
+                ("state", state),
+            ],
+        )
+        .expect("an age series for every contacts series");
+        // Polls start after the reference time, within the test's time limit.
+        assert!(
+            age >= *oldest && age < oldest + 30.0,
+            "age of {queue}/{channel}/{state} in {set_name}: {age} vs {oldest}"
+        );
+    }
+}
+
+/// Runs `promtool check metrics` on `exposition`. Without promtool the check is skipped with a
+/// loud message, except under `CI=true`, where it fails.
+pub fn promtool_check_metrics(exposition: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(error) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "promtool is required under CI=true: {error}"
+            );
+            eprintln!("\n*** SKIPPED promtool check metrics: promtool not found ({error}); .ci/test installs it ***\n");
+            return;
+        }
+    };
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(exposition.as_bytes())
+        .expect("write to promtool");
+    let output = child.wait_with_output().expect("promtool runs");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.status.success() && report.trim().is_empty(),
+        "promtool check metrics found problems:\n{report}"
+    );
+}
+
+/// Starts the real exporter in this process on 127.0.0.1 with `yaml` and static test keys.
+pub async fn start_exporter(yaml: &str) -> amazon_connect_exporter::app::Exporter {
+    let config = amazon_connect_exporter::config::parse(yaml, std::path::Path::new("test.yaml"))
+        .expect("valid test configuration");
+    amazon_connect_exporter::app::Exporter::start(amazon_connect_exporter::app::Settings {
+        config,
+        listen_address: "127.0.0.1:0".into(),
+        telemetry_path: "/metrics".into(),
+        credentials: Some(aws_sdk_connect::config::Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        )),
+    })
+    .await
+    .expect("exporter starts")
+}
+
+/// Scrapes `/metrics` until every queue set in `sets` reports `up` 1, and returns that page.
+pub async fn scrape_when_up(address: SocketAddr, sets: &[&str]) -> String {
+    eventually(Duration::from_secs(20), async || {
+        let text = http_get(address, "/metrics").await.body;
+        sets.iter()
+            .all(|set| value(&text, "amazon_connect_up", &[("queue_set", set)]) == Some(1.0))
+            .then_some(text)
+    })
+    .await
+}
