@@ -109,3 +109,32 @@ impl RunningSimulator {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The bundled config must name the default simulator's instance and queues, or the demo
+    /// would show nothing.
+    #[test]
+    fn demo_config_matches_the_default_simulator() {
+        let config = config("http://127.0.0.1:1").unwrap();
+        let simulator = Simulator::new(SimulatorOptions::default()).unwrap();
+        let scenario = simulator.scenario();
+        let queues: BTreeSet<String> = scenario.queues.iter().map(|q| q.id.clone()).collect();
+        for instance in &config.instances {
+            assert_eq!(instance.instance_id, scenario.instance_id);
+            assert_eq!(instance.endpoint_url.as_deref(), Some("http://127.0.0.1:1"));
+            for set in &instance.queue_sets {
+                for queue in &set.queue_ids {
+                    assert!(
+                        queues.contains(queue),
+                        "{queue} of {} is not simulated",
+                        set.name
+                    );
+                }
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod exposition;
 pub mod ids;
 pub mod logging;
@@ -14,5 +15,6 @@ pub mod missed;
 pub mod model;
 pub mod scheduler;
 pub mod server;
+pub mod simulator;
 pub mod source;
 pub mod summary;

@@ -1,1 +1,169 @@
-fn main() {}
+//! The `amazon-connect-exporter` binary: parses flags, sets up logging and reports errors.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing::{error, info};
+
+use amazon_connect_exporter::app::{Exporter, Settings};
+use amazon_connect_exporter::cli::{Cli, Command, SimulateArgs};
+use amazon_connect_exporter::demo::{self, RunningSimulator};
+use amazon_connect_exporter::simulator::SimulatorOptions;
+use amazon_connect_exporter::{config, logging};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(problem) = logging::init(cli.log_level, cli.log_format) {
+        let _ = writeln!(std::io::stderr(), "error: cannot set up logging: {problem}");
+        return ExitCode::FAILURE;
+    }
+    match &cli.command {
+        Some(Command::CheckConfig { file }) => {
+            check_config(file.as_ref().unwrap_or(&cli.config_file))
+        }
+        Some(Command::Simulate(args)) => run_async(simulate(args.clone())),
+        None => run_async(run_exporter(cli)),
+    }
+}
+
+fn run_async(task: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(problem) => {
+            error!(error = %problem, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(task) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            error!(error = %problem, "exiting");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `check-config`: the verdict goes to standard output, problems to standard error.
+fn check_config(file: &std::path::Path) -> ExitCode {
+    match config::load(file) {
+        Ok(config) => {
+            let sets: usize = config.instances.iter().map(|i| i.queue_sets.len()).sum();
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}: valid: {} instance(s), {sets} queue set(s)",
+                file.display(),
+                config.instances.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(problem) => {
+            let _ = writeln!(std::io::stderr(), "{problem}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_exporter(cli: Cli) -> Result<(), String> {
+    let mut simulator = None;
+    let settings = if cli.demo {
+        let running = RunningSimulator::start(SimulatorOptions::default(), "127.0.0.1:0")
+            .await
+            .map_err(|e| e.to_string())?;
+        let config = demo::config(&running.endpoint_url()).map_err(|e| e.to_string())?;
+        info!(endpoint_url = %running.endpoint_url(), "demo: simulated Connect API started");
+        simulator = Some(running);
+        Settings {
+            config,
+            listen_address: cli.listen_address.clone(),
+            telemetry_path: cli.telemetry_path.clone(),
+            credentials: Some(demo::credentials()),
+        }
+    } else {
+        Settings {
+            config: config::load(&cli.config_file).map_err(|e| e.to_string())?,
+            listen_address: cli.listen_address.clone(),
+            telemetry_path: cli.telemetry_path.clone(),
+            credentials: None,
+        }
+    };
+    let exporter = Exporter::start(settings).await.map_err(|e| e.to_string())?;
+    if cli.demo {
+        info!(
+            url = %format!("http://{}{}", browsable(exporter.address()), cli.telemetry_path),
+            status_page = %format!("http://{}/", browsable(exporter.address())),
+            "demo: open the metrics in a browser or with curl; Ctrl-C stops"
+        );
+    }
+    shutdown_signal().await;
+    info!("shutting down");
+    exporter.stop().await;
+    if let Some(running) = simulator {
+        running.stop().await;
+    }
+    Ok(())
+}
+
+async fn simulate(args: SimulateArgs) -> Result<(), String> {
+    let options = SimulatorOptions {
+        agents: args.agents,
+        queues: args.queues,
+        routing_profiles: args.routing_profiles,
+        seed: args.seed,
+        frozen: args.frozen,
+        tick: args.tick,
+        ..SimulatorOptions::default()
+    };
+    let running = RunningSimulator::start(options, &args.listen_address)
+        .await
+        .map_err(|e| e.to_string())?;
+    info!(
+        endpoint_url = %running.endpoint_url(),
+        instance_id = running.simulator().instance_id(),
+        agents = args.agents,
+        queues = args.queues,
+        frozen = args.frozen,
+        "simulated Connect API serving; Ctrl-C stops"
+    );
+    shutdown_signal().await;
+    running.stop().await;
+    Ok(())
+}
+
+/// A wildcard address is not something to type into a browser.
+fn browsable(address: SocketAddr) -> String {
+    if address.ip().is_unspecified() {
+        format!("localhost:{}", address.port())
+    } else {
+        address.to_string()
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(problem) = tokio::signal::ctrl_c().await {
+            error!(error = %problem, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(problem) => {
+                error!(error = %problem, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -84,12 +84,26 @@ pub async fn bind(address: &str) -> Result<TcpListener, ServerError> {
         })
 }
 
-/// Serves HTTP on `listener` until `shutdown` completes, then lets open requests finish.
+/// Serves the exporter's endpoints on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let handler = move |request: Request<Incoming>| {
+        let state = Arc::clone(&state);
+        async move { handle(&state, &request) }
+    };
+    serve_http(listener, handler, shutdown).await;
+}
+
+/// Serves HTTP/1.1 with `handler` on `listener` until `shutdown` completes, then gives open
+/// connections [`SHUTDOWN_GRACE`] to finish. Shared by the exporter and the simulator.
+pub async fn serve_http<H, F>(listener: TcpListener, handler: H, shutdown: impl Future<Output = ()>)
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -105,15 +119,15 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let state = Arc::clone(&state);
+        let handler = handler.clone();
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
             .serve_connection(
                 TokioIo::new(stream),
                 service_fn(move |request| {
-                    let state = Arc::clone(&state);
-                    async move { Ok::<_, Infallible>(handle(&state, &request)) }
+                    let response = handler(request);
+                    async move { Ok::<_, Infallible>(response.await) }
                 }),
             );
         let connection = graceful.watch(connection);

@@ -53,7 +53,7 @@ fn each_bad_file_gets_one_clear_message_and_exit_code_1() {
             "malformed-queue-id.yaml",
             "instances[0].queue_sets[0].queues[1]: \"7e2f1c44-1b2a-4c3d-9e8f\" is not a queue ID",
         ),
-        ("not-yaml.yaml", "line 3"),
+        ("not-yaml.yaml", "did not find expected ',' or ']' at line 7"),
         ("missing.yaml", "cannot read the configuration file"),
     ];
     for (name, expected) in cases {

@@ -1,0 +1,151 @@
+//! A stand-in for the Amazon Connect API for the demo, the tests and benchmarks.
+//!
+//! It speaks the service's REST-JSON wire format (paths, JSON member names, epoch-second
+//! timestamps, error status codes with `x-amzn-ErrorType`), so any AWS SDK pointed at it with
+//! `endpoint_url` works, for GetCurrentUserData and the List* look-ups. Signatures are not
+//! checked. The exporter's production code paths never reach it: only `simulate` and `--demo`
+//! start it.
+
+pub mod api;
+pub mod scenario;
+mod wire;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::net::TcpListener;
+
+use scenario::{Scenario, Size, World};
+
+/// The instance ID the simulator uses unless told otherwise (also in `config/demo.yaml`).
+pub const DEMO_INSTANCE_ID: &str = "4a1f6c3e-9b2d-4e8f-a5c7-1d3b5e7f9a20";
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct SimulatorOptions {
+    /// Instance ID (a UUID).
+    pub instance_id: String,
+    /// Region, used in ARNs.
+    pub region: String,
+    /// Account ID, used in ARNs.
+    pub account_id: String,
+    /// Number of agents.
+    pub agents: usize,
+    /// Number of STANDARD queues.
+    pub queues: usize,
+    /// Number of routing profiles.
+    pub routing_profiles: usize,
+    /// Seed of everything random.
+    pub seed: u64,
+    /// Never advance after warm-up, for exact tests.
+    pub frozen: bool,
+    /// Real time per simulated step.
+    pub tick: Duration,
+}
+
+impl Default for SimulatorOptions {
+    fn default() -> Self {
+        Self {
+            instance_id: DEMO_INSTANCE_ID.to_string(),
+            region: "eu-west-2".to_string(),
+            account_id: "123456789012".to_string(),
+            agents: 200,
+            queues: 12,
+            routing_profiles: 6,
+            seed: 1,
+            frozen: false,
+            tick: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The simulator could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulatorError {
+    /// The options make no sense.
+    #[error("invalid simulator options: {0}")]
+    InvalidOptions(String),
+}
+
+/// A simulated Connect instance. Cheap to clone; clones share the state.
+#[derive(Debug, Clone)]
+pub struct Simulator {
+    service: Arc<api::Service>,
+    instance_id: String,
+}
+
+impl Simulator {
+    /// Builds and warms up the contact centre.
+    pub fn new(options: SimulatorOptions) -> Result<Self, SimulatorError> {
+        let problem = if options.agents == 0 || options.queues == 0 || options.routing_profiles == 0
+        {
+            Some("agents, queues and routing profiles must each be at least 1".to_string())
+        } else if options.tick.is_zero() {
+            Some("tick must be longer than 0".to_string())
+        } else if !crate::ids::is_uuid(&options.instance_id) {
+            Some(format!(
+                "instance ID {:?} is not a UUID",
+                options.instance_id
+            ))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(SimulatorError::InvalidOptions(problem));
+        }
+        let tick = options.tick.as_secs_f64();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        // Start in the past so that warm-up ends now.
+        let start = now - f64::from(scenario::WARM_UP_TICKS) * tick;
+        let world = World::new(
+            &options.instance_id,
+            &options.region,
+            &options.account_id,
+            Size {
+                agents: options.agents,
+                queues: options.queues,
+                routing_profiles: options.routing_profiles,
+            },
+            options.seed,
+            start,
+            tick,
+        );
+        Ok(Self {
+            service: Arc::new(api::Service::new(world, options.frozen)),
+            instance_id: options.instance_id,
+        })
+    }
+
+    /// The simulated instance's ID.
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// The current state (advanced to now unless frozen), for tests to compute expected values.
+    pub fn scenario(&self) -> Scenario {
+        self.service.with_world(|world| world.scenario.clone())
+    }
+
+    /// Requests served per operation name (`GetCurrentUserData`, `ListQueues`, ...).
+    pub fn request_count(&self, operation: &str) -> u64 {
+        self.service.request_count(operation)
+    }
+
+    /// Serves the API on `listener` until `shutdown` completes.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), SimulatorError> {
+        let service = Arc::clone(&self.service);
+        let handler = move |request| {
+            let service = Arc::clone(&service);
+            async move { api::handle(&service, request).await }
+        };
+        crate::server::serve_http(listener, handler, shutdown).await;
+        Ok(())
+    }
+}
