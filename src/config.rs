@@ -221,149 +221,168 @@ fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         );
     }
 
+    let defaults = Defaults {
+        region: default_region,
+        poll_interval: default_interval,
+        poll_timeout: default_timeout,
+    };
     let mut names_seen: HashMap<String, usize> = HashMap::new();
     let mut ids_seen: HashMap<String, usize> = HashMap::new();
     let mut instances = Vec::with_capacity(raw.instances.len());
     for (index, raw_instance) in raw.instances.into_iter().enumerate() {
-        let key = format!("instances[{index}]");
-        check_name(&raw_instance.name, &format!("{key}.name"), &mut report);
-        if let Some(first) = names_seen.insert(raw_instance.name.clone(), index) {
+        let instance = validate_instance(index, raw_instance, &defaults, &mut report);
+        if let Some(first) = names_seen.insert(instance.name.clone(), index) {
             report(
-                format!("{key}.name"),
+                format!("instances[{index}].name"),
                 format!(
                     "duplicate instance name {:?} (already used by instances[{first}]); names must be unique because they become the connect_instance label",
-                    raw_instance.name
+                    instance.name
                 ),
             );
         }
-
-        let (instance_id, arn_region) = match ids::parse_instance(&raw_instance.instance_id) {
-            Ok(parsed) => (parsed.id, parsed.region),
-            Err(message) => {
-                report(format!("{key}.instance_id"), message);
-                (raw_instance.instance_id.clone(), None)
-            }
-        };
-        if let Some(first) = ids_seen.insert(instance_id.clone(), index) {
+        if let Some(first) = ids_seen.insert(instance.instance_id.clone(), index) {
             report(
-                format!("{key}.instance_id"),
-                format!("instance {instance_id} is already configured as instances[{first}]; put all its queue sets under one entry so they share one client"),
+                format!("instances[{index}].instance_id"),
+                format!("instance {} is already configured as instances[{first}]; put all its queue sets under one entry so they share one client", instance.instance_id),
             );
         }
-
-        let region = match raw_instance.region.as_deref() {
-            Some(region) => match check_region(region) {
-                Ok(()) => Some(region.to_string()),
-                Err(message) => {
-                    report(format!("{key}.region"), message);
-                    None
-                }
-            },
-            None => arn_region.clone().or_else(|| default_region.clone()),
-        };
-        if let (Some(arn_region), Some(region)) = (&arn_region, &region) {
-            if arn_region != region {
-                report(
-                    format!("{key}.region"),
-                    format!(
-                        "region {region} contradicts the instance ARN, which is in {arn_region}"
-                    ),
-                );
-            }
-        }
-
-        let endpoint_url = raw_instance.endpoint_url.and_then(|url| {
-            check_endpoint_url(&url)
-                .map(|()| url)
-                .map_err(|message| report(format!("{key}.endpoint_url"), message))
-                .ok()
-        });
-        let role_arn = raw_instance.role_arn.and_then(|arn| {
-            ids::check_role_arn(&arn)
-                .map(|()| arn)
-                .map_err(|message| report(format!("{key}.role_arn"), message))
-                .ok()
-        });
-
-        let poll_interval = parse_duration_key(
-            raw_instance.poll_interval.as_deref(),
-            &format!("{key}.poll_interval"),
-            &mut report,
-        )
-        .or(default_interval)
-        .unwrap_or(DEFAULT_POLL_INTERVAL);
-        if poll_interval < MIN_POLL_INTERVAL {
-            report(
-                format!("{key}.poll_interval"),
-                format!(
-                    "{} is too short; the minimum is {}",
-                    humantime::format_duration(poll_interval),
-                    humantime::format_duration(MIN_POLL_INTERVAL)
-                ),
-            );
-        }
-        let poll_timeout = parse_duration_key(
-            raw_instance.poll_timeout.as_deref(),
-            &format!("{key}.poll_timeout"),
-            &mut report,
-        )
-        .or(default_timeout)
-        .unwrap_or(poll_interval.min(MAX_POLL_TIMEOUT));
-        if poll_timeout.is_zero() || poll_timeout > MAX_POLL_TIMEOUT {
-            report(
-                format!("{key}.poll_timeout"),
-                format!(
-                    "{} is out of range; allowed is more than 0s and at most {}",
-                    humantime::format_duration(poll_timeout),
-                    humantime::format_duration(MAX_POLL_TIMEOUT)
-                ),
-            );
-        }
-
-        if raw_instance.queue_sets.is_empty() {
-            report(
-                format!("{key}.queue_sets"),
-                "at least one queue set is required".into(),
-            );
-        }
-        let mut set_names: HashMap<String, usize> = HashMap::new();
-        let mut queue_sets = Vec::with_capacity(raw_instance.queue_sets.len());
-        for (set_index, raw_set) in raw_instance.queue_sets.into_iter().enumerate() {
-            let set_key = format!("{key}.queue_sets[{set_index}]");
-            check_name(&raw_set.name, &format!("{set_key}.name"), &mut report);
-            if let Some(first) = set_names.insert(raw_set.name.clone(), set_index) {
-                report(
-                    format!("{set_key}.name"),
-                    format!(
-                        "duplicate queue set name {:?} in this instance (already used by {key}.queue_sets[{first}])",
-                        raw_set.name
-                    ),
-                );
-            }
-            let queue_ids = validate_queues(
-                raw_set.queues,
-                &instance_id,
-                &format!("{set_key}.queues"),
-                &mut report,
-            );
-            queue_sets.push(QueueSet {
-                name: raw_set.name,
-                queue_ids,
-            });
-        }
-
-        instances.push(Instance {
-            name: raw_instance.name,
-            instance_id,
-            region,
-            endpoint_url,
-            role_arn,
-            poll_interval,
-            poll_timeout,
-            queue_sets,
-        });
+        instances.push(instance);
     }
     Config { instances }
+}
+
+/// Values from `defaults:` that instances inherit.
+struct Defaults {
+    region: Option<String>,
+    poll_interval: Option<Duration>,
+    poll_timeout: Option<Duration>,
+}
+
+/// Validates one instance entry; problems that need other instances are checked by the caller.
+fn validate_instance(
+    index: usize,
+    raw_instance: RawInstance,
+    defaults: &Defaults,
+    report: &mut impl FnMut(String, String),
+) -> Instance {
+    let key = format!("instances[{index}]");
+    check_name(&raw_instance.name, &format!("{key}.name"), report);
+    let (instance_id, arn_region) = match ids::parse_instance(&raw_instance.instance_id) {
+        Ok(parsed) => (parsed.id, parsed.region),
+        Err(message) => {
+            report(format!("{key}.instance_id"), message);
+            (raw_instance.instance_id.clone(), None)
+        }
+    };
+    let region = match raw_instance.region.as_deref() {
+        Some(region) => match check_region(region) {
+            Ok(()) => Some(region.to_string()),
+            Err(message) => {
+                report(format!("{key}.region"), message);
+                None
+            }
+        },
+        None => arn_region.clone().or_else(|| defaults.region.clone()),
+    };
+    if let (Some(arn_region), Some(region)) = (&arn_region, &region) {
+        if arn_region != region {
+            report(
+                format!("{key}.region"),
+                format!("region {region} contradicts the instance ARN, which is in {arn_region}"),
+            );
+        }
+    }
+
+    let endpoint_url = raw_instance.endpoint_url.and_then(|url| {
+        check_endpoint_url(&url)
+            .map(|()| url)
+            .map_err(|message| report(format!("{key}.endpoint_url"), message))
+            .ok()
+    });
+    let role_arn = raw_instance.role_arn.and_then(|arn| {
+        ids::check_role_arn(&arn)
+            .map(|()| arn)
+            .map_err(|message| report(format!("{key}.role_arn"), message))
+            .ok()
+    });
+
+    let poll_interval = parse_duration_key(
+        raw_instance.poll_interval.as_deref(),
+        &format!("{key}.poll_interval"),
+        report,
+    )
+    .or(defaults.poll_interval)
+    .unwrap_or(DEFAULT_POLL_INTERVAL);
+    if poll_interval < MIN_POLL_INTERVAL {
+        report(
+            format!("{key}.poll_interval"),
+            format!(
+                "{} is too short; the minimum is {}",
+                humantime::format_duration(poll_interval),
+                humantime::format_duration(MIN_POLL_INTERVAL)
+            ),
+        );
+    }
+    let poll_timeout = parse_duration_key(
+        raw_instance.poll_timeout.as_deref(),
+        &format!("{key}.poll_timeout"),
+        report,
+    )
+    .or(defaults.poll_timeout)
+    .unwrap_or(poll_interval.min(MAX_POLL_TIMEOUT));
+    if poll_timeout.is_zero() || poll_timeout > MAX_POLL_TIMEOUT {
+        report(
+            format!("{key}.poll_timeout"),
+            format!(
+                "{} is out of range; allowed is more than 0s and at most {}",
+                humantime::format_duration(poll_timeout),
+                humantime::format_duration(MAX_POLL_TIMEOUT)
+            ),
+        );
+    }
+
+    if raw_instance.queue_sets.is_empty() {
+        report(
+            format!("{key}.queue_sets"),
+            "at least one queue set is required".into(),
+        );
+    }
+    let mut set_names: HashMap<String, usize> = HashMap::new();
+    let mut queue_sets = Vec::with_capacity(raw_instance.queue_sets.len());
+    for (set_index, raw_set) in raw_instance.queue_sets.into_iter().enumerate() {
+        let set_key = format!("{key}.queue_sets[{set_index}]");
+        check_name(&raw_set.name, &format!("{set_key}.name"), report);
+        if let Some(first) = set_names.insert(raw_set.name.clone(), set_index) {
+            report(
+                format!("{set_key}.name"),
+                format!(
+                    "duplicate queue set name {:?} in this instance (already used by {key}.queue_sets[{first}])",
+                    raw_set.name
+                ),
+            );
+        }
+        let queue_ids = validate_queues(
+            raw_set.queues,
+            &instance_id,
+            &format!("{set_key}.queues"),
+            report,
+        );
+        queue_sets.push(QueueSet {
+            name: raw_set.name,
+            queue_ids,
+        });
+    }
+
+    Instance {
+        name: raw_instance.name,
+        instance_id,
+        region,
+        endpoint_url,
+        role_arn,
+        poll_interval,
+        poll_timeout,
+        queue_sets,
+    }
 }
 
 fn validate_queues(

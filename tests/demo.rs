@@ -115,10 +115,11 @@ async fn demo_serves_every_core_metric_with_changing_values_and_stops_on_sigterm
         page.body
     );
 
-    let status = Command::new("kill")
-        .args(["-TERM", &running.0.id().to_string()])
+    // The shell's kill builtin: no procps package needed.
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", running.0.id())])
         .status()
-        .expect("kill runs");
+        .expect("sh runs");
     assert!(status.success());
     let exit = eventually(Duration::from_secs(10), async || {
         running.0.try_wait().ok().flatten()
