@@ -69,7 +69,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 12)]
     pub queues: usize,
     /// Number of routing profiles.
-    #[arg(long = "routing-profiles", default_value_t = 6)]
+    #[arg(long = "routing-profiles", default_value_t = 10)]
     pub routing_profiles: usize,
     /// Seed of the generated contact centre.
     #[arg(long, default_value_t = 1)]

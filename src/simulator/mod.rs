@@ -52,7 +52,7 @@ impl Default for SimulatorOptions {
             account_id: "123456789012".to_string(),
             agents: 200,
             queues: 12,
-            routing_profiles: 6,
+            routing_profiles: 10,
             seed: 1,
             frozen: false,
             tick: Duration::from_secs(1),

@@ -253,7 +253,7 @@ impl World {
 
         let mut served: Vec<Vec<usize>> = (0..size.routing_profiles)
             .map(|_| {
-                let count = rng.random_range(1..=size.queues.min(6));
+                let count = rng.random_range(1..=size.queues.min(4));
                 let mut picked: Vec<usize> = Vec::with_capacity(count);
                 while picked.len() < count {
                     let queue = rng.random_range(0..size.queues);
@@ -471,7 +471,15 @@ impl World {
                     ["Break", "Lunch", "Training", "Offline"][self.rng.random_range(0..4)]
                         .to_string(),
                 ),
-                None if agent.status_name != "Available" && self.rng.random_bool(0.04) => {
+                // Breaks end within minutes; logged-off agents stay away far longer, so about
+                // a third of the agents are Offline at any time, as in a real centre.
+                None if agent.status_name != "Available"
+                    && self.rng.random_bool(if agent.status_name == "Offline" {
+                        0.005
+                    } else {
+                        0.04
+                    }) =>
+                {
                     Some("Available".to_string())
                 }
                 None => None,
