@@ -315,3 +315,69 @@ pub async fn scrape_when_up(address: SocketAddr, sets: &[&str]) -> String {
     })
     .await
 }
+
+/// Whether the external program `name` can be run (`name --version`). Without it a test that
+/// needs it is skipped with a loud message, except under `CI=true`, where it fails.
+pub fn tool_available(name: &str, test: &str) -> bool {
+    match std::process::Command::new(name)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+    {
+        Ok(_) => true,
+        Err(error) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{name} is required under CI=true for {test}: {error}"
+            );
+            eprintln!(
+                "\n*** SKIPPED {test}: {name} not found ({error}); .ci/test installs it ***\n"
+            );
+            false
+        }
+    }
+}
+
+/// A child process that is killed and reaped when dropped, on every path out of a test.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the real binary with `--demo` on 127.0.0.1 and a free port, and returns it with the
+/// address it logged in its "exporter started" line.
+pub fn start_demo_binary() -> (KillOnDrop, SocketAddr) {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amazon-connect-exporter"))
+        .args(["--demo", "--web.listen-address", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let running = KillOnDrop(child);
+    let (found, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // Keeps reading to the end so the child never blocks on a full pipe.
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("exporter started") {
+                let address = line
+                    .split_whitespace()
+                    .find_map(|field| field.strip_prefix("address="))
+                    .and_then(|a| a.trim_matches('"').parse::<SocketAddr>().ok());
+                let _ = found.send(address);
+            }
+        }
+    });
+    let address = receive
+        .recv_timeout(Duration::from_secs(30))
+        .expect("'exporter started' logged within 30 s")
+        .expect("the log line names the address");
+    (running, address)
+}
