@@ -10,13 +10,14 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::info;
 
-use crate::config::Config;
+use crate::budget::{BudgetKey, Budgets};
+use crate::config::{Config, Instance};
 use crate::exposition::{Exposition, ExpositionError};
 use crate::model::TargetKey;
 use crate::scheduler::{Scheduler, Target};
 use crate::server::{self, ServerError, ServerState};
 use crate::source::connect::ConnectSource;
-use crate::source::{RequestLog, SourceError, UserDataPages};
+use crate::source::{RequestLog, RetryPolicy, SourceError, UserDataPages, MAX_QUEUES_PER_REQUEST};
 
 /// This build's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -50,6 +51,58 @@ pub enum StartError {
     Exposition(#[from] ExpositionError),
 }
 
+/// The budget an instance's requests of `operation` draw from.
+fn budget_key(instance: &Instance, operation: &str) -> BudgetKey {
+    BudgetKey {
+        account: instance
+            .account_id
+            .clone()
+            .unwrap_or_else(|| "unknown".to_string()),
+        region: instance
+            .region
+            .clone()
+            .unwrap_or_else(|| "default".to_string()),
+        operation: operation.to_string(),
+    }
+}
+
+/// The fewest GetCurrentUserData requests per second the configuration needs, by budget:
+/// each poll costs at least one request per chunk of 100 queues (more with more than 100
+/// agents).
+pub fn minimum_request_rates(config: &Config) -> BTreeMap<BudgetKey, f64> {
+    let mut needed: BTreeMap<BudgetKey, f64> = BTreeMap::new();
+    for instance in &config.instances {
+        let per_poll: usize = instance
+            .queue_sets
+            .iter()
+            .map(|set| set.queue_ids.len().div_ceil(MAX_QUEUES_PER_REQUEST))
+            .sum();
+        *needed
+            .entry(budget_key(instance, "GetCurrentUserData"))
+            .or_default() += per_poll as f64 / instance.poll_interval.as_secs_f64();
+    }
+    needed
+}
+
+/// Says at start, with the numbers, when the intervals cannot be met inside the budget.
+fn warn_if_over_budget(config: &Config, budgets: &Budgets) {
+    for (key, needed) in minimum_request_rates(config) {
+        let Some(limit) = budgets.limit(&key.operation) else {
+            continue;
+        };
+        if needed > limit.rate {
+            tracing::warn!(
+                account = %key.account,
+                region = %key.region,
+                operation = %key.operation,
+                needed_per_second = needed,
+                budget_per_second = limit.rate,
+                "the configured poll intervals need more requests than this account's budget allows; polls will wait for the budget and run late (lengthen poll_interval, merge queue sets, or raise the quota and api_rate_limits)"
+            );
+        }
+    }
+}
+
 /// A running exporter.
 pub struct Exporter {
     address: SocketAddr,
@@ -62,9 +115,11 @@ pub struct Exporter {
 impl Exporter {
     /// Builds the clients, starts polling and starts serving.
     pub async fn start(settings: Settings) -> Result<Self, StartError> {
+        let budgets = Arc::new(Budgets::new(settings.config.api_rate_limits.clone()));
         let mut request_logs = BTreeMap::new();
         let mut targets = Vec::new();
         for instance in &settings.config.instances {
+            let limiter = budgets.limiter(budget_key(instance, "GetCurrentUserData"));
             let log = RequestLog::default();
             let source: Arc<dyn UserDataPages> = Arc::new(
                 ConnectSource::new(instance, settings.credentials.clone(), log.clone()).await?,
@@ -80,11 +135,20 @@ impl Exporter {
                     interval: instance.poll_interval,
                     timeout: instance.poll_timeout,
                     source: Arc::clone(&source),
+                    limiter: Arc::clone(&limiter),
+                    retry: RetryPolicy::default(),
                 });
             }
         }
+        warn_if_over_budget(&settings.config, &budgets);
         let keys: Vec<TargetKey> = targets.iter().map(|t| t.key.clone()).collect();
-        let exposition = Arc::new(Exposition::new(&keys, request_logs, VERSION, REVISION)?);
+        let exposition = Arc::new(Exposition::new(
+            &keys,
+            request_logs,
+            Arc::clone(&budgets),
+            VERSION,
+            REVISION,
+        )?);
         let listener = server::bind(&settings.listen_address).await?;
         let address = listener.local_addr().map_err(|source| ServerError::Bind {
             address: settings.listen_address.clone(),

@@ -80,6 +80,30 @@ pub struct SimulateArgs {
     /// How much simulated time one step covers.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub tick: Duration,
+    /// Fault: share of requests answered 429 ThrottlingException (0 to 1).
+    #[arg(long = "fault.throttle-rate", default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    /// Fault: share of requests answered 500 InternalServiceException.
+    #[arg(long = "fault.server-error-rate", default_value_t = 0.0)]
+    pub server_error_rate: f64,
+    /// Fault: delay before every answer.
+    #[arg(long = "fault.latency", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub latency: Duration,
+    /// Fault: share of requests answered with truncated JSON.
+    #[arg(long = "fault.malformed-rate", default_value_t = 0.0)]
+    pub malformed_rate: f64,
+    /// Fault: share of connections closed without an answer.
+    #[arg(long = "fault.reset-rate", default_value_t = 0.0)]
+    pub reset_rate: f64,
+    /// Fault: share of contacts given an initiation method no SDK knows.
+    #[arg(long = "fault.unknown-enum-rate", default_value_t = 0.0)]
+    pub unknown_enum_rate: f64,
+    /// Throttle GetCurrentUserData beyond this many requests per second, like the real quota.
+    #[arg(long = "quota.rate")]
+    pub quota_rate: Option<f64>,
+    /// Burst of that quota.
+    #[arg(long = "quota.burst", default_value_t = 5.0, requires = "quota_rate")]
+    pub quota_burst: f64,
 }
 
 /// Log severities.

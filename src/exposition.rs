@@ -6,7 +6,7 @@
 //! target's data series and keeps the self-metrics.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::Bytes;
 use prometheus::core::Collector;
@@ -15,6 +15,7 @@ use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
+use crate::budget::Budgets;
 use crate::missed::StateCounter;
 use crate::model::{PollReport, TargetKey};
 use crate::source::RequestLog;
@@ -80,6 +81,7 @@ impl TargetState {
 pub struct Exposition {
     targets: Mutex<BTreeMap<TargetKey, TargetState>>,
     request_logs: BTreeMap<String, RequestLog>,
+    budgets: Arc<Budgets>,
     poll_duration: HistogramVec,
     self_registry: Registry,
     encoded: RwLock<Bytes>,
@@ -97,6 +99,7 @@ impl Exposition {
     pub fn new(
         targets: &[TargetKey],
         request_logs: BTreeMap<String, RequestLog>,
+        budgets: Arc<Budgets>,
         version: &str,
         revision: &str,
     ) -> Result<Self, ExpositionError> {
@@ -118,6 +121,7 @@ impl Exposition {
                     .collect(),
             ),
             request_logs,
+            budgets,
             poll_duration,
             self_registry,
             encoded: RwLock::new(Bytes::new()),
@@ -194,6 +198,7 @@ impl Exposition {
         let targets = self.lock_targets();
         let mut families =
             build_families(&targets, &self.request_logs, &self.version, &self.revision)?;
+        families.extend(budget_families(&self.budgets)?);
         families.extend(self.self_registry.gather());
         families.sort_by(|a, b| a.name().cmp(b.name()));
         let mut buffer = Vec::with_capacity(self.encoded().len().max(4096));
@@ -202,6 +207,47 @@ impl Exposition {
         drop(targets);
         Ok(())
     }
+}
+
+/// The request budget's state: configured and current (adapted) rate, time spent waiting.
+fn budget_families(budgets: &Budgets) -> Result<Vec<MetricFamily>, prometheus::Error> {
+    const LABELS: &[&str] = &["account", "region", "operation"];
+    let configured = gauge(
+        "amazon_connect_exporter_request_budget_configured_rate",
+        "Requests per second the exporter allows itself per AWS account, region and operation (api_rate_limits).",
+        LABELS,
+    )?;
+    let current = gauge(
+        "amazon_connect_exporter_request_budget_rate",
+        "Requests per second allowed now: lower than the configured rate after throttling, recovering with each success.",
+        LABELS,
+    )?;
+    let waited = prometheus::CounterVec::new(
+        Opts::new(
+            "amazon_connect_exporter_request_budget_wait_seconds_total",
+            "Time requests spent waiting for the request budget.",
+        ),
+        LABELS,
+    )?;
+    for (key, status) in budgets.statuses() {
+        let labels = [
+            key.account.as_str(),
+            key.region.as_str(),
+            key.operation.as_str(),
+        ];
+        configured
+            .with_label_values(&labels)
+            .set(status.configured_rate);
+        current.with_label_values(&labels).set(status.current_rate);
+        waited
+            .with_label_values(&labels)
+            .inc_by(status.waited.as_secs_f64());
+    }
+    let registry = Registry::new();
+    registry.register(Box::new(configured))?;
+    registry.register(Box::new(current))?;
+    registry.register(Box::new(waited))?;
+    Ok(registry.gather())
 }
 
 /// The families built fresh on every publish.
@@ -438,7 +484,7 @@ mod tests {
 
     fn exposition(sets: &[&str]) -> Exposition {
         let keys: Vec<TargetKey> = sets.iter().map(|s| key(s)).collect();
-        Exposition::new(&keys, BTreeMap::new(), "1.2.3", "abc").unwrap()
+        Exposition::new(&keys, BTreeMap::new(), Arc::default(), "1.2.3", "abc").unwrap()
     }
 
     #[test]
@@ -520,6 +566,7 @@ mod tests {
         let exposition = Exposition::new(
             &[key("s")],
             BTreeMap::from([("prod".to_string(), log.clone())]),
+            Arc::default(),
             "v",
             "r",
         )

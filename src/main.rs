@@ -8,9 +8,10 @@ use clap::Parser;
 use tracing::{error, info};
 
 use amazon_connect_exporter::app::{Exporter, Settings};
+use amazon_connect_exporter::budget::RateLimit;
 use amazon_connect_exporter::cli::{Cli, Command, SimulateArgs};
 use amazon_connect_exporter::demo::{self, RunningSimulator};
-use amazon_connect_exporter::simulator::SimulatorOptions;
+use amazon_connect_exporter::simulator::{Faults, SimulatorOptions};
 use amazon_connect_exporter::{config, logging};
 
 fn main() -> ExitCode {
@@ -116,6 +117,18 @@ async fn simulate(args: SimulateArgs) -> Result<(), String> {
         seed: args.seed,
         frozen: args.frozen,
         tick: args.tick,
+        faults: Faults {
+            throttle_rate: args.throttle_rate,
+            server_error_rate: args.server_error_rate,
+            latency: args.latency,
+            malformed_rate: args.malformed_rate,
+            reset_rate: args.reset_rate,
+            unknown_enum_rate: args.unknown_enum_rate,
+            rate_limit: args.quota_rate.map(|rate| RateLimit {
+                rate,
+                burst: args.quota_burst,
+            }),
+        },
         ..SimulatorOptions::default()
     };
     let running = RunningSimulator::start(options, &args.listen_address)

@@ -2,7 +2,6 @@
 //! `/-/healthy` and `/-/ready`. Handlers only read the latest published exposition; they never
 //! wait for a poll.
 
-use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -92,17 +91,23 @@ pub async fn serve(
 ) {
     let handler = move |request: Request<Incoming>| {
         let state = Arc::clone(&state);
-        async move { handle(&state, &request) }
+        async move { Ok(handle(&state, &request)) }
     };
     serve_http(listener, handler, shutdown).await;
 }
+
+/// A handler's answer that closes the connection without a response (the simulator's
+/// connection-reset fault).
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped on purpose")]
+pub struct DropConnection;
 
 /// Serves HTTP/1.1 with `handler` on `listener` until `shutdown` completes, then gives open
 /// connections [`SHUTDOWN_GRACE`] to finish. Shared by the exporter and the simulator.
 pub async fn serve_http<H, F>(listener: TcpListener, handler: H, shutdown: impl Future<Output = ()>)
 where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    F: Future<Output = Result<Response<Full<Bytes>>, DropConnection>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -123,13 +128,7 @@ where
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(
-                TokioIo::new(stream),
-                service_fn(move |request| {
-                    let response = handler(request);
-                    async move { Ok::<_, Infallible>(response.await) }
-                }),
-            );
+            .serve_connection(TokioIo::new(stream), service_fn(handler));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
@@ -306,8 +305,14 @@ mod tests {
             instance: "prod".into(),
             queue_set: "<script>".into(),
         };
-        let exposition =
-            Exposition::new(std::slice::from_ref(&key), BTreeMap::new(), "0.1.0", "r").unwrap();
+        let exposition = Exposition::new(
+            std::slice::from_ref(&key),
+            BTreeMap::new(),
+            Arc::default(),
+            "0.1.0",
+            "r",
+        )
+        .unwrap();
         exposition
             .record(
                 &key,
@@ -371,7 +376,9 @@ mod tests {
             queue_set: "b".into(),
         }];
         let state = ServerState {
-            exposition: Arc::new(Exposition::new(&keys, BTreeMap::new(), "v", "r").unwrap()),
+            exposition: Arc::new(
+                Exposition::new(&keys, BTreeMap::new(), Arc::default(), "v", "r").unwrap(),
+            ),
             telemetry_path: "/metrics".into(),
             version: "v".into(),
         };

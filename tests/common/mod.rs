@@ -315,3 +315,69 @@ pub async fn scrape_when_up(address: SocketAddr, sets: &[&str]) -> String {
     })
     .await
 }
+
+/// Unix time now, in seconds.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64()
+}
+
+/// The agents of `set` as the API's queue filter defines them: those whose routing profile
+/// serves any of its queues.
+pub fn scenario_views(
+    scenario: &amazon_connect_exporter::simulator::scenario::Scenario,
+    set: &[String],
+    reference: f64,
+) -> Vec<AgentView> {
+    let wanted: std::collections::BTreeSet<&str> = set.iter().map(String::as_str).collect();
+    let serving: std::collections::HashMap<&str, bool> = scenario
+        .routing_profiles
+        .iter()
+        .map(|profile| {
+            let serves = profile
+                .queues
+                .iter()
+                .any(|q| wanted.contains(q.queue_id.as_str()));
+            (profile.id.as_str(), serves)
+        })
+        .collect();
+    scenario
+        .agents
+        .iter()
+        .filter(|agent| serving.get(agent.routing_profile_id.as_str()) == Some(&true))
+        .map(|agent| AgentView {
+            status: agent.status_name.clone(),
+            slots: agent
+                .max_slots
+                .keys()
+                .chain(agent.active_slots.keys())
+                .chain(agent.available_slots.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .map(|channel| {
+                    let get = |map: &std::collections::BTreeMap<String, i32>| {
+                        i64::from(map.get(channel).copied().unwrap_or(0))
+                    };
+                    (
+                        channel.clone(),
+                        get(&agent.max_slots),
+                        get(&agent.active_slots),
+                        get(&agent.available_slots),
+                    )
+                })
+                .collect(),
+            contacts: agent
+                .contacts
+                .iter()
+                .map(|c| ContactView {
+                    queue: c.queue_id.clone(),
+                    channel: c.channel.clone(),
+                    state: c.state.clone(),
+                    age_at_reference: reference - c.state_start,
+                })
+                .collect(),
+        })
+        .collect()
+}
