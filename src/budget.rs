@@ -210,7 +210,7 @@ pub struct BudgetKey {
 /// Every limiter, by key. Reused across reloads so that a reload does not refill buckets.
 #[derive(Debug, Default)]
 pub struct Budgets {
-    limits: BTreeMap<String, RateLimit>,
+    limits: Mutex<BTreeMap<String, RateLimit>>,
     limiters: Mutex<BTreeMap<BudgetKey, Arc<RateLimiter>>>,
 }
 
@@ -220,21 +220,29 @@ impl Budgets {
         let mut merged = default_limits();
         merged.extend(limits);
         Self {
-            limits: merged,
+            limits: Mutex::new(merged),
             limiters: Mutex::new(BTreeMap::new()),
         }
     }
 
+    /// Applies new limits (after a reload): limiters whose limit changed start afresh, the
+    /// others keep their state, so a reload never refills a throttled bucket for free.
+    pub fn reconfigure(&self, limits: BTreeMap<String, RateLimit>) {
+        let mut merged = default_limits();
+        merged.extend(limits);
+        self.limiters
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|key, limiter| merged.get(&key.operation) == Some(&limiter.configured));
+        *self.limits.lock().unwrap_or_else(PoisonError::into_inner) = merged;
+    }
+
     /// The limiter for `key`, created on first use.
     pub fn limiter(&self, key: BudgetKey) -> Arc<RateLimiter> {
-        let limit = self
-            .limits
-            .get(&key.operation)
-            .copied()
-            .unwrap_or(RateLimit {
-                rate: 1.0,
-                burst: 1.0,
-            });
+        let limit = self.limit(&key.operation).unwrap_or(RateLimit {
+            rate: 1.0,
+            burst: 1.0,
+        });
         let mut limiters = self.limiters.lock().unwrap_or_else(PoisonError::into_inner);
         Arc::clone(
             limiters
@@ -245,7 +253,11 @@ impl Budgets {
 
     /// The configured limit of `operation`.
     pub fn limit(&self, operation: &str) -> Option<RateLimit> {
-        self.limits.get(operation).copied()
+        self.limits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(operation)
+            .copied()
     }
 
     /// Status of every limiter, for self-metrics.
@@ -354,9 +366,24 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         let other = budgets.limiter(BudgetKey {
             region: "us-east-1".into(),
-            ..key
+            ..key.clone()
         });
         assert!(!Arc::ptr_eq(&a, &other));
         assert_eq!(a.status().configured_rate, 2.0);
+        budgets.reconfigure(BTreeMap::new());
+        assert!(
+            Arc::ptr_eq(&a, &budgets.limiter(key.clone())),
+            "unchanged limit, same bucket"
+        );
+        budgets.reconfigure(BTreeMap::from([(
+            "GetCurrentUserData".to_string(),
+            RateLimit {
+                rate: 7.0,
+                burst: 7.0,
+            },
+        )]));
+        let changed = budgets.limiter(key);
+        assert!(!Arc::ptr_eq(&a, &changed));
+        assert_eq!(changed.status().configured_rate, 7.0);
     }
 }

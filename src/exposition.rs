@@ -80,7 +80,7 @@ impl TargetState {
 #[derive(Debug)]
 pub struct Exposition {
     targets: Mutex<BTreeMap<TargetKey, TargetState>>,
-    request_logs: BTreeMap<String, RequestLog>,
+    request_logs: Mutex<BTreeMap<String, RequestLog>>,
     budgets: Arc<Budgets>,
     poll_duration: HistogramVec,
     self_registry: Registry,
@@ -120,7 +120,7 @@ impl Exposition {
                     .map(|key| (key.clone(), TargetState::new()))
                     .collect(),
             ),
-            request_logs,
+            request_logs: Mutex::new(request_logs),
             budgets,
             poll_duration,
             self_registry,
@@ -160,6 +160,45 @@ impl Exposition {
         self.publish()
     }
 
+    /// Replaces the set of targets and request logs (after a reload). Targets that stay keep
+    /// their data, counters and histograms; the series of removed ones go.
+    pub fn set_targets(
+        &self,
+        keys: &[TargetKey],
+        request_logs: BTreeMap<String, RequestLog>,
+    ) -> Result<(), ExpositionError> {
+        {
+            let mut targets = self.lock_targets();
+            targets.retain(|key, _| {
+                let keep = keys.contains(key);
+                if !keep {
+                    // The series may not exist if the target never finished a poll.
+                    let _ = self
+                        .poll_duration
+                        .remove_label_values(&[key.instance.as_str(), key.queue_set.as_str()]);
+                }
+                keep
+            });
+            for key in keys {
+                targets.entry(key.clone()).or_insert_with(TargetState::new);
+            }
+            *self
+                .request_logs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = request_logs;
+        }
+        self.publish()
+    }
+
+    /// The request log of `instance`, if it is configured (to keep its counts over a reload).
+    pub fn request_log(&self, instance: &str) -> Option<RequestLog> {
+        self.request_logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(instance)
+            .cloned()
+    }
+
     /// The latest encoded exposition (text format 0.0.4). Cheap: a reference-counted copy.
     pub fn encoded(&self) -> Bytes {
         self.encoded
@@ -196,8 +235,12 @@ impl Exposition {
     /// lock of `encoded` and never wait for this.
     fn publish(&self) -> Result<(), ExpositionError> {
         let targets = self.lock_targets();
-        let mut families =
-            build_families(&targets, &self.request_logs, &self.version, &self.revision)?;
+        let request_logs = self
+            .request_logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut families = build_families(&targets, &request_logs, &self.version, &self.revision)?;
         families.extend(budget_families(&self.budgets)?);
         families.extend(self.self_registry.gather());
         families.sort_by(|a, b| a.name().cmp(b.name()));
@@ -554,6 +597,31 @@ mod tests {
         let support = statuses.iter().find(|s| s.key == key("support")).unwrap();
         assert_eq!(support.last_error.as_deref(), Some("AccessDeniedException"));
         assert!(!support.up);
+    }
+
+    #[test]
+    fn set_targets_keeps_state_of_kept_targets_and_drops_removed_ones() {
+        let exposition = exposition(&["support", "sales"]);
+        exposition
+            .record(&key("support"), report(Ok(snapshot("Available", "MISSED"))))
+            .unwrap();
+        exposition
+            .record(
+                &key("sales"),
+                report(Ok(snapshot("Available", "CONNECTED"))),
+            )
+            .unwrap();
+        exposition
+            .set_targets(&[key("support"), key("billing")], BTreeMap::new())
+            .unwrap();
+        let output = text(&exposition);
+        assert!(
+            output.contains("amazon_connect_up{connect_instance=\"prod\",queue_set=\"support\"} 1")
+        );
+        assert!(output.contains("amazon_connect_missed_contacts_total{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\"} 1"));
+        assert!(!output.contains("queue_set=\"sales\""), "{output}");
+        assert!(!output.contains("queue_set=\"billing\""), "not polled yet");
+        assert!(!exposition.ready(), "billing has not polled");
     }
 
     #[test]

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing::{error, info};
 
-use amazon_connect_exporter::app::{Exporter, Settings};
+use std::sync::Arc;
+
+use amazon_connect_exporter::app::{ConfigLoader, Exporter, Settings};
 use amazon_connect_exporter::budget::RateLimit;
 use amazon_connect_exporter::cli::{Cli, Command, SimulateArgs};
 use amazon_connect_exporter::demo::{self, RunningSimulator};
@@ -71,28 +73,29 @@ fn check_config(file: &std::path::Path) -> ExitCode {
 
 async fn run_exporter(cli: Cli) -> Result<(), String> {
     let mut simulator = None;
-    let settings = if cli.demo {
+    let (config_loader, credentials): (ConfigLoader, _) = if cli.demo {
         let running = RunningSimulator::start(SimulatorOptions::default(), "127.0.0.1:0")
             .await
             .map_err(|e| e.to_string())?;
-        let config = demo::config(&running.endpoint_url()).map_err(|e| e.to_string())?;
-        info!(endpoint_url = %running.endpoint_url(), "demo: simulated Connect API started");
+        let endpoint_url = running.endpoint_url();
+        info!(%endpoint_url, "demo: simulated Connect API started");
         simulator = Some(running);
-        Settings {
-            config,
-            listen_address: cli.listen_address.clone(),
-            telemetry_path: cli.telemetry_path.clone(),
-            credentials: Some(demo::credentials()),
-        }
+        (
+            Arc::new(move || demo::config(&endpoint_url)),
+            Some(demo::credentials()),
+        )
     } else {
-        Settings {
-            config: config::load(&cli.config_file).map_err(|e| e.to_string())?,
-            listen_address: cli.listen_address.clone(),
-            telemetry_path: cli.telemetry_path.clone(),
-            credentials: None,
-        }
+        let file = cli.config_file.clone();
+        (Arc::new(move || config::load(&file)), None)
     };
-    let exporter = Exporter::start(settings).await.map_err(|e| e.to_string())?;
+    let exporter = Exporter::start(Settings {
+        config_loader,
+        listen_address: cli.listen_address.clone(),
+        telemetry_path: cli.telemetry_path.clone(),
+        credentials,
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     if cli.demo {
         info!(
             url = %format!("http://{}{}", browsable(exporter.address()), cli.telemetry_path),
@@ -100,9 +103,12 @@ async fn run_exporter(cli: Cli) -> Result<(), String> {
             "demo: open the metrics in a browser or with curl; Ctrl-C stops"
         );
     }
-    shutdown_signal().await;
-    info!("shutting down");
-    exporter.stop().await;
+    exporter
+        .run(async {
+            shutdown_signal().await;
+            info!("shutting down");
+        })
+        .await;
     if let Some(running) = simulator {
         running.stop().await;
     }

@@ -63,7 +63,7 @@ impl Scheduler {
     }
 
     /// Stops every task, abandoning polls in flight, and waits for them to end.
-    pub async fn stop(mut self) {
+    pub async fn stop(&mut self) {
         // Receivers live inside the tasks; if all have ended already there is no one to tell.
         let _ = self.stop.send(true);
         while self.tasks.join_next().await.is_some() {}
@@ -274,7 +274,7 @@ mod tests {
             Duration::from_secs(60),
         );
         let reports = Arc::new(Reports::default());
-        let scheduler = Scheduler::start(vec![target], reports.clone());
+        let mut scheduler = Scheduler::start(vec![target], reports.clone());
         tokio::time::sleep(Duration::from_secs(55)).await;
         scheduler.stop().await;
         let reports = reports.0.lock().unwrap();
@@ -300,7 +300,7 @@ mod tests {
             Duration::from_secs(5),
         );
         let reports = Arc::new(Reports::default());
-        let scheduler = Scheduler::start(vec![target], reports.clone());
+        let mut scheduler = Scheduler::start(vec![target], reports.clone());
         tokio::time::sleep(Duration::from_secs(8)).await;
         scheduler.stop().await;
         let reports = reports.0.lock().unwrap();

@@ -18,6 +18,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::exposition::{Exposition, TargetStatus, CONTENT_TYPE as METRICS_CONTENT_TYPE};
@@ -28,6 +29,10 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open connections get to finish when the server stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// A request to reload the configuration; the reply is the number of queue sets now polled,
+/// or why the reload was refused.
+pub type ReloadRequest = oneshot::Sender<Result<usize, String>>;
+
 /// What the handlers need.
 #[derive(Debug)]
 pub struct ServerState {
@@ -37,6 +42,8 @@ pub struct ServerState {
     pub telemetry_path: String,
     /// Version shown on the landing page.
     pub version: String,
+    /// Where `/-/reload` sends its requests; `None` disables reloading.
+    pub reload: Option<mpsc::Sender<ReloadRequest>>,
 }
 
 /// The server could not start.
@@ -91,7 +98,7 @@ pub async fn serve(
 ) {
     let handler = move |request: Request<Incoming>| {
         let state = Arc::clone(&state);
-        async move { Ok(handle(&state, &request)) }
+        async move { Ok(handle(&state, &request).await) }
     };
     serve_http(listener, handler, shutdown).await;
 }
@@ -146,11 +153,14 @@ where
 }
 
 /// Answers one request.
-pub fn handle(state: &ServerState, request: &Request<Incoming>) -> Response<Full<Bytes>> {
-    route(state, request.method(), request.uri().path())
+pub async fn handle(state: &ServerState, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    route(state, request.method(), request.uri().path()).await
 }
 
-fn route(state: &ServerState, method: &Method, path: &str) -> Response<Full<Bytes>> {
+async fn route(state: &ServerState, method: &Method, path: &str) -> Response<Full<Bytes>> {
+    if path == "/-/reload" {
+        return reload(state, method).await;
+    }
     let readable = method == Method::GET || method == Method::HEAD;
     let known =
         path == state.telemetry_path || path == "/" || path == "/-/healthy" || path == "/-/ready";
@@ -204,6 +214,50 @@ fn route(state: &ServerState, method: &Method, path: &str) -> Response<Full<Byte
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
+    }
+}
+
+/// `POST` or `PUT /-/reload`, as in Prometheus: 200 when the new configuration runs, 500 with
+/// the reason when it was refused (the old one keeps running).
+async fn reload(state: &ServerState, method: &Method) -> Response<Full<Bytes>> {
+    if method != Method::POST && method != Method::PUT {
+        let mut response = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "use POST or PUT to reload the configuration\n".into(),
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST, PUT"));
+        return response;
+    }
+    let Some(requests) = &state.reload else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "reloading is not available\n".into(),
+        );
+    };
+    let (reply, answer) = oneshot::channel();
+    if requests.send(reply).await.is_err() {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the exporter is shutting down\n".into(),
+        );
+    }
+    match answer.await {
+        Ok(Ok(queue_sets)) => text(
+            StatusCode::OK,
+            format!("configuration reloaded: {queue_sets} queue set(s)\n"),
+        ),
+        Ok(Err(reason)) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "failed to reload the configuration; the previous one stays in force: {reason}\n"
+            ),
+        ),
+        Err(_) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the exporter stopped before the reload finished\n".into(),
+        ),
     }
 }
 
@@ -327,6 +381,7 @@ mod tests {
             exposition: Arc::new(exposition),
             telemetry_path: "/metrics".into(),
             version: "0.1.0".into(),
+            reload: None,
         }
     }
 
@@ -338,23 +393,23 @@ mod tests {
     #[tokio::test]
     async fn routes_answer_with_the_right_status_and_type() {
         let state = state();
-        let metrics = route(&state, &Method::GET, "/metrics");
+        let metrics = route(&state, &Method::GET, "/metrics").await;
         assert_eq!(metrics.status(), StatusCode::OK);
         assert_eq!(metrics.headers()[CONTENT_TYPE], METRICS_CONTENT_TYPE);
         assert!(body(metrics).await.contains("amazon_connect_up{"));
         assert_eq!(
-            route(&state, &Method::GET, "/-/healthy").status(),
+            route(&state, &Method::GET, "/-/healthy").await.status(),
             StatusCode::OK
         );
         assert_eq!(
-            route(&state, &Method::GET, "/-/ready").status(),
+            route(&state, &Method::GET, "/-/ready").await.status(),
             StatusCode::OK
         );
         assert_eq!(
-            route(&state, &Method::GET, "/nope").status(),
+            route(&state, &Method::GET, "/nope").await.status(),
             StatusCode::NOT_FOUND
         );
-        let post = route(&state, &Method::POST, "/metrics");
+        let post = route(&state, &Method::POST, "/metrics").await;
         assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(post.headers()[ALLOW], "GET, HEAD");
     }
@@ -362,7 +417,7 @@ mod tests {
     #[tokio::test]
     async fn landing_page_escapes_names_and_errors() {
         let state = state();
-        let page = body(route(&state, &Method::GET, "/")).await;
+        let page = body(route(&state, &Method::GET, "/").await).await;
         assert!(page.contains("&lt;script&gt;"), "{page}");
         assert!(page.contains("AccessDeniedException &amp; more"));
         assert!(page.contains("<td class=\"down\">down</td>"));
@@ -381,10 +436,39 @@ mod tests {
             ),
             telemetry_path: "/metrics".into(),
             version: "v".into(),
+            reload: None,
         };
-        let response = route(&state, &Method::GET, "/-/ready");
+        let response = route(&state, &Method::GET, "/-/ready").await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(body(response).await.contains("1 of 1 queue sets"));
+    }
+
+    #[tokio::test]
+    async fn reload_answers_with_the_outcome() {
+        let (sender, mut requests) = mpsc::channel::<ReloadRequest>(1);
+        let mut state = state();
+        state.reload = Some(sender);
+        tokio::spawn(async move {
+            let mut outcomes = vec![
+                Err("instances[0].name: must not be empty".to_string()),
+                Ok(3),
+            ];
+            while let Some(reply) = requests.recv().await {
+                let _ = reply.send(outcomes.remove(0));
+            }
+        });
+        let refused = route(&state, &Method::POST, "/-/reload").await;
+        assert_eq!(refused.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body(refused)
+            .await
+            .contains("previous one stays in force: instances[0].name"));
+        let done = route(&state, &Method::PUT, "/-/reload").await;
+        assert_eq!(done.status(), StatusCode::OK);
+        assert_eq!(body(done).await, "configuration reloaded: 3 queue set(s)\n");
+        assert_eq!(
+            route(&state, &Method::GET, "/-/reload").await.status(),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
     }
 
     #[tokio::test]

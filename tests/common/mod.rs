@@ -20,8 +20,15 @@ pub struct HttpResponse {
 
 /// Sends `GET path` with `Connection: close` and reads the whole response.
 pub async fn http_get(address: SocketAddr, path: &str) -> HttpResponse {
+    http_request(address, "GET", path).await
+}
+
+/// Sends `METHOD path` (no body) with `Connection: close` and reads the whole response.
+pub async fn http_request(address: SocketAddr, method: &str, path: &str) -> HttpResponse {
     let mut stream = TcpStream::connect(address).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
@@ -291,10 +298,19 @@ pub fn promtool_check_metrics(exposition: &str) {
 
 /// Starts the real exporter in this process on 127.0.0.1 with `yaml` and static test keys.
 pub async fn start_exporter(yaml: &str) -> amazon_connect_exporter::app::Exporter {
-    let config = amazon_connect_exporter::config::parse(yaml, std::path::Path::new("test.yaml"))
-        .expect("valid test configuration");
+    let yaml = yaml.to_string();
+    start_exporter_with(std::sync::Arc::new(move || {
+        amazon_connect_exporter::config::parse(&yaml, std::path::Path::new("test.yaml"))
+    }))
+    .await
+}
+
+/// Starts the real exporter in this process on 127.0.0.1 with a configuration loader.
+pub async fn start_exporter_with(
+    config_loader: amazon_connect_exporter::app::ConfigLoader,
+) -> amazon_connect_exporter::app::Exporter {
     amazon_connect_exporter::app::Exporter::start(amazon_connect_exporter::app::Settings {
-        config,
+        config_loader,
         listen_address: "127.0.0.1:0".into(),
         telemetry_path: "/metrics".into(),
         credentials: Some(aws_sdk_connect::config::Credentials::new(
@@ -380,4 +396,62 @@ pub fn scenario_views(
                 .collect(),
         })
         .collect()
+}
+
+/// The real binary, killed on drop if a test fails before stopping it.
+pub struct RunningBinary(pub std::process::Child);
+
+impl RunningBinary {
+    /// Sends a signal (`TERM`, `HUP`, ...) with the shell's `kill` builtin.
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("sh")
+            .args(["-c", &format!("kill -{name} {}", self.0.id())])
+            .status()
+            .expect("sh runs");
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub async fn wait_for_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        eventually(limit, async || self.0.try_wait().ok().flatten()).await
+    }
+}
+
+impl Drop for RunningBinary {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary with `args` plus `--web.listen-address 127.0.0.1:0` and returns it with
+/// the address its "exporter started" log line names.
+pub fn spawn_exporter(args: &[&str], envs: &[(&str, &str)]) -> (RunningBinary, SocketAddr) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_amazon-connect-exporter"))
+        .args(args)
+        .args(["--web.listen-address", "127.0.0.1:0"])
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (found, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("exporter started") {
+                let address = line
+                    .split_whitespace()
+                    .find_map(|field| field.strip_prefix("address="))
+                    .and_then(|a| a.trim_matches('"').parse::<SocketAddr>().ok());
+                let _ = found.send(address);
+            }
+        }
+    });
+    let address = receive
+        .recv_timeout(Duration::from_secs(30))
+        .expect("'exporter started' logged within 30 s")
+        .expect("the log line names the address");
+    (RunningBinary(child), address)
 }
