@@ -40,6 +40,8 @@ pub struct Settings {
     pub telemetry_path: String,
     /// Static credentials replacing the AWS credential chain (the demo's test keys).
     pub credentials: Option<Credentials>,
+    /// Connections the HTTP server serves at once.
+    pub max_connections: usize,
 }
 
 /// Why the exporter could not start, or a configuration could not be applied.
@@ -219,6 +221,7 @@ impl Exporter {
             telemetry_path: settings.telemetry_path.clone(),
             version: VERSION.to_string(),
             reload: Some(reload_sender),
+            max_connections: settings.max_connections,
         });
         let (stop_server, stopped) = oneshot::channel();
         let server = tokio::spawn(server::serve(listener, state, async {

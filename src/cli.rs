@@ -26,6 +26,11 @@ pub struct Cli {
     #[arg(long = "web.telemetry-path", env = "CONNECT_EXPORTER_WEB_TELEMETRY_PATH", default_value = "/metrics", value_parser = parse_telemetry_path)]
     pub telemetry_path: String,
 
+    /// Connections served at once; more wait until one closes. Idle clients are cut off
+    /// after 10 s without a request.
+    #[arg(long = "web.max-connections", env = "CONNECT_EXPORTER_WEB_MAX_CONNECTIONS", default_value_t = crate::server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(usize))]
+    pub max_connections: usize,
+
     /// Only log messages with the given severity or above.
     #[arg(long = "log.level", env = "CONNECT_EXPORTER_LOG_LEVEL", value_enum, default_value_t = LogLevel::Info, global = true)]
     pub log_level: LogLevel,

@@ -93,6 +93,7 @@ async fn run_exporter(cli: Cli) -> Result<(), String> {
         listen_address: cli.listen_address.clone(),
         telemetry_path: cli.telemetry_path.clone(),
         credentials,
+        max_connections: cli.max_connections,
     })
     .await
     .map_err(|e| e.to_string())?;

@@ -28,6 +28,8 @@ use crate::exposition::{Exposition, TargetStatus, CONTENT_TYPE as METRICS_CONTEN
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open connections get to finish when the server stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Default cap on connections served at once; more wait in the listen backlog.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// A request to reload the configuration; the reply is the number of queue sets now polled,
 /// or why the reload was refused.
@@ -44,6 +46,8 @@ pub struct ServerState {
     pub version: String,
     /// Where `/-/reload` sends its requests; `None` disables reloading.
     pub reload: Option<mpsc::Sender<ReloadRequest>>,
+    /// Connections served at once.
+    pub max_connections: usize,
 }
 
 /// The server could not start.
@@ -96,11 +100,12 @@ pub async fn serve(
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let max_connections = state.max_connections;
     let handler = move |request: Request<Incoming>| {
         let state = Arc::clone(&state);
         async move { Ok(handle(&state, &request).await) }
     };
-    serve_http(listener, handler, shutdown).await;
+    serve_http(listener, handler, max_connections, shutdown).await;
 }
 
 /// A handler's answer that closes the connection without a response (the simulator's
@@ -110,15 +115,30 @@ pub async fn serve(
 pub struct DropConnection;
 
 /// Serves HTTP/1.1 with `handler` on `listener` until `shutdown` completes, then gives open
-/// connections [`SHUTDOWN_GRACE`] to finish. Shared by the exporter and the simulator.
-pub async fn serve_http<H, F>(listener: TcpListener, handler: H, shutdown: impl Future<Output = ()>)
-where
+/// connections [`SHUTDOWN_GRACE`] to finish. At most `max_connections` are served at once;
+/// further clients wait in the listen backlog until one closes, and a client that sends no
+/// request within [`HEADER_READ_TIMEOUT`] is cut off, so idle or slow clients cannot hold the
+/// server. Shared by the exporter and the simulator.
+pub async fn serve_http<H, F>(
+    listener: TcpListener,
+    handler: H,
+    max_connections: usize,
+    shutdown: impl Future<Output = ()>,
+) where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<Response<Full<Bytes>>, DropConnection>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(connection) => connection,
@@ -141,6 +161,7 @@ where
             if let Err(error) = connection.await {
                 debug!(%error, %peer, "connection ended with an error");
             }
+            drop(slot);
         });
     }
     drop(listener);
@@ -382,6 +403,7 @@ mod tests {
             telemetry_path: "/metrics".into(),
             version: "0.1.0".into(),
             reload: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 
@@ -437,6 +459,7 @@ mod tests {
             telemetry_path: "/metrics".into(),
             version: "v".into(),
             reload: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         };
         let response = route(&state, &Method::GET, "/-/ready").await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);

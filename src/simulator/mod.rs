@@ -156,7 +156,8 @@ impl Simulator {
             let service = Arc::clone(&service);
             async move { api::handle(&service, request).await }
         };
-        crate::server::serve_http(listener, handler, shutdown).await;
+        // Benchmarks drive many clients at once; the simulator is never exposed beyond tests.
+        crate::server::serve_http(listener, handler, 4096, shutdown).await;
         Ok(())
     }
 }

@@ -299,15 +299,19 @@ pub fn promtool_check_metrics(exposition: &str) {
 /// Starts the real exporter in this process on 127.0.0.1 with `yaml` and static test keys.
 pub async fn start_exporter(yaml: &str) -> amazon_connect_exporter::app::Exporter {
     let yaml = yaml.to_string();
-    start_exporter_with(std::sync::Arc::new(move || {
-        amazon_connect_exporter::config::parse(&yaml, std::path::Path::new("test.yaml"))
-    }))
+    start_exporter_with(
+        std::sync::Arc::new(move || {
+            amazon_connect_exporter::config::parse(&yaml, std::path::Path::new("test.yaml"))
+        }),
+        amazon_connect_exporter::server::DEFAULT_MAX_CONNECTIONS,
+    )
     .await
 }
 
 /// Starts the real exporter in this process on 127.0.0.1 with a configuration loader.
 pub async fn start_exporter_with(
     config_loader: amazon_connect_exporter::app::ConfigLoader,
+    max_connections: usize,
 ) -> amazon_connect_exporter::app::Exporter {
     amazon_connect_exporter::app::Exporter::start(amazon_connect_exporter::app::Settings {
         config_loader,
@@ -316,6 +320,7 @@ pub async fn start_exporter_with(
         credentials: Some(aws_sdk_connect::config::Credentials::new(
             "AKIDTEST", "secret", None, None, "test",
         )),
+        max_connections,
     })
     .await
     .expect("exporter starts")
