@@ -20,6 +20,7 @@ use crate::scheduler::{Scheduler, Target};
 use crate::server::{self, ReloadRequest, ServerError, ServerState};
 use crate::source::connect::ConnectSource;
 use crate::source::{RequestLog, RetryPolicy, SourceError, UserDataPages, MAX_QUEUES_PER_REQUEST};
+use crate::web_config::WebConfig;
 
 /// This build's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -42,6 +43,8 @@ pub struct Settings {
     pub credentials: Option<Credentials>,
     /// Connections the HTTP server serves at once.
     pub max_connections: usize,
+    /// TLS and basic authentication.
+    pub web: WebConfig,
 }
 
 /// Why the exporter could not start, or a configuration could not be applied.
@@ -222,6 +225,7 @@ impl Exporter {
             version: VERSION.to_string(),
             reload: Some(reload_sender),
             max_connections: settings.max_connections,
+            web: settings.web.clone(),
         });
         let (stop_server, stopped) = oneshot::channel();
         let server = tokio::spawn(server::serve(listener, state, async {
@@ -230,6 +234,8 @@ impl Exporter {
         }));
         info!(
             %address,
+            tls = settings.web.tls.is_some(),
+            basic_auth = settings.web.basic_auth.is_some(),
             telemetry_path = %settings.telemetry_path,
             queue_sets,
             version = VERSION,

@@ -26,6 +26,11 @@ pub struct Cli {
     #[arg(long = "web.telemetry-path", env = "CONNECT_EXPORTER_WEB_TELEMETRY_PATH", default_value = "/metrics", value_parser = parse_telemetry_path)]
     pub telemetry_path: String,
 
+    /// Path to a web configuration file (exporter-toolkit format) enabling TLS and/or basic
+    /// authentication.
+    #[arg(long = "web.config.file", env = "CONNECT_EXPORTER_WEB_CONFIG_FILE")]
+    pub web_config_file: Option<PathBuf>,
+
     /// Connections served at once; more wait until one closes. Idle clients are cut off
     /// after 10 s without a request.
     #[arg(long = "web.max-connections", env = "CONNECT_EXPORTER_WEB_MAX_CONNECTIONS", default_value_t = crate::server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(usize))]

@@ -19,3 +19,4 @@ pub mod server;
 pub mod simulator;
 pub mod source;
 pub mod summary;
+pub mod web_config;

@@ -14,6 +14,7 @@ use amazon_connect_exporter::budget::RateLimit;
 use amazon_connect_exporter::cli::{Cli, Command, SimulateArgs};
 use amazon_connect_exporter::demo::{self, RunningSimulator};
 use amazon_connect_exporter::simulator::{Faults, SimulatorOptions};
+use amazon_connect_exporter::web_config::{self, WebConfig};
 use amazon_connect_exporter::{config, logging};
 
 fn main() -> ExitCode {
@@ -88,12 +89,17 @@ async fn run_exporter(cli: Cli) -> Result<(), String> {
         let file = cli.config_file.clone();
         (Arc::new(move || config::load(&file)), None)
     };
+    let web = match &cli.web_config_file {
+        Some(file) => web_config::load(file).map_err(|e| e.to_string())?,
+        None => WebConfig::default(),
+    };
     let exporter = Exporter::start(Settings {
         config_loader,
         listen_address: cli.listen_address.clone(),
         telemetry_path: cli.telemetry_path.clone(),
         credentials,
         max_connections: cli.max_connections,
+        web,
     })
     .await
     .map_err(|e| e.to_string())?;

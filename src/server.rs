@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::exposition::{Exposition, TargetStatus, CONTENT_TYPE as METRICS_CONTENT_TYPE};
+use crate::web_config::{WebConfig, REALM};
 
 /// A client that has not sent its request headers by then is cut off, so idle or slow
 /// connections cannot pile up.
@@ -48,6 +49,8 @@ pub struct ServerState {
     pub reload: Option<mpsc::Sender<ReloadRequest>>,
     /// Connections served at once.
     pub max_connections: usize,
+    /// TLS and basic authentication (`--web.config.file`).
+    pub web: WebConfig,
 }
 
 /// The server could not start.
@@ -101,11 +104,12 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let max_connections = state.max_connections;
+    let tls = state.web.tls.clone();
     let handler = move |request: Request<Incoming>| {
         let state = Arc::clone(&state);
         async move { Ok(handle(&state, &request).await) }
     };
-    serve_http(listener, handler, max_connections, shutdown).await;
+    serve_http(listener, handler, max_connections, tls, shutdown).await;
 }
 
 /// A handler's answer that closes the connection without a response (the simulator's
@@ -123,6 +127,7 @@ pub async fn serve_http<H, F>(
     listener: TcpListener,
     handler: H,
     max_connections: usize,
+    tls: Option<Arc<rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
@@ -152,13 +157,22 @@ pub async fn serve_http<H, F>(
             () = &mut shutdown => break,
         };
         let handler = handler.clone();
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(TokioIo::new(stream), service_fn(handler));
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let tls = tls.clone().map(tokio_rustls::TlsAcceptor::from);
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let result = match tls {
+                None => serve_connection(stream, handler, watcher).await,
+                // The handshake runs in the connection's own task, bounded like a request's
+                // headers, so a client that stalls it holds only its own slot.
+                Some(acceptor) => {
+                    match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_connection(stream, handler, watcher).await,
+                        Ok(Err(error)) => Err(error.into()),
+                        Err(_) => Err("TLS handshake timed out".into()),
+                    }
+                }
+            };
+            if let Err(error) = result {
                 debug!(%error, %peer, "connection ended with an error");
             }
             drop(slot);
@@ -173,8 +187,46 @@ pub async fn serve_http<H, F>(
     }
 }
 
-/// Answers one request.
+/// Serves HTTP/1.1 on one accepted connection, plain or TLS.
+async fn serve_connection<IO, H, F>(
+    io: IO,
+    handler: H,
+    watcher: hyper_util::server::graceful::Watcher,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<Response<Full<Bytes>>, DropConnection>> + Send + 'static,
+{
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(io), service_fn(handler));
+    watcher.watch(connection).await.map_err(Into::into)
+}
+
+/// Answers one request: basic authentication first, when configured.
 pub async fn handle(state: &ServerState, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    if let Some(auth) = &state.web.basic_auth {
+        let auth = Arc::clone(auth);
+        let header = request
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .map(|value| value.as_bytes().to_vec());
+        // bcrypt is slow on purpose: keep it off the threads that serve other requests.
+        let allowed = tokio::task::spawn_blocking(move || auth.allows(header.as_deref()))
+            .await
+            .unwrap_or(false);
+        if !allowed {
+            let mut response = text(StatusCode::UNAUTHORIZED, "Unauthorized\n".into());
+            if let Ok(challenge) = HeaderValue::from_str(&format!("Basic realm=\"{REALM}\"")) {
+                response
+                    .headers_mut()
+                    .insert(hyper::header::WWW_AUTHENTICATE, challenge);
+            }
+            return response;
+        }
+    }
     route(state, request.method(), request.uri().path()).await
 }
 
@@ -404,6 +456,7 @@ mod tests {
             version: "0.1.0".into(),
             reload: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            web: WebConfig::default(),
         }
     }
 
@@ -460,6 +513,7 @@ mod tests {
             version: "v".into(),
             reload: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            web: WebConfig::default(),
         };
         let response = route(&state, &Method::GET, "/-/ready").await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -157,7 +157,7 @@ impl Simulator {
             async move { api::handle(&service, request).await }
         };
         // Benchmarks drive many clients at once; the simulator is never exposed beyond tests.
-        crate::server::serve_http(listener, handler, 4096, shutdown).await;
+        crate::server::serve_http(listener, handler, 4096, None, shutdown).await;
         Ok(())
     }
 }

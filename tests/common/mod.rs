@@ -25,16 +25,36 @@ pub async fn http_get(address: SocketAddr, path: &str) -> HttpResponse {
 
 /// Sends `METHOD path` (no body) with `Connection: close` and reads the whole response.
 pub async fn http_request(address: SocketAddr, method: &str, path: &str) -> HttpResponse {
-    let mut stream = TcpStream::connect(address).await.expect("connect");
+    let stream = TcpStream::connect(address).await.expect("connect");
+    http_exchange(stream, &address.to_string(), method, path, "").await
+}
+
+/// One HTTP/1.1 exchange over `stream` (plain or TLS); `headers` are extra header lines, each
+/// ending in CRLF.
+pub async fn http_exchange<S>(
+    mut stream: S,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &str,
+) -> HttpResponse
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n{headers}\r\n"
     );
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
+    // A TLS peer may close without close_notify after Connection: close; what was read counts.
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
         .await
-        .expect("response within 10 s")
-        .expect("read");
+        .expect("response within 10 s");
+    parse_response(raw)
+}
+
+/// Parses a raw HTTP/1.1 response.
+pub fn parse_response(raw: Vec<u8>) -> HttpResponse {
     let text = String::from_utf8(raw).expect("utf-8 response");
     let (head, body) = text.split_once("\r\n\r\n").expect("header end");
     let mut lines = head.lines();
@@ -321,6 +341,7 @@ pub async fn start_exporter_with(
             "AKIDTEST", "secret", None, None, "test",
         )),
         max_connections,
+        web: amazon_connect_exporter::web_config::WebConfig::default(),
     })
     .await
     .expect("exporter starts")
