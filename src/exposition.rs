@@ -564,8 +564,8 @@ mod tests {
         assert!(second.contains("amazon_connect_missed_contacts_total{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\"} 1"), "{second}");
     }
 
-    #[test]
-    fn failed_poll_sets_up_to_zero_and_drops_data_series_only() {
+    /// "support" polled with a missed contact, "sales" with a connected one.
+    fn two_polled_sets() -> Exposition {
         let exposition = exposition(&["support", "sales"]);
         exposition
             .record(&key("support"), report(Ok(snapshot("Available", "MISSED"))))
@@ -576,6 +576,12 @@ mod tests {
                 report(Ok(snapshot("Available", "CONNECTED"))),
             )
             .unwrap();
+        exposition
+    }
+
+    #[test]
+    fn failed_poll_sets_up_to_zero_and_drops_data_series_only() {
+        let exposition = two_polled_sets();
         exposition
             .record(&key("support"), report(Err("AccessDeniedException".into())))
             .unwrap();
@@ -601,16 +607,7 @@ mod tests {
 
     #[test]
     fn set_targets_keeps_state_of_kept_targets_and_drops_removed_ones() {
-        let exposition = exposition(&["support", "sales"]);
-        exposition
-            .record(&key("support"), report(Ok(snapshot("Available", "MISSED"))))
-            .unwrap();
-        exposition
-            .record(
-                &key("sales"),
-                report(Ok(snapshot("Available", "CONNECTED"))),
-            )
-            .unwrap();
+        let exposition = two_polled_sets();
         exposition
             .set_targets(&[key("support"), key("billing")], BTreeMap::new())
             .unwrap();

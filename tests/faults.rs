@@ -13,20 +13,16 @@ use common::{
 };
 
 async fn simulator(faults: Faults) -> RunningSimulator {
-    RunningSimulator::start(
-        SimulatorOptions {
-            agents: 300,
-            queues: 150,
-            routing_profiles: 25,
-            seed: 21,
-            frozen: true,
-            faults,
-            ..SimulatorOptions::default()
-        },
-        "127.0.0.1:0",
-    )
+    common::start_simulator(SimulatorOptions {
+        agents: 300,
+        queues: 150,
+        routing_profiles: 25,
+        seed: 21,
+        frozen: true,
+        faults,
+        ..SimulatorOptions::default()
+    })
     .await
-    .expect("simulator starts")
 }
 
 fn config(simulator: &RunningSimulator, sets: &[(&str, &[String])], extra: &str) -> String {

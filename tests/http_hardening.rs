@@ -6,7 +6,6 @@ mod common;
 use std::time::Duration;
 
 use amazon_connect_exporter::demo::RunningSimulator;
-use amazon_connect_exporter::simulator::SimulatorOptions;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -15,15 +14,7 @@ use common::{http_get, scrape_when_up, start_exporter_with};
 async fn exporter(
     max_connections: usize,
 ) -> (RunningSimulator, amazon_connect_exporter::app::Exporter) {
-    let simulator = RunningSimulator::start(
-        SimulatorOptions {
-            frozen: true,
-            ..SimulatorOptions::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .expect("simulator starts");
+    let simulator = common::start_simulator(common::frozen()).await;
     let scenario = simulator.simulator().scenario();
     let yaml = format!(
         "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {}\n    queue_sets: [{{ name: s, queues: [{}] }}]\n",

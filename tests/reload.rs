@@ -6,9 +6,6 @@ mod common;
 
 use std::time::Duration;
 
-use amazon_connect_exporter::demo::RunningSimulator;
-use amazon_connect_exporter::simulator::SimulatorOptions;
-
 use common::{eventually, http_get, http_request, spawn_exporter, value};
 
 fn config(instance: &str, endpoint: &str, sets: &[(&str, &str)]) -> String {
@@ -23,15 +20,7 @@ fn config(instance: &str, endpoint: &str, sets: &[(&str, &str)]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sighup_and_reload_endpoint_apply_good_files_and_refuse_broken_ones() {
-    let simulator = RunningSimulator::start(
-        SimulatorOptions {
-            frozen: true,
-            ..SimulatorOptions::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .expect("simulator starts");
+    let simulator = common::start_simulator(common::frozen()).await;
     let scenario = simulator.simulator().scenario();
     let (q0, q1) = (
         scenario.queues[0].id.as_str(),

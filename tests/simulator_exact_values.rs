@@ -4,7 +4,6 @@
 
 mod common;
 
-use amazon_connect_exporter::demo::RunningSimulator;
 use amazon_connect_exporter::simulator::SimulatorOptions;
 
 use common::{
@@ -14,19 +13,15 @@ use common::{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_core_gauge_equals_the_frozen_simulator_for_overlapping_sets() {
-    let simulator = RunningSimulator::start(
-        SimulatorOptions {
-            agents: 400,
-            queues: 150,
-            routing_profiles: 30,
-            seed: 7,
-            frozen: true,
-            ..SimulatorOptions::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .expect("simulator starts");
+    let simulator = common::start_simulator(SimulatorOptions {
+        agents: 400,
+        queues: 150,
+        routing_profiles: 30,
+        seed: 7,
+        frozen: true,
+        ..SimulatorOptions::default()
+    })
+    .await;
     let scenario = simulator.simulator().scenario();
     let reference = common::now();
     let queues: Vec<String> = scenario

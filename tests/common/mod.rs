@@ -481,3 +481,20 @@ pub fn spawn_exporter(args: &[&str], envs: &[(&str, &str)]) -> (RunningBinary, S
         .expect("the log line names the address");
     (RunningBinary(child), address)
 }
+
+/// Starts a simulator with `options` on a free loopback port.
+pub async fn start_simulator(
+    options: amazon_connect_exporter::simulator::SimulatorOptions,
+) -> amazon_connect_exporter::demo::RunningSimulator {
+    amazon_connect_exporter::demo::RunningSimulator::start(options, "127.0.0.1:0")
+        .await
+        .expect("simulator starts")
+}
+
+/// The default contact centre, frozen for exact tests.
+pub fn frozen() -> amazon_connect_exporter::simulator::SimulatorOptions {
+    amazon_connect_exporter::simulator::SimulatorOptions {
+        frozen: true,
+        ..Default::default()
+    }
+}
