@@ -8,9 +8,7 @@ use std::time::Duration;
 use amazon_connect_exporter::demo::RunningSimulator;
 use amazon_connect_exporter::simulator::{Faults, SimulatorOptions};
 
-use common::{
-    assert_set_matches, eventually, http_get, scenario_views, scrape_when_up, start_exporter, value,
-};
+use common::{assert_set_matches, eventually, http_get, scenario_views, start_exporter, value};
 
 async fn simulator(faults: Faults) -> RunningSimulator {
     common::start_simulator(SimulatorOptions {
@@ -65,7 +63,9 @@ async fn thirty_percent_throttling_still_gives_exact_values_within_the_budget() 
     let scenario = simulator.simulator().scenario();
     let queues: Vec<String> = scenario.queues.iter().map(|q| q.id.clone()).collect();
     let sets: [(&str, &[String]); 2] = [("wide", &queues[..120]), ("few", &queues[..5])];
-    let (rate, burst) = (4.0, 4.0);
+    // Under 30 % throttling the adaptive rate sinks towards its floor (a tenth of the configured
+    // rate), so the configured rate must leave that floor usable.
+    let (rate, burst) = (20.0, 10.0);
     let yaml = config(
         &simulator,
         &sets,
@@ -75,14 +75,15 @@ async fn thirty_percent_throttling_still_gives_exact_values_within_the_budget() 
     let exporter = start_exporter(&yaml).await;
     let address = exporter.address();
     // Wait for both sets up after some throttled attempts, so retries were really exercised.
-    let text = eventually(Duration::from_secs(40), async || {
-        let text = scrape_when_up(address, &["wide", "few"]).await;
+    let text = eventually(Duration::from_secs(60), async || {
+        let text = http_get(address, "/metrics").await.body;
+        let up = |set| value(&text, "amazon_connect_up", &[("queue_set", set)]) == Some(1.0);
         let throttled = value(
             &text,
             "amazon_connect_exporter_api_requests_total",
             &[("outcome", "throttled")],
         );
-        throttled.is_some_and(|n| n >= 3.0).then_some(text)
+        (up("wide") && up("few") && throttled.is_some_and(|n| n >= 3.0)).then_some(text)
     })
     .await;
     // Keep polling a while so the rate is measured over many requests.
@@ -137,7 +138,10 @@ async fn resets_server_errors_and_unknown_enums_are_survived() {
     let exporter = start_exporter(&yaml).await;
     let address = exporter.address();
     let text = eventually(Duration::from_secs(30), async || {
-        let text = scrape_when_up(address, &["wide"]).await;
+        let text = http_get(address, "/metrics").await.body;
+        if value(&text, "amazon_connect_up", &[("queue_set", "wide")]) != Some(1.0) {
+            return None;
+        }
         let errors = |outcome| {
             value(
                 &text,

@@ -349,7 +349,7 @@ pub async fn start_exporter_with(
 
 /// Scrapes `/metrics` until every queue set in `sets` reports `up` 1, and returns that page.
 pub async fn scrape_when_up(address: SocketAddr, sets: &[&str]) -> String {
-    eventually(Duration::from_secs(20), async || {
+    eventually(Duration::from_secs(40), async || {
         let text = http_get(address, "/metrics").await.body;
         sets.iter()
             .all(|set| value(&text, "amazon_connect_up", &[("queue_set", set)]) == Some(1.0))
