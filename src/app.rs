@@ -1,44 +1,58 @@
-//! Assembles the exporter from a validated configuration and runs it: one SDK client per
-//! instance, one polling task per queue set, the exposition and the HTTP server.
+//! Assembles the exporter from a configuration and runs it: one SDK client per instance, one
+//! polling task per queue set, the exposition and the HTTP server; reloads the configuration
+//! on SIGHUP or `POST /-/reload` and stops on request.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use aws_sdk_connect::config::Credentials;
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tracing::info;
+use tracing::{error, info, warn};
 
-use crate::config::Config;
+use crate::budget::{BudgetKey, Budgets};
+use crate::config::{Config, ConfigError, Instance};
 use crate::exposition::{Exposition, ExpositionError};
 use crate::model::TargetKey;
 use crate::scheduler::{Scheduler, Target};
-use crate::server::{self, ServerError, ServerState};
+use crate::server::{self, ReloadRequest, ServerError, ServerState};
 use crate::source::connect::ConnectSource;
-use crate::source::{RequestLog, SourceError, UserDataPages};
+use crate::source::{RequestLog, RetryPolicy, SourceError, UserDataPages, MAX_QUEUES_PER_REQUEST};
+use crate::web_config::WebConfig;
 
 /// This build's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The git revision this build was made from, or `unknown`.
 pub const REVISION: &str = env!("BUILD_REVISION");
 
+/// Reads and validates the configuration; called at start and on every reload.
+pub type ConfigLoader = Arc<dyn Fn() -> Result<Config, ConfigError> + Send + Sync>;
+
 /// Everything needed to start the exporter.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
-    /// The validated configuration.
-    pub config: Config,
+    /// Where the configuration comes from.
+    pub config_loader: ConfigLoader,
     /// `host:port` or `:port`.
     pub listen_address: String,
     /// Path of the metrics endpoint.
     pub telemetry_path: String,
     /// Static credentials replacing the AWS credential chain (the demo's test keys).
     pub credentials: Option<Credentials>,
+    /// Connections the HTTP server serves at once.
+    pub max_connections: usize,
+    /// TLS and basic authentication.
+    pub web: WebConfig,
 }
 
-/// Why the exporter could not start.
+/// Why the exporter could not start, or a configuration could not be applied.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// An instance's client could not be set up.
     #[error(transparent)]
     Source(#[from] SourceError),
@@ -50,51 +64,168 @@ pub enum StartError {
     Exposition(#[from] ExpositionError),
 }
 
+/// The budget an instance's requests of `operation` draw from.
+fn budget_key(instance: &Instance, operation: &str) -> BudgetKey {
+    BudgetKey {
+        account: instance
+            .account_id
+            .clone()
+            .unwrap_or_else(|| "unknown".to_string()),
+        region: instance
+            .region
+            .clone()
+            .unwrap_or_else(|| "default".to_string()),
+        operation: operation.to_string(),
+    }
+}
+
+/// The fewest GetCurrentUserData requests per second the configuration needs, by budget:
+/// each poll costs at least one request per chunk of 100 queues (more with more than 100
+/// agents).
+pub fn minimum_request_rates(config: &Config) -> BTreeMap<BudgetKey, f64> {
+    let mut needed: BTreeMap<BudgetKey, f64> = BTreeMap::new();
+    for instance in &config.instances {
+        let per_poll: usize = instance
+            .queue_sets
+            .iter()
+            .map(|set| set.queue_ids.len().div_ceil(MAX_QUEUES_PER_REQUEST))
+            .sum();
+        *needed
+            .entry(budget_key(instance, "GetCurrentUserData"))
+            .or_default() += per_poll as f64 / instance.poll_interval.as_secs_f64();
+    }
+    needed
+}
+
+/// Says at start, with the numbers, when the intervals cannot be met inside the budget.
+fn warn_if_over_budget(config: &Config, budgets: &Budgets) {
+    for (key, needed) in minimum_request_rates(config) {
+        let Some(limit) = budgets.limit(&key.operation) else {
+            continue;
+        };
+        if needed > limit.rate {
+            tracing::warn!(
+                account = %key.account,
+                region = %key.region,
+                operation = %key.operation,
+                needed_per_second = needed,
+                budget_per_second = limit.rate,
+                "the configured poll intervals need more requests than this account's budget allows; polls will wait for the budget and run late (lengthen poll_interval, merge queue sets, or raise the quota and api_rate_limits)"
+            );
+        }
+    }
+}
+
 /// A running exporter.
 pub struct Exporter {
+    settings: Settings,
     address: SocketAddr,
     exposition: Arc<Exposition>,
+    budgets: Arc<Budgets>,
     scheduler: Scheduler,
     server: JoinHandle<()>,
     stop_server: oneshot::Sender<()>,
+    reload_requests: mpsc::Receiver<ReloadRequest>,
+}
+
+/// One instance's client, ready to poll.
+struct InstanceSource {
+    instance: Instance,
+    source: Arc<dyn UserDataPages>,
+    log: RequestLog,
+}
+
+/// Builds the SDK client of every instance: the part of applying a configuration that can
+/// fail. Request logs of instances `existing` already has are kept, so counters survive a
+/// reload.
+async fn build_sources(
+    config: &Config,
+    credentials: Option<&Credentials>,
+    existing: Option<&Exposition>,
+) -> Result<Vec<InstanceSource>, StartError> {
+    let mut sources = Vec::with_capacity(config.instances.len());
+    for instance in &config.instances {
+        let log = existing
+            .and_then(|exposition| exposition.request_log(&instance.name))
+            .unwrap_or_default();
+        let source = ConnectSource::new(instance, credentials.cloned(), log.clone()).await?;
+        sources.push(InstanceSource {
+            instance: instance.clone(),
+            source: Arc::new(source),
+            log,
+        });
+    }
+    Ok(sources)
+}
+
+/// One polling target per queue set, each drawing from its account's budget.
+fn targets(sources: &[InstanceSource], budgets: &Budgets) -> Vec<Target> {
+    let mut targets = Vec::new();
+    for InstanceSource {
+        instance, source, ..
+    } in sources
+    {
+        let limiter = budgets.limiter(budget_key(instance, "GetCurrentUserData"));
+        for set in &instance.queue_sets {
+            targets.push(Target {
+                key: TargetKey {
+                    instance: instance.name.clone(),
+                    queue_set: set.name.clone(),
+                },
+                queue_ids: set.queue_ids.clone(),
+                interval: instance.poll_interval,
+                timeout: instance.poll_timeout,
+                source: Arc::clone(source),
+                limiter: Arc::clone(&limiter),
+                retry: RetryPolicy::default(),
+            });
+        }
+    }
+    targets
+}
+
+fn request_logs(sources: &[InstanceSource]) -> BTreeMap<String, RequestLog> {
+    sources
+        .iter()
+        .map(|s| (s.instance.name.clone(), s.log.clone()))
+        .collect()
+}
+
+fn keys(targets: &[Target]) -> Vec<TargetKey> {
+    targets.iter().map(|t| t.key.clone()).collect()
 }
 
 impl Exporter {
-    /// Builds the clients, starts polling and starts serving.
+    /// Loads the configuration, builds the clients, starts polling and starts serving.
     pub async fn start(settings: Settings) -> Result<Self, StartError> {
-        let mut request_logs = BTreeMap::new();
-        let mut targets = Vec::new();
-        for instance in &settings.config.instances {
-            let log = RequestLog::default();
-            let source: Arc<dyn UserDataPages> = Arc::new(
-                ConnectSource::new(instance, settings.credentials.clone(), log.clone()).await?,
-            );
-            request_logs.insert(instance.name.clone(), log);
-            for set in &instance.queue_sets {
-                targets.push(Target {
-                    key: TargetKey {
-                        instance: instance.name.clone(),
-                        queue_set: set.name.clone(),
-                    },
-                    queue_ids: set.queue_ids.clone(),
-                    interval: instance.poll_interval,
-                    timeout: instance.poll_timeout,
-                    source: Arc::clone(&source),
-                });
-            }
-        }
-        let keys: Vec<TargetKey> = targets.iter().map(|t| t.key.clone()).collect();
-        let exposition = Arc::new(Exposition::new(&keys, request_logs, VERSION, REVISION)?);
+        let config = (settings.config_loader)()?;
+        let sources = build_sources(&config, settings.credentials.as_ref(), None).await?;
+        let budgets = Arc::new(Budgets::new(config.api_rate_limits.clone()));
+        warn_if_over_budget(&config, &budgets);
+        let targets = targets(&sources, &budgets);
+        let keys = keys(&targets);
+        let exposition = Arc::new(Exposition::new(
+            &keys,
+            request_logs(&sources),
+            Arc::clone(&budgets),
+            VERSION,
+            REVISION,
+        )?);
         let listener = server::bind(&settings.listen_address).await?;
         let address = listener.local_addr().map_err(|source| ServerError::Bind {
             address: settings.listen_address.clone(),
             source,
         })?;
+        let queue_sets = keys.len();
         let scheduler = Scheduler::start(targets, exposition.clone());
+        let (reload_sender, reload_requests) = mpsc::channel(4);
         let state = Arc::new(ServerState {
             exposition: Arc::clone(&exposition),
             telemetry_path: settings.telemetry_path.clone(),
             version: VERSION.to_string(),
+            reload: Some(reload_sender),
+            max_connections: settings.max_connections,
+            web: settings.web.clone(),
         });
         let (stop_server, stopped) = oneshot::channel();
         let server = tokio::spawn(server::serve(listener, state, async {
@@ -103,18 +234,23 @@ impl Exporter {
         }));
         info!(
             %address,
+            tls = settings.web.tls.is_some(),
+            basic_auth = settings.web.basic_auth.is_some(),
             telemetry_path = %settings.telemetry_path,
-            queue_sets = keys.len(),
+            queue_sets,
             version = VERSION,
             revision = REVISION,
             "exporter started"
         );
         Ok(Self {
+            settings,
             address,
             exposition,
+            budgets,
             scheduler,
             server,
             stop_server,
+            reload_requests,
         })
     }
 
@@ -128,12 +264,72 @@ impl Exporter {
         &self.exposition
     }
 
+    /// Reads the configuration again and applies it. On any error the running configuration
+    /// stays in force and the error says why. Returns the number of queue sets now polled.
+    pub async fn reload(&mut self) -> Result<usize, StartError> {
+        let config = (self.settings.config_loader)()?;
+        // Everything that can fail comes before anything running is touched.
+        let sources = build_sources(
+            &config,
+            self.settings.credentials.as_ref(),
+            Some(&self.exposition),
+        )
+        .await?;
+        self.budgets.reconfigure(config.api_rate_limits.clone());
+        warn_if_over_budget(&config, &self.budgets);
+        let targets = targets(&sources, &self.budgets);
+        let keys = keys(&targets);
+        self.scheduler.stop().await;
+        self.exposition.set_targets(&keys, request_logs(&sources))?;
+        self.scheduler = Scheduler::start(targets, self.exposition.clone());
+        info!(queue_sets = keys.len(), "configuration reloaded");
+        Ok(keys.len())
+    }
+
+    /// Serves until `shutdown` completes, reloading on SIGHUP and `POST /-/reload`; then stops.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
+        let mut shutdown = std::pin::pin!(shutdown);
+        let mut hangups =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+                Ok(signal) => Some(signal),
+                Err(problem) => {
+                    warn!(error = %problem, "cannot listen for SIGHUP; reload with POST /-/reload");
+                    None
+                }
+            };
+        loop {
+            let hangup = async {
+                match hangups.as_mut() {
+                    Some(signal) => signal.recv().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => break,
+                Some(()) = hangup => {
+                    if let Err(problem) = self.reload().await {
+                        error!(error = %problem, "reload on SIGHUP failed; the previous configuration stays in force");
+                    }
+                }
+                Some(reply) = self.reload_requests.recv() => {
+                    let result = self.reload().await.map_err(|problem| {
+                        error!(error = %problem, "reload through /-/reload failed; the previous configuration stays in force");
+                        problem.to_string()
+                    });
+                    // The requester may have hung up; the reload happened all the same.
+                    let _ = reply.send(result);
+                }
+            }
+        }
+        self.stop().await;
+    }
+
     /// Stops polling and serving; returns when both have ended.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.scheduler.stop().await;
         let _ = self.stop_server.send(());
-        if let Err(error) = self.server.await {
-            tracing::error!(%error, "the HTTP server task failed");
+        if let Err(problem) = self.server.await {
+            error!(error = %problem, "the HTTP server task failed");
         }
         info!("exporter stopped");
     }

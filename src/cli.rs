@@ -26,6 +26,16 @@ pub struct Cli {
     #[arg(long = "web.telemetry-path", env = "CONNECT_EXPORTER_WEB_TELEMETRY_PATH", default_value = "/metrics", value_parser = parse_telemetry_path)]
     pub telemetry_path: String,
 
+    /// Path to a web configuration file (exporter-toolkit format) enabling TLS and/or basic
+    /// authentication.
+    #[arg(long = "web.config.file", env = "CONNECT_EXPORTER_WEB_CONFIG_FILE")]
+    pub web_config_file: Option<PathBuf>,
+
+    /// Connections served at once; more wait until one closes. Idle clients are cut off
+    /// after 10 s without a request.
+    #[arg(long = "web.max-connections", env = "CONNECT_EXPORTER_WEB_MAX_CONNECTIONS", default_value_t = crate::server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(usize))]
+    pub max_connections: usize,
+
     /// Only log messages with the given severity or above.
     #[arg(long = "log.level", env = "CONNECT_EXPORTER_LOG_LEVEL", value_enum, default_value_t = LogLevel::Info, global = true)]
     pub log_level: LogLevel,
@@ -80,6 +90,30 @@ pub struct SimulateArgs {
     /// How much simulated time one step covers.
     #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
     pub tick: Duration,
+    /// Fault: share of requests answered 429 ThrottlingException (0 to 1).
+    #[arg(long = "fault.throttle-rate", default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    /// Fault: share of requests answered 500 InternalServiceException.
+    #[arg(long = "fault.server-error-rate", default_value_t = 0.0)]
+    pub server_error_rate: f64,
+    /// Fault: delay before every answer.
+    #[arg(long = "fault.latency", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub latency: Duration,
+    /// Fault: share of requests answered with truncated JSON.
+    #[arg(long = "fault.malformed-rate", default_value_t = 0.0)]
+    pub malformed_rate: f64,
+    /// Fault: share of connections closed without an answer.
+    #[arg(long = "fault.reset-rate", default_value_t = 0.0)]
+    pub reset_rate: f64,
+    /// Fault: share of contacts given an initiation method no SDK knows.
+    #[arg(long = "fault.unknown-enum-rate", default_value_t = 0.0)]
+    pub unknown_enum_rate: f64,
+    /// Throttle GetCurrentUserData beyond this many requests per second, like the real quota.
+    #[arg(long = "quota.rate")]
+    pub quota_rate: Option<f64>,
+    /// Burst of that quota.
+    #[arg(long = "quota.burst", default_value_t = 5.0, requires = "quota_rate")]
+    pub quota_burst: f64,
 }
 
 /// Log severities.

@@ -3,19 +3,23 @@
 //! Every error names the file, the key path (`instances[0].queue_sets[1].queues[3]`) and what is
 //! allowed there. Unknown keys are errors. This module never touches the network.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::budget::{self, RateLimit};
 use crate::ids;
 
 /// Poll interval used when neither the instance nor `defaults` sets one.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
 /// The shortest poll interval accepted: faster polling only burns the shared API budget.
 pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// The shortest default poll timeout: a poll waiting for the request budget is slow, not
+/// broken (10,000 agents take 50 s at the default 2 requests/s).
+pub const MIN_DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest poll timeout accepted.
 pub const MAX_POLL_TIMEOUT: Duration = Duration::from_secs(600);
 /// Longest accepted `name` (it becomes a label value).
@@ -26,6 +30,8 @@ const MAX_NAME_LEN: usize = 128;
 pub struct Config {
     /// The Connect instances to poll, in file order.
     pub instances: Vec<Instance>,
+    /// Request budget overrides by API operation; the rest use the published defaults.
+    pub api_rate_limits: BTreeMap<String, RateLimit>,
 }
 
 /// One Amazon Connect instance and the queue sets polled on it.
@@ -37,6 +43,9 @@ pub struct Instance {
     pub instance_id: String,
     /// AWS region; `None` leaves it to the SDK's region chain.
     pub region: Option<String>,
+    /// The AWS account, when the instance ARN or the role ARN names it; instances of one
+    /// account and region share one request budget.
+    pub account_id: Option<String>,
     /// Endpoint override (simulator, VPC endpoint).
     pub endpoint_url: Option<String>,
     /// IAM role assumed through STS before calling Connect.
@@ -155,7 +164,16 @@ fn describe_yaml_error(error: &serde_yaml::Error) -> String {
 struct RawConfig {
     #[serde(default)]
     defaults: RawDefaults,
+    #[serde(default)]
+    api_rate_limits: BTreeMap<String, RawRateLimit>,
     instances: Vec<RawInstance>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimit {
+    rate: f64,
+    burst: u32,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -248,7 +266,54 @@ fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         }
         instances.push(instance);
     }
-    Config { instances }
+    let api_rate_limits = validate_rate_limits(raw.api_rate_limits, &mut report);
+    Config {
+        instances,
+        api_rate_limits,
+    }
+}
+
+/// The most requests per second a limit may allow; far above any Connect quota.
+const MAX_RATE: f64 = 10_000.0;
+
+fn validate_rate_limits(
+    raw: BTreeMap<String, RawRateLimit>,
+    report: &mut impl FnMut(String, String),
+) -> BTreeMap<String, RateLimit> {
+    let known = budget::known_operations();
+    let mut limits = BTreeMap::new();
+    for (operation, limit) in raw {
+        let key = format!("api_rate_limits.{operation}");
+        if !known.contains(&operation) {
+            report(
+                key,
+                format!("unknown operation; known are {}", known.join(", ")),
+            );
+            continue;
+        }
+        if !(limit.rate > 0.0 && limit.rate <= MAX_RATE) {
+            report(
+                format!("{key}.rate"),
+                format!(
+                    "{} is out of range; requests per second, more than 0 and at most {MAX_RATE}",
+                    limit.rate
+                ),
+            );
+            continue;
+        }
+        if limit.burst == 0 {
+            report(format!("{key}.burst"), "must be at least 1".into());
+            continue;
+        }
+        limits.insert(
+            operation,
+            RateLimit {
+                rate: limit.rate,
+                burst: f64::from(limit.burst),
+            },
+        );
+    }
+    limits
 }
 
 /// Values from `defaults:` that instances inherit.
@@ -267,13 +332,14 @@ fn validate_instance(
 ) -> Instance {
     let key = format!("instances[{index}]");
     check_name(&raw_instance.name, &format!("{key}.name"), report);
-    let (instance_id, arn_region) = match ids::parse_instance(&raw_instance.instance_id) {
-        Ok(parsed) => (parsed.id, parsed.region),
-        Err(message) => {
-            report(format!("{key}.instance_id"), message);
-            (raw_instance.instance_id.clone(), None)
-        }
-    };
+    let (instance_id, arn_region, arn_account) =
+        match ids::parse_instance(&raw_instance.instance_id) {
+            Ok(parsed) => (parsed.id, parsed.region, parsed.account),
+            Err(message) => {
+                report(format!("{key}.instance_id"), message);
+                (raw_instance.instance_id.clone(), None, None)
+            }
+        };
     let region = match raw_instance.region.as_deref() {
         Some(region) => match check_region(region) {
             Ok(()) => Some(region.to_string()),
@@ -329,7 +395,11 @@ fn validate_instance(
         report,
     )
     .or(defaults.poll_timeout)
-    .unwrap_or(poll_interval.min(MAX_POLL_TIMEOUT));
+    .unwrap_or(
+        poll_interval
+            .max(MIN_DEFAULT_POLL_TIMEOUT)
+            .min(MAX_POLL_TIMEOUT),
+    );
     if poll_timeout.is_zero() || poll_timeout > MAX_POLL_TIMEOUT {
         report(
             format!("{key}.poll_timeout"),
@@ -373,10 +443,12 @@ fn validate_instance(
         });
     }
 
+    let account_id = arn_account.or_else(|| role_arn.as_deref().and_then(ids::role_account));
     Instance {
         name: raw_instance.name,
         instance_id,
         region,
+        account_id,
         endpoint_url,
         role_arn,
         poll_interval,
@@ -556,13 +628,46 @@ instances:
         assert_eq!(prod.instance_id, INSTANCE);
         assert_eq!(prod.region.as_deref(), Some("eu-west-2"));
         assert_eq!(prod.poll_interval, Duration::from_secs(30));
-        assert_eq!(prod.poll_timeout, Duration::from_secs(30));
+        assert_eq!(prod.poll_timeout, MIN_DEFAULT_POLL_TIMEOUT);
         assert_eq!(prod.queue_sets[0].queue_ids, vec![QUEUE_A, QUEUE_B]);
+        assert_eq!(prod.account_id.as_deref(), Some("123456789012"));
         let other = &config.instances[1];
         assert_eq!(other.region.as_deref(), Some("eu-west-2"));
         assert_eq!(other.poll_interval, Duration::from_secs(5));
         assert_eq!(other.poll_timeout, Duration::from_secs(3));
         assert_eq!(other.endpoint_url, None);
+        assert_eq!(other.account_id, None);
+        assert!(config.api_rate_limits.is_empty());
+    }
+
+    #[test]
+    fn rate_limits_override_known_operations_only() {
+        let text = format!(
+            "api_rate_limits:\n  GetCurrentUserData: {{ rate: 5, burst: 10 }}\n  GetEverything: {{ rate: 1, burst: 1 }}\n  ListQueues: {{ rate: 0, burst: 1 }}\n  ListUsers: {{ rate: 1, burst: 0 }}\n{}",
+            minimal(&format!("[{QUEUE_A}]"))
+        );
+        let found = problems(&text);
+        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "api_rate_limits.GetEverything",
+                "api_rate_limits.ListQueues.rate",
+                "api_rate_limits.ListUsers.burst"
+            ],
+            "{found:?}"
+        );
+        let ok = parse_ok(&format!(
+            "api_rate_limits:\n  GetCurrentUserData: {{ rate: 5, burst: 10 }}\n{}",
+            minimal(&format!("[{QUEUE_A}]"))
+        ));
+        assert_eq!(
+            ok.api_rate_limits["GetCurrentUserData"],
+            RateLimit {
+                rate: 5.0,
+                burst: 10.0
+            }
+        );
     }
 
     #[test]

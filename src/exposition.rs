@@ -6,7 +6,7 @@
 //! target's data series and keeps the self-metrics.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::Bytes;
 use prometheus::core::Collector;
@@ -15,6 +15,7 @@ use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
+use crate::budget::Budgets;
 use crate::missed::StateCounter;
 use crate::model::{PollReport, TargetKey};
 use crate::source::RequestLog;
@@ -79,7 +80,8 @@ impl TargetState {
 #[derive(Debug)]
 pub struct Exposition {
     targets: Mutex<BTreeMap<TargetKey, TargetState>>,
-    request_logs: BTreeMap<String, RequestLog>,
+    request_logs: Mutex<BTreeMap<String, RequestLog>>,
+    budgets: Arc<Budgets>,
     poll_duration: HistogramVec,
     self_registry: Registry,
     encoded: RwLock<Bytes>,
@@ -97,6 +99,7 @@ impl Exposition {
     pub fn new(
         targets: &[TargetKey],
         request_logs: BTreeMap<String, RequestLog>,
+        budgets: Arc<Budgets>,
         version: &str,
         revision: &str,
     ) -> Result<Self, ExpositionError> {
@@ -117,7 +120,8 @@ impl Exposition {
                     .map(|key| (key.clone(), TargetState::new()))
                     .collect(),
             ),
-            request_logs,
+            request_logs: Mutex::new(request_logs),
+            budgets,
             poll_duration,
             self_registry,
             encoded: RwLock::new(Bytes::new()),
@@ -156,6 +160,45 @@ impl Exposition {
         self.publish()
     }
 
+    /// Replaces the set of targets and request logs (after a reload). Targets that stay keep
+    /// their data, counters and histograms; the series of removed ones go.
+    pub fn set_targets(
+        &self,
+        keys: &[TargetKey],
+        request_logs: BTreeMap<String, RequestLog>,
+    ) -> Result<(), ExpositionError> {
+        {
+            let mut targets = self.lock_targets();
+            targets.retain(|key, _| {
+                let keep = keys.contains(key);
+                if !keep {
+                    // The series may not exist if the target never finished a poll.
+                    let _ = self
+                        .poll_duration
+                        .remove_label_values(&[key.instance.as_str(), key.queue_set.as_str()]);
+                }
+                keep
+            });
+            for key in keys {
+                targets.entry(key.clone()).or_insert_with(TargetState::new);
+            }
+            *self
+                .request_logs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = request_logs;
+        }
+        self.publish()
+    }
+
+    /// The request log of `instance`, if it is configured (to keep its counts over a reload).
+    pub fn request_log(&self, instance: &str) -> Option<RequestLog> {
+        self.request_logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(instance)
+            .cloned()
+    }
+
     /// The latest encoded exposition (text format 0.0.4). Cheap: a reference-counted copy.
     pub fn encoded(&self) -> Bytes {
         self.encoded
@@ -192,8 +235,13 @@ impl Exposition {
     /// lock of `encoded` and never wait for this.
     fn publish(&self) -> Result<(), ExpositionError> {
         let targets = self.lock_targets();
-        let mut families =
-            build_families(&targets, &self.request_logs, &self.version, &self.revision)?;
+        let request_logs = self
+            .request_logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut families = build_families(&targets, &request_logs, &self.version, &self.revision)?;
+        families.extend(budget_families(&self.budgets)?);
         families.extend(self.self_registry.gather());
         families.sort_by(|a, b| a.name().cmp(b.name()));
         let mut buffer = Vec::with_capacity(self.encoded().len().max(4096));
@@ -202,6 +250,47 @@ impl Exposition {
         drop(targets);
         Ok(())
     }
+}
+
+/// The request budget's state: configured and current (adapted) rate, time spent waiting.
+fn budget_families(budgets: &Budgets) -> Result<Vec<MetricFamily>, prometheus::Error> {
+    const LABELS: &[&str] = &["account", "region", "operation"];
+    let configured = gauge(
+        "amazon_connect_exporter_request_budget_configured_rate",
+        "Requests per second the exporter allows itself per AWS account, region and operation (api_rate_limits).",
+        LABELS,
+    )?;
+    let current = gauge(
+        "amazon_connect_exporter_request_budget_rate",
+        "Requests per second allowed now: lower than the configured rate after throttling, recovering with each success.",
+        LABELS,
+    )?;
+    let waited = prometheus::CounterVec::new(
+        Opts::new(
+            "amazon_connect_exporter_request_budget_wait_seconds_total",
+            "Time requests spent waiting for the request budget.",
+        ),
+        LABELS,
+    )?;
+    for (key, status) in budgets.statuses() {
+        let labels = [
+            key.account.as_str(),
+            key.region.as_str(),
+            key.operation.as_str(),
+        ];
+        configured
+            .with_label_values(&labels)
+            .set(status.configured_rate);
+        current.with_label_values(&labels).set(status.current_rate);
+        waited
+            .with_label_values(&labels)
+            .inc_by(status.waited.as_secs_f64());
+    }
+    let registry = Registry::new();
+    registry.register(Box::new(configured))?;
+    registry.register(Box::new(current))?;
+    registry.register(Box::new(waited))?;
+    Ok(registry.gather())
 }
 
 /// The families built fresh on every publish.
@@ -438,7 +527,7 @@ mod tests {
 
     fn exposition(sets: &[&str]) -> Exposition {
         let keys: Vec<TargetKey> = sets.iter().map(|s| key(s)).collect();
-        Exposition::new(&keys, BTreeMap::new(), "1.2.3", "abc").unwrap()
+        Exposition::new(&keys, BTreeMap::new(), Arc::default(), "1.2.3", "abc").unwrap()
     }
 
     #[test]
@@ -475,8 +564,8 @@ mod tests {
         assert!(second.contains("amazon_connect_missed_contacts_total{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\"} 1"), "{second}");
     }
 
-    #[test]
-    fn failed_poll_sets_up_to_zero_and_drops_data_series_only() {
+    /// "support" polled with a missed contact, "sales" with a connected one.
+    fn two_polled_sets() -> Exposition {
         let exposition = exposition(&["support", "sales"]);
         exposition
             .record(&key("support"), report(Ok(snapshot("Available", "MISSED"))))
@@ -487,6 +576,12 @@ mod tests {
                 report(Ok(snapshot("Available", "CONNECTED"))),
             )
             .unwrap();
+        exposition
+    }
+
+    #[test]
+    fn failed_poll_sets_up_to_zero_and_drops_data_series_only() {
+        let exposition = two_polled_sets();
         exposition
             .record(&key("support"), report(Err("AccessDeniedException".into())))
             .unwrap();
@@ -511,6 +606,22 @@ mod tests {
     }
 
     #[test]
+    fn set_targets_keeps_state_of_kept_targets_and_drops_removed_ones() {
+        let exposition = two_polled_sets();
+        exposition
+            .set_targets(&[key("support"), key("billing")], BTreeMap::new())
+            .unwrap();
+        let output = text(&exposition);
+        assert!(
+            output.contains("amazon_connect_up{connect_instance=\"prod\",queue_set=\"support\"} 1")
+        );
+        assert!(output.contains("amazon_connect_missed_contacts_total{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\"} 1"));
+        assert!(!output.contains("queue_set=\"sales\""), "{output}");
+        assert!(!output.contains("queue_set=\"billing\""), "not polled yet");
+        assert!(!exposition.ready(), "billing has not polled");
+    }
+
+    #[test]
     fn request_counts_are_exported_by_instance_operation_and_outcome() {
         let log = RequestLog::default();
         log.record(
@@ -520,6 +631,7 @@ mod tests {
         let exposition = Exposition::new(
             &[key("s")],
             BTreeMap::from([("prod".to_string(), log.clone())]),
+            Arc::default(),
             "v",
             "r",
         )

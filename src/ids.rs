@@ -9,6 +9,8 @@ pub struct InstanceRef {
     pub id: String,
     /// The region from the ARN; `None` for a bare ID.
     pub region: Option<String>,
+    /// The account from the ARN; `None` for a bare ID.
+    pub account: Option<String>,
 }
 
 /// True for the canonical 8-4-4-4-12 hexadecimal form Connect uses for IDs.
@@ -54,6 +56,7 @@ pub fn parse_instance(text: &str) -> Result<InstanceRef, String> {
         return Ok(InstanceRef {
             id: text.to_string(),
             region: None,
+            account: None,
         });
     }
     let expected = "expected an instance ID such as 0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d or an ARN such as arn:aws:connect:eu-west-2:123456789012:instance/0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
@@ -68,6 +71,7 @@ pub fn parse_instance(text: &str) -> Result<InstanceRef, String> {
             Ok(InstanceRef {
                 id: id.to_string(),
                 region: Some(arn.region.to_string()),
+                account: Some(arn.account.to_string()),
             })
         }
         _ => Err(format!(
@@ -111,6 +115,11 @@ pub fn parse_queue(text: &str, instance_id: &str) -> Result<String, String> {
     Err(format!(
         "{text:?} is not a queue ID (a UUID such as 7e2f1c44-1b2a-4c3d-9e8f-0a1b2c3d4e5f) or a queue ARN; queue names are not supported in this version"
     ))
+}
+
+/// The account of a role ARN that [`check_role_arn`] accepted.
+pub fn role_account(role_arn: &str) -> Option<String> {
+    split_arn(role_arn).map(|arn| arn.account.to_string())
 }
 
 /// Checks `arn:aws:iam::ACCOUNT:role/NAME`.
@@ -157,6 +166,7 @@ mod tests {
         .unwrap();
         assert_eq!(parsed.id, ID);
         assert_eq!(parsed.region.as_deref(), Some("eu-west-2"));
+        assert_eq!(parsed.account.as_deref(), Some("123456789012"));
         assert!(
             parse_instance(&format!("arn:aws:s3:eu-west-2:123456789012:instance/{ID}")).is_err()
         );
@@ -181,6 +191,10 @@ mod tests {
     #[test]
     fn role_arn() {
         assert!(check_role_arn("arn:aws:iam::123456789012:role/connect-exporter").is_ok());
+        assert_eq!(
+            role_account("arn:aws:iam::123456789012:role/connect-exporter").as_deref(),
+            Some("123456789012")
+        );
         assert!(check_role_arn("arn:aws:iam::123456789012:role/").is_err());
         assert!(check_role_arn("arn:aws:iam:eu-west-2:123456789012:role/x").is_err());
     }

@@ -5,6 +5,7 @@
 //! schedule and a scrape serves the latest encoded result.
 
 pub mod app;
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -18,3 +19,4 @@ pub mod server;
 pub mod simulator;
 pub mod source;
 pub mod summary;
+pub mod web_config;

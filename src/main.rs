@@ -7,10 +7,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing::{error, info};
 
-use amazon_connect_exporter::app::{Exporter, Settings};
+use std::sync::Arc;
+
+use amazon_connect_exporter::app::{ConfigLoader, Exporter, Settings};
+use amazon_connect_exporter::budget::RateLimit;
 use amazon_connect_exporter::cli::{Cli, Command, SimulateArgs};
 use amazon_connect_exporter::demo::{self, RunningSimulator};
-use amazon_connect_exporter::simulator::SimulatorOptions;
+use amazon_connect_exporter::simulator::{Faults, SimulatorOptions};
+use amazon_connect_exporter::web_config::{self, WebConfig};
 use amazon_connect_exporter::{config, logging};
 
 fn main() -> ExitCode {
@@ -70,28 +74,35 @@ fn check_config(file: &std::path::Path) -> ExitCode {
 
 async fn run_exporter(cli: Cli) -> Result<(), String> {
     let mut simulator = None;
-    let settings = if cli.demo {
+    let (config_loader, credentials): (ConfigLoader, _) = if cli.demo {
         let running = RunningSimulator::start(SimulatorOptions::default(), "127.0.0.1:0")
             .await
             .map_err(|e| e.to_string())?;
-        let config = demo::config(&running.endpoint_url()).map_err(|e| e.to_string())?;
-        info!(endpoint_url = %running.endpoint_url(), "demo: simulated Connect API started");
+        let endpoint_url = running.endpoint_url();
+        info!(%endpoint_url, "demo: simulated Connect API started");
         simulator = Some(running);
-        Settings {
-            config,
-            listen_address: cli.listen_address.clone(),
-            telemetry_path: cli.telemetry_path.clone(),
-            credentials: Some(demo::credentials()),
-        }
+        (
+            Arc::new(move || demo::config(&endpoint_url)),
+            Some(demo::credentials()),
+        )
     } else {
-        Settings {
-            config: config::load(&cli.config_file).map_err(|e| e.to_string())?,
-            listen_address: cli.listen_address.clone(),
-            telemetry_path: cli.telemetry_path.clone(),
-            credentials: None,
-        }
+        let file = cli.config_file.clone();
+        (Arc::new(move || config::load(&file)), None)
     };
-    let exporter = Exporter::start(settings).await.map_err(|e| e.to_string())?;
+    let web = match &cli.web_config_file {
+        Some(file) => web_config::load(file).map_err(|e| e.to_string())?,
+        None => WebConfig::default(),
+    };
+    let exporter = Exporter::start(Settings {
+        config_loader,
+        listen_address: cli.listen_address.clone(),
+        telemetry_path: cli.telemetry_path.clone(),
+        credentials,
+        max_connections: cli.max_connections,
+        web,
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     if cli.demo {
         info!(
             url = %format!("http://{}{}", browsable(exporter.address()), cli.telemetry_path),
@@ -99,9 +110,12 @@ async fn run_exporter(cli: Cli) -> Result<(), String> {
             "demo: open the metrics in a browser or with curl; Ctrl-C stops"
         );
     }
-    shutdown_signal().await;
-    info!("shutting down");
-    exporter.stop().await;
+    exporter
+        .run(async {
+            shutdown_signal().await;
+            info!("shutting down");
+        })
+        .await;
     if let Some(running) = simulator {
         running.stop().await;
     }
@@ -116,6 +130,18 @@ async fn simulate(args: SimulateArgs) -> Result<(), String> {
         seed: args.seed,
         frozen: args.frozen,
         tick: args.tick,
+        faults: Faults {
+            throttle_rate: args.throttle_rate,
+            server_error_rate: args.server_error_rate,
+            latency: args.latency,
+            malformed_rate: args.malformed_rate,
+            reset_rate: args.reset_rate,
+            unknown_enum_rate: args.unknown_enum_rate,
+            rate_limit: args.quota_rate.map(|rate| RateLimit {
+                rate,
+                burst: args.quota_burst,
+            }),
+        },
         ..SimulatorOptions::default()
     };
     let running = RunningSimulator::start(options, &args.listen_address)

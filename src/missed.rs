@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 use crate::model::Snapshot;
 use crate::summary::label_value;
 
-/// How long a pair is remembered after it was last seen. A missed contact stays on the agent
-/// for seconds to minutes, so an hour is far longer than it can reappear after.
-pub const DEFAULT_MEMORY_SECONDS: f64 = 3600.0;
+/// How long a pair is remembered after it was last seen. Every poll that still sees a pair
+/// renews it, so a pair is never forgotten while visible; five minutes after it vanished it
+/// will not come back.
+pub const DEFAULT_MEMORY_SECONDS: f64 = 300.0;
 /// The most pairs remembered at once, whatever the TTL; the oldest go first.
 pub const DEFAULT_MAX_REMEMBERED: usize = 200_000;
 

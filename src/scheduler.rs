@@ -10,8 +10,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{debug, info, info_span, warn, Instrument};
 
+use crate::budget::RateLimiter;
 use crate::model::{PollReport, Snapshot, TargetKey};
-use crate::source::{sweep_queues, UserDataPages};
+use crate::source::{sweep_queues, RetryPolicy, SweepBudget, UserDataPages};
 
 /// The first poll of each target waits a random part of this (capped by a tenth of the
 /// interval), so targets started together do not hit the API in the same instant.
@@ -38,6 +39,10 @@ pub struct Target {
     pub timeout: Duration,
     /// Where the data comes from.
     pub source: Arc<dyn UserDataPages>,
+    /// The request budget of the instance's account and region for GetCurrentUserData.
+    pub limiter: Arc<RateLimiter>,
+    /// How failed requests are retried.
+    pub retry: RetryPolicy,
 }
 
 /// The running polling tasks.
@@ -58,7 +63,7 @@ impl Scheduler {
     }
 
     /// Stops every task, abandoning polls in flight, and waits for them to end.
-    pub async fn stop(mut self) {
+    pub async fn stop(&mut self) {
         // Receivers live inside the tasks; if all have ended already there is no one to tell.
         let _ = self.stop.send(true);
         while self.tasks.join_next().await.is_some() {}
@@ -73,6 +78,7 @@ async fn poll_loop(target: Target, sink: Arc<dyn PollSink>, mut stopped: watch::
     );
     let mut next_start = Instant::now() + start_jitter(target.interval);
     let mut last_error: Option<String> = None;
+    let mut overran = false;
     loop {
         tokio::select! {
             () = tokio::time::sleep_until(next_start) => {}
@@ -80,9 +86,16 @@ async fn poll_loop(target: Target, sink: Arc<dyn PollSink>, mut stopped: watch::
         }
         let started = Instant::now();
         let started_at = epoch_seconds(SystemTime::now());
+        let budget = SweepBudget {
+            limiter: &target.limiter,
+            retry: target.retry,
+            deadline: started + target.timeout,
+        };
+        // The deadline inside the sweep ends polls cleanly; this timeout is the backstop for a
+        // request in flight at the deadline.
         let poll = tokio::time::timeout(
             target.timeout,
-            sweep_queues(target.source.as_ref(), &target.queue_ids),
+            sweep_queues(target.source.as_ref(), &target.queue_ids, &budget),
         )
         .instrument(span.clone());
         let result = tokio::select! {
@@ -101,7 +114,10 @@ async fn poll_loop(target: Target, sink: Arc<dyn PollSink>, mut stopped: watch::
                 humantime::format_duration(target.timeout)
             )),
         };
-        span.in_scope(|| log_outcome(&outcome, duration, &mut last_error));
+        span.in_scope(|| {
+            log_outcome(&outcome, duration, &mut last_error);
+            log_overrun(duration, target.interval, &mut overran);
+        });
         sink.record(
             &target.key,
             PollReport {
@@ -143,6 +159,26 @@ fn log_outcome(
             warn!(%error, duration_ms, "poll failed; serving up=0 and no data for this queue set");
             *last_error = Some(error.clone());
         }
+    }
+}
+
+/// Says once, and again after recovering, that polls take longer than the interval: they then
+/// run back to back (never overlapping), so data is older than the interval suggests.
+fn log_overrun(duration: Duration, interval: Duration, overran: &mut bool) {
+    match (duration > interval, *overran) {
+        (true, false) => {
+            warn!(
+                duration_ms = duration.as_millis() as u64,
+                interval_ms = interval.as_millis() as u64,
+                "a poll took longer than poll_interval (slow API or too small a request budget); polls now run back to back"
+            );
+            *overran = true;
+        }
+        (false, true) => {
+            info!("polls fit in poll_interval again");
+            *overran = false;
+        }
+        _ => {}
     }
 }
 
@@ -221,6 +257,11 @@ mod tests {
             interval,
             timeout,
             source: pages.clone(),
+            limiter: Arc::new(RateLimiter::new(crate::budget::RateLimit {
+                rate: 100.0,
+                burst: 100.0,
+            })),
+            retry: RetryPolicy::default(),
         };
         (target, pages)
     }
@@ -233,7 +274,7 @@ mod tests {
             Duration::from_secs(60),
         );
         let reports = Arc::new(Reports::default());
-        let scheduler = Scheduler::start(vec![target], reports.clone());
+        let mut scheduler = Scheduler::start(vec![target], reports.clone());
         tokio::time::sleep(Duration::from_secs(55)).await;
         scheduler.stop().await;
         let reports = reports.0.lock().unwrap();
@@ -259,7 +300,7 @@ mod tests {
             Duration::from_secs(5),
         );
         let reports = Arc::new(Reports::default());
-        let scheduler = Scheduler::start(vec![target], reports.clone());
+        let mut scheduler = Scheduler::start(vec![target], reports.clone());
         tokio::time::sleep(Duration::from_secs(8)).await;
         scheduler.stop().await;
         let reports = reports.0.lock().unwrap();

@@ -2,7 +2,6 @@
 //! `/-/healthy` and `/-/ready`. Handlers only read the latest published exposition; they never
 //! wait for a poll.
 
-use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,15 +18,23 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::exposition::{Exposition, TargetStatus, CONTENT_TYPE as METRICS_CONTENT_TYPE};
+use crate::web_config::{WebConfig, REALM};
 
 /// A client that has not sent its request headers by then is cut off, so idle or slow
 /// connections cannot pile up.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open connections get to finish when the server stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Default cap on connections served at once; more wait in the listen backlog.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// A request to reload the configuration; the reply is the number of queue sets now polled,
+/// or why the reload was refused.
+pub type ReloadRequest = oneshot::Sender<Result<usize, String>>;
 
 /// What the handlers need.
 #[derive(Debug)]
@@ -38,6 +45,12 @@ pub struct ServerState {
     pub telemetry_path: String,
     /// Version shown on the landing page.
     pub version: String,
+    /// Where `/-/reload` sends its requests; `None` disables reloading.
+    pub reload: Option<mpsc::Sender<ReloadRequest>>,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// TLS and basic authentication (`--web.config.file`).
+    pub web: WebConfig,
 }
 
 /// The server could not start.
@@ -90,23 +103,47 @@ pub async fn serve(
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let max_connections = state.max_connections;
+    let tls = state.web.tls.clone();
     let handler = move |request: Request<Incoming>| {
         let state = Arc::clone(&state);
-        async move { handle(&state, &request) }
+        async move { Ok(handle(&state, &request).await) }
     };
-    serve_http(listener, handler, shutdown).await;
+    serve_http(listener, handler, max_connections, tls, shutdown).await;
 }
 
+/// A handler's answer that closes the connection without a response (the simulator's
+/// connection-reset fault).
+#[derive(Debug, thiserror::Error)]
+#[error("connection dropped on purpose")]
+pub struct DropConnection;
+
 /// Serves HTTP/1.1 with `handler` on `listener` until `shutdown` completes, then gives open
-/// connections [`SHUTDOWN_GRACE`] to finish. Shared by the exporter and the simulator.
-pub async fn serve_http<H, F>(listener: TcpListener, handler: H, shutdown: impl Future<Output = ()>)
-where
+/// connections [`SHUTDOWN_GRACE`] to finish. At most `max_connections` are served at once;
+/// further clients wait in the listen backlog until one closes, and a client that sends no
+/// request within [`HEADER_READ_TIMEOUT`] is cut off, so idle or slow clients cannot hold the
+/// server. Shared by the exporter and the simulator.
+pub async fn serve_http<H, F>(
+    listener: TcpListener,
+    handler: H,
+    max_connections: usize,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    shutdown: impl Future<Output = ()>,
+) where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+    F: Future<Output = Result<Response<Full<Bytes>>, DropConnection>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(connection) => connection,
@@ -120,21 +157,25 @@ where
             () = &mut shutdown => break,
         };
         let handler = handler.clone();
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .serve_connection(
-                TokioIo::new(stream),
-                service_fn(move |request| {
-                    let response = handler(request);
-                    async move { Ok::<_, Infallible>(response.await) }
-                }),
-            );
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let tls = tls.clone().map(tokio_rustls::TlsAcceptor::from);
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let result = match tls {
+                None => serve_connection(stream, handler, watcher).await,
+                // The handshake runs in the connection's own task, bounded like a request's
+                // headers, so a client that stalls it holds only its own slot.
+                Some(acceptor) => {
+                    match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_connection(stream, handler, watcher).await,
+                        Ok(Err(error)) => Err(error.into()),
+                        Err(_) => Err("TLS handshake timed out".into()),
+                    }
+                }
+            };
+            if let Err(error) = result {
                 debug!(%error, %peer, "connection ended with an error");
             }
+            drop(slot);
         });
     }
     drop(listener);
@@ -146,12 +187,53 @@ where
     }
 }
 
-/// Answers one request.
-pub fn handle(state: &ServerState, request: &Request<Incoming>) -> Response<Full<Bytes>> {
-    route(state, request.method(), request.uri().path())
+/// Serves HTTP/1.1 on one accepted connection, plain or TLS.
+async fn serve_connection<IO, H, F>(
+    io: IO,
+    handler: H,
+    watcher: hyper_util::server::graceful::Watcher,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<Response<Full<Bytes>>, DropConnection>> + Send + 'static,
+{
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .serve_connection(TokioIo::new(io), service_fn(handler));
+    watcher.watch(connection).await.map_err(Into::into)
 }
 
-fn route(state: &ServerState, method: &Method, path: &str) -> Response<Full<Bytes>> {
+/// Answers one request: basic authentication first, when configured.
+pub async fn handle(state: &ServerState, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+    if let Some(auth) = &state.web.basic_auth {
+        let auth = Arc::clone(auth);
+        let header = request
+            .headers()
+            .get(hyper::header::AUTHORIZATION)
+            .map(|value| value.as_bytes().to_vec());
+        // bcrypt is slow on purpose: keep it off the threads that serve other requests.
+        let allowed = tokio::task::spawn_blocking(move || auth.allows(header.as_deref()))
+            .await
+            .unwrap_or(false);
+        if !allowed {
+            let mut response = text(StatusCode::UNAUTHORIZED, "Unauthorized\n".into());
+            if let Ok(challenge) = HeaderValue::from_str(&format!("Basic realm=\"{REALM}\"")) {
+                response
+                    .headers_mut()
+                    .insert(hyper::header::WWW_AUTHENTICATE, challenge);
+            }
+            return response;
+        }
+    }
+    route(state, request.method(), request.uri().path()).await
+}
+
+async fn route(state: &ServerState, method: &Method, path: &str) -> Response<Full<Bytes>> {
+    if path == "/-/reload" {
+        return reload(state, method).await;
+    }
     let readable = method == Method::GET || method == Method::HEAD;
     let known =
         path == state.telemetry_path || path == "/" || path == "/-/healthy" || path == "/-/ready";
@@ -205,6 +287,50 @@ fn route(state: &ServerState, method: &Method, path: &str) -> Response<Full<Byte
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
+    }
+}
+
+/// `POST` or `PUT /-/reload`, as in Prometheus: 200 when the new configuration runs, 500 with
+/// the reason when it was refused (the old one keeps running).
+async fn reload(state: &ServerState, method: &Method) -> Response<Full<Bytes>> {
+    if method != Method::POST && method != Method::PUT {
+        let mut response = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "use POST or PUT to reload the configuration\n".into(),
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST, PUT"));
+        return response;
+    }
+    let Some(requests) = &state.reload else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "reloading is not available\n".into(),
+        );
+    };
+    let (reply, answer) = oneshot::channel();
+    if requests.send(reply).await.is_err() {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the exporter is shutting down\n".into(),
+        );
+    }
+    match answer.await {
+        Ok(Ok(queue_sets)) => text(
+            StatusCode::OK,
+            format!("configuration reloaded: {queue_sets} queue set(s)\n"),
+        ),
+        Ok(Err(reason)) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "failed to reload the configuration; the previous one stays in force: {reason}\n"
+            ),
+        ),
+        Err(_) => text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the exporter stopped before the reload finished\n".into(),
+        ),
     }
 }
 
@@ -306,8 +432,14 @@ mod tests {
             instance: "prod".into(),
             queue_set: "<script>".into(),
         };
-        let exposition =
-            Exposition::new(std::slice::from_ref(&key), BTreeMap::new(), "0.1.0", "r").unwrap();
+        let exposition = Exposition::new(
+            std::slice::from_ref(&key),
+            BTreeMap::new(),
+            Arc::default(),
+            "0.1.0",
+            "r",
+        )
+        .unwrap();
         exposition
             .record(
                 &key,
@@ -322,6 +454,9 @@ mod tests {
             exposition: Arc::new(exposition),
             telemetry_path: "/metrics".into(),
             version: "0.1.0".into(),
+            reload: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            web: WebConfig::default(),
         }
     }
 
@@ -333,23 +468,23 @@ mod tests {
     #[tokio::test]
     async fn routes_answer_with_the_right_status_and_type() {
         let state = state();
-        let metrics = route(&state, &Method::GET, "/metrics");
+        let metrics = route(&state, &Method::GET, "/metrics").await;
         assert_eq!(metrics.status(), StatusCode::OK);
         assert_eq!(metrics.headers()[CONTENT_TYPE], METRICS_CONTENT_TYPE);
         assert!(body(metrics).await.contains("amazon_connect_up{"));
         assert_eq!(
-            route(&state, &Method::GET, "/-/healthy").status(),
+            route(&state, &Method::GET, "/-/healthy").await.status(),
             StatusCode::OK
         );
         assert_eq!(
-            route(&state, &Method::GET, "/-/ready").status(),
+            route(&state, &Method::GET, "/-/ready").await.status(),
             StatusCode::OK
         );
         assert_eq!(
-            route(&state, &Method::GET, "/nope").status(),
+            route(&state, &Method::GET, "/nope").await.status(),
             StatusCode::NOT_FOUND
         );
-        let post = route(&state, &Method::POST, "/metrics");
+        let post = route(&state, &Method::POST, "/metrics").await;
         assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(post.headers()[ALLOW], "GET, HEAD");
     }
@@ -357,7 +492,7 @@ mod tests {
     #[tokio::test]
     async fn landing_page_escapes_names_and_errors() {
         let state = state();
-        let page = body(route(&state, &Method::GET, "/")).await;
+        let page = body(route(&state, &Method::GET, "/").await).await;
         assert!(page.contains("&lt;script&gt;"), "{page}");
         assert!(page.contains("AccessDeniedException &amp; more"));
         assert!(page.contains("<td class=\"down\">down</td>"));
@@ -371,13 +506,46 @@ mod tests {
             queue_set: "b".into(),
         }];
         let state = ServerState {
-            exposition: Arc::new(Exposition::new(&keys, BTreeMap::new(), "v", "r").unwrap()),
+            exposition: Arc::new(
+                Exposition::new(&keys, BTreeMap::new(), Arc::default(), "v", "r").unwrap(),
+            ),
             telemetry_path: "/metrics".into(),
             version: "v".into(),
+            reload: None,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            web: WebConfig::default(),
         };
-        let response = route(&state, &Method::GET, "/-/ready");
+        let response = route(&state, &Method::GET, "/-/ready").await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(body(response).await.contains("1 of 1 queue sets"));
+    }
+
+    #[tokio::test]
+    async fn reload_answers_with_the_outcome() {
+        let (sender, mut requests) = mpsc::channel::<ReloadRequest>(1);
+        let mut state = state();
+        state.reload = Some(sender);
+        tokio::spawn(async move {
+            let mut outcomes = vec![
+                Err("instances[0].name: must not be empty".to_string()),
+                Ok(3),
+            ];
+            while let Some(reply) = requests.recv().await {
+                let _ = reply.send(outcomes.remove(0));
+            }
+        });
+        let refused = route(&state, &Method::POST, "/-/reload").await;
+        assert_eq!(refused.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(body(refused)
+            .await
+            .contains("previous one stays in force: instances[0].name"));
+        let done = route(&state, &Method::PUT, "/-/reload").await;
+        assert_eq!(done.status(), StatusCode::OK);
+        assert_eq!(body(done).await, "configuration reloaded: 3 queue set(s)\n");
+        assert_eq!(
+            route(&state, &Method::GET, "/-/reload").await.status(),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
     }
 
     #[tokio::test]

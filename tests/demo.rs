@@ -3,13 +3,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{eventually, http_get, metric, promtool_check_metrics, samples};
+use common::{eventually, http_get, metric, promtool_check_metrics, samples, spawn_exporter};
 
 const CORE_METRICS: &[&str] = &[
     "amazon_connect_agent_slots_available",
@@ -26,46 +22,9 @@ const CORE_METRICS: &[&str] = &[
     "amazon_connect_exporter_build_info",
 ];
 
-/// Kills the child if the test fails before it is stopped properly.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_demo() -> (Running, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_amazon-connect-exporter"))
-        .args(["--demo", "--web.listen-address", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let (found, receive) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("exporter started") {
-                let address = line
-                    .split_whitespace()
-                    .find_map(|field| field.strip_prefix("address="))
-                    .and_then(|a| a.trim_matches('"').parse::<SocketAddr>().ok());
-                let _ = found.send(address);
-            }
-        }
-    });
-    let address = receive
-        .recv_timeout(Duration::from_secs(30))
-        .expect("'exporter started' logged within 30 s")
-        .expect("the log line names the address");
-    (Running(child), address)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serves_every_core_metric_with_changing_values_and_stops_on_sigterm() {
-    let (mut running, address) = start_demo();
+    let (mut running, address) = spawn_exporter(&["--demo"], &[]);
 
     eventually(Duration::from_secs(10), async || {
         (http_get(address, "/-/ready").await.status == 200).then_some(())
@@ -115,15 +74,7 @@ async fn demo_serves_every_core_metric_with_changing_values_and_stops_on_sigterm
         page.body
     );
 
-    // The shell's kill builtin: no procps package needed.
-    let status = Command::new("sh")
-        .args(["-c", &format!("kill -TERM {}", running.0.id())])
-        .status()
-        .expect("sh runs");
-    assert!(status.success());
-    let exit = eventually(Duration::from_secs(10), async || {
-        running.0.try_wait().ok().flatten()
-    })
-    .await;
+    running.signal("TERM");
+    let exit = running.wait_for_exit(Duration::from_secs(10)).await;
     assert_eq!(exit.code(), Some(0), "SIGTERM ends the demo cleanly");
 }

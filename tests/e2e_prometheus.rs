@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{http_get, promtool_check_metrics, start_demo_binary, tool_available, KillOnDrop};
+use common::{http_get, promtool_check_metrics, spawn_exporter, tool_available, RunningBinary};
 use serde_json::Value;
 
 const JOB: &str = "amazon-connect-exporter";
@@ -199,7 +199,7 @@ async fn prometheus_evaluates_the_shipped_rules_and_dashboards_against_the_demo(
     promtool(&["check", "rules", "deploy/prometheus/rules.yml"]);
     promtool(&["test", "rules", "deploy/prometheus/rules.test.yml"]);
 
-    let (_exporter, exporter) = start_demo_binary();
+    let (_exporter, exporter) = spawn_exporter(&["--demo"], &[]);
 
     let dir = tempfile::tempdir().expect("a temporary directory");
     let config = dir.path().join("prometheus.yml");
@@ -216,7 +216,7 @@ async fn prometheus_evaluates_the_shipped_rules_and_dashboards_against_the_demo(
     let port = free_loopback_port();
     let prometheus: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let log = std::fs::File::create(dir.path().join("prometheus.log")).expect("log file");
-    let _prometheus = KillOnDrop(
+    let _prometheus = RunningBinary(
         Command::new("prometheus")
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(

@@ -6,22 +6,11 @@ mod common;
 
 use std::time::Duration;
 
-use amazon_connect_exporter::demo::RunningSimulator;
-use amazon_connect_exporter::simulator::SimulatorOptions;
-
 use common::{eventually, http_get, metric, value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_instance_is_down_without_data_and_does_not_affect_others() {
-    let simulator = RunningSimulator::start(
-        SimulatorOptions {
-            frozen: true,
-            ..SimulatorOptions::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .expect("simulator starts");
+    let simulator = common::start_simulator(common::frozen()).await;
     let scenario = simulator.simulator().scenario();
     let queue = &scenario.queues[0].id;
     let yaml = format!(

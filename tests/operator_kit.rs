@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{eventually, http_get, metric, start_demo_binary, KillOnDrop};
+use common::{eventually, http_get, metric, spawn_exporter, RunningBinary};
 use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
 
@@ -406,7 +406,7 @@ fn compose_services_reference_files_that_exist_and_names_that_line_up() {
 }
 
 /// Starts `simulate` on a free loopback port and returns it with its endpoint URL.
-fn start_simulator() -> (KillOnDrop, String) {
+fn start_simulator() -> (RunningBinary, String) {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(BIN)
         .args(["simulate", "--listen-address", "127.0.0.1:0"])
@@ -415,7 +415,7 @@ fn start_simulator() -> (KillOnDrop, String) {
         .spawn()
         .expect("simulate starts");
     let stderr = child.stderr.take().unwrap();
-    let running = KillOnDrop(child);
+    let running = RunningBinary(child);
     let (found, receive) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -459,7 +459,7 @@ async fn the_compose_exporter_configuration_polls_the_standalone_simulator() {
     }
     let mut child = command.spawn().expect("the exporter starts");
     let stderr = child.stderr.take().unwrap();
-    let _exporter = KillOnDrop(child);
+    let _exporter = RunningBinary(child);
     let (found, receive) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::{BufRead, BufReader};
@@ -586,7 +586,7 @@ fn healthcheck(port: u16) -> Vec<String> {
 
 #[test]
 fn the_dockerfile_health_check_tells_a_live_exporter_from_a_dead_one() {
-    let (running, address) = start_demo_binary();
+    let (running, address) = spawn_exporter(&["--demo"], &[]);
     let run = |port: u16| {
         let args = healthcheck(port);
         Command::new(&args[0])

@@ -4,96 +4,26 @@
 
 mod common;
 
-use std::collections::{BTreeSet, HashMap};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use amazon_connect_exporter::demo::RunningSimulator;
-use amazon_connect_exporter::simulator::scenario::Scenario;
 use amazon_connect_exporter::simulator::SimulatorOptions;
 
 use common::{
-    assert_set_matches, promtool_check_metrics, scrape_when_up, start_exporter, AgentView,
-    ContactView,
+    assert_set_matches, promtool_check_metrics, scenario_views as views, scrape_when_up,
+    start_exporter,
 };
-
-fn now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64()
-}
-
-/// The agents of `set` as the API's queue filter defines them: those whose routing profile
-/// serves any of its queues.
-fn views(scenario: &Scenario, set: &[String], reference: f64) -> Vec<AgentView> {
-    let wanted: BTreeSet<&str> = set.iter().map(String::as_str).collect();
-    let serving: HashMap<&str, bool> = scenario
-        .routing_profiles
-        .iter()
-        .map(|profile| {
-            let serves = profile
-                .queues
-                .iter()
-                .any(|q| wanted.contains(q.queue_id.as_str()));
-            (profile.id.as_str(), serves)
-        })
-        .collect();
-    scenario
-        .agents
-        .iter()
-        .filter(|agent| serving.get(agent.routing_profile_id.as_str()) == Some(&true))
-        .map(|agent| AgentView {
-            status: agent.status_name.clone(),
-            slots: agent
-                .max_slots
-                .keys()
-                .chain(agent.active_slots.keys())
-                .chain(agent.available_slots.keys())
-                .collect::<BTreeSet<_>>()
-                .into_iter()
-                .map(|channel| {
-                    let get = |map: &std::collections::BTreeMap<String, i32>| {
-                        i64::from(map.get(channel).copied().unwrap_or(0))
-                    };
-                    (
-                        channel.clone(),
-                        get(&agent.max_slots),
-                        get(&agent.active_slots),
-                        get(&agent.available_slots),
-                    )
-                })
-                .collect(),
-            contacts: agent
-                .contacts
-                .iter()
-                .map(|c| ContactView {
-                    queue: c.queue_id.clone(),
-                    channel: c.channel.clone(),
-                    state: c.state.clone(),
-                    age_at_reference: reference - c.state_start,
-                })
-                .collect(),
-        })
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_core_gauge_equals_the_frozen_simulator_for_overlapping_sets() {
-    let simulator = RunningSimulator::start(
-        SimulatorOptions {
-            agents: 400,
-            queues: 150,
-            routing_profiles: 30,
-            seed: 7,
-            frozen: true,
-            ..SimulatorOptions::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .expect("simulator starts");
+    let simulator = common::start_simulator(SimulatorOptions {
+        agents: 400,
+        queues: 150,
+        routing_profiles: 30,
+        seed: 7,
+        frozen: true,
+        ..SimulatorOptions::default()
+    })
+    .await;
     let scenario = simulator.simulator().scenario();
-    let reference = now();
+    let reference = common::now();
     let queues: Vec<String> = scenario
         .queues
         .iter()

@@ -1,6 +1,8 @@
 //! The simulator speaks the real wire format: the official SDK calls every operation it
 //! serves, pages through small pages, and gets typed errors with the right codes.
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use amazon_connect_exporter::demo::RunningSimulator;
@@ -11,19 +13,15 @@ use aws_sdk_connect::types::{AgentStatusType, Channel, QueueType, UserDataFilter
 use aws_sdk_connect::Client;
 
 async fn start() -> (RunningSimulator, Client) {
-    let simulator = RunningSimulator::start(
-        SimulatorOptions {
-            agents: 230,
-            queues: 30,
-            routing_profiles: 9,
-            seed: 3,
-            frozen: true,
-            ..SimulatorOptions::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .expect("simulator starts");
+    let simulator = common::start_simulator(SimulatorOptions {
+        agents: 230,
+        queues: 30,
+        routing_profiles: 9,
+        seed: 3,
+        frozen: true,
+        ..SimulatorOptions::default()
+    })
+    .await;
     let config = aws_sdk_connect::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu-west-2"))

@@ -15,9 +15,14 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde_json::{json, Value};
 use tracing::debug;
 
+use super::faults::{Faults, Verdict};
 use super::scenario::World;
 use super::wire::{GetCurrentUserDataRequest, GetCurrentUserDataResponse, UserData};
+use crate::budget::RateLimiter;
+use crate::server::DropConnection;
 
+/// The most request times remembered (for rate measurements in tests and benchmarks).
+const MAX_REMEMBERED_REQUESTS: usize = 1_000_000;
 /// Request bodies larger than this are refused; real ones are a few kilobytes.
 const MAX_BODY_BYTES: usize = 1 << 20;
 const CONTACT_STATES: [&str; 9] = [
@@ -37,20 +42,36 @@ const CONTACT_STATES: [&str; 9] = [
 pub(crate) struct Service {
     pub(crate) world: Mutex<World>,
     pub(crate) frozen: bool,
+    faults: Faults,
+    quota: Option<RateLimiter>,
+    started: tokio::time::Instant,
     counts: Mutex<BTreeMap<&'static str, u64>>,
+    user_data_times: Mutex<Vec<std::time::Duration>>,
     request_ids: AtomicU64,
 }
 
 type HttpResponse = Response<Full<Bytes>>;
 
 impl Service {
-    pub(crate) fn new(world: World, frozen: bool) -> Self {
+    pub(crate) fn new(world: World, frozen: bool, faults: Faults) -> Self {
         Self {
             world: Mutex::new(world),
             frozen,
+            quota: faults.rate_limit.map(RateLimiter::new),
+            faults,
+            started: tokio::time::Instant::now(),
             counts: Mutex::new(BTreeMap::new()),
+            user_data_times: Mutex::new(Vec::new()),
             request_ids: AtomicU64::new(0),
         }
+    }
+
+    /// When each GetCurrentUserData request arrived, as time since the simulator started.
+    pub(crate) fn user_data_times(&self) -> Vec<std::time::Duration> {
+        self.user_data_times
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Runs `f` on the world, advanced to the present unless frozen.
@@ -81,6 +102,24 @@ impl Service {
             .unwrap_or_else(PoisonError::into_inner)
             .entry(operation)
             .or_default() += 1;
+        if operation == "GetCurrentUserData" {
+            let mut times = self
+                .user_data_times
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if times.len() < MAX_REMEMBERED_REQUESTS {
+                times.push(self.started.elapsed());
+            }
+        }
+    }
+
+    /// Faults answered before routing still count as requests of their operation.
+    fn count_fault(&self, is_user_data: bool) {
+        self.count(if is_user_data {
+            "GetCurrentUserData"
+        } else {
+            "other"
+        });
     }
 
     fn request_id(&self) -> String {
@@ -91,27 +130,79 @@ impl Service {
     }
 }
 
-/// Reads the body (bounded) and answers the request.
-pub(crate) async fn handle(service: &Service, request: Request<Incoming>) -> HttpResponse {
+/// Reads the body (bounded), injects the configured faults and answers the request.
+pub(crate) async fn handle(
+    service: &Service,
+    request: Request<Incoming>,
+) -> Result<HttpResponse, DropConnection> {
     let (parts, body) = request.into_parts();
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) => {
-            return error_response(
+            return Ok(error_response(
                 service,
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "InvalidRequestException",
                 &format!("request body unreadable or over {MAX_BODY_BYTES} bytes: {error}"),
-            )
+            ))
         }
     };
-    route(
+    if !service.faults.latency.is_zero() {
+        tokio::time::sleep(service.faults.latency).await;
+    }
+    let is_user_data = parts.uri.path().starts_with("/metrics/userdata/");
+    let quota = service.quota.as_ref().filter(|_| is_user_data);
+    let verdict = service.faults.verdict(quota);
+    match verdict {
+        Verdict::Reset => return Err(DropConnection),
+        Verdict::Throttle => {
+            service.count_fault(is_user_data);
+            return Ok(error_response(
+                service,
+                StatusCode::TOO_MANY_REQUESTS,
+                "ThrottlingException",
+                "Rate exceeded",
+            ));
+        }
+        Verdict::ServerError => {
+            service.count_fault(is_user_data);
+            return Ok(error_response(
+                service,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServiceException",
+                "simulated internal error",
+            ));
+        }
+        Verdict::Answer | Verdict::Malformed => {}
+    }
+    let response = route(
         service,
         &parts.method,
         parts.uri.path(),
         parts.uri.query(),
         &body,
-    )
+    );
+    if verdict == Verdict::Answer && !(is_user_data && service.faults.unknown_enum_rate > 0.0) {
+        return Ok(response);
+    }
+    let (head, full) = response.into_parts();
+    let bytes = full
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    let bytes = if verdict == Verdict::Malformed {
+        bytes.slice(..bytes.len() / 2)
+    } else {
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(mut value) if head.status == StatusCode::OK => {
+                service.faults.scramble_enums(&mut value);
+                Bytes::from(value.to_string())
+            }
+            _ => bytes,
+        }
+    };
+    Ok(Response::from_parts(head, Full::new(bytes)))
 }
 
 /// Answers one request whose body has been read.
@@ -545,7 +636,7 @@ mod tests {
             1_700_000_000.0,
             1.0,
         );
-        Service::new(world, true)
+        Service::new(world, true, Faults::default())
     }
 
     fn call(

@@ -7,6 +7,7 @@
 //! start it.
 
 pub mod api;
+pub mod faults;
 pub mod scenario;
 mod wire;
 
@@ -16,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::net::TcpListener;
 
+pub use faults::Faults;
 use scenario::{Scenario, Size, World};
 
 /// The instance ID the simulator uses unless told otherwise (also in `config/demo.yaml`).
@@ -42,6 +44,8 @@ pub struct SimulatorOptions {
     pub frozen: bool,
     /// Real time per simulated step.
     pub tick: Duration,
+    /// Faults to inject.
+    pub faults: Faults,
 }
 
 impl Default for SimulatorOptions {
@@ -56,6 +60,7 @@ impl Default for SimulatorOptions {
             seed: 1,
             frozen: false,
             tick: Duration::from_secs(1),
+            faults: Faults::default(),
         }
     }
 }
@@ -89,7 +94,7 @@ impl Simulator {
                 options.instance_id
             ))
         } else {
-            None
+            options.faults.validate().err()
         };
         if let Some(problem) = problem {
             return Err(SimulatorError::InvalidOptions(problem));
@@ -114,7 +119,7 @@ impl Simulator {
             tick,
         );
         Ok(Self {
-            service: Arc::new(api::Service::new(world, options.frozen)),
+            service: Arc::new(api::Service::new(world, options.frozen, options.faults)),
             instance_id: options.instance_id,
         })
     }
@@ -134,6 +139,12 @@ impl Simulator {
         self.service.request_count(operation)
     }
 
+    /// When each GetCurrentUserData request arrived (faulted ones included), as time since the
+    /// simulator started: what a test needs to check the rate a client really sent at.
+    pub fn user_data_request_times(&self) -> Vec<Duration> {
+        self.service.user_data_times()
+    }
+
     /// Serves the API on `listener` until `shutdown` completes.
     pub async fn serve(
         &self,
@@ -145,7 +156,8 @@ impl Simulator {
             let service = Arc::clone(&service);
             async move { api::handle(&service, request).await }
         };
-        crate::server::serve_http(listener, handler, shutdown).await;
+        // Benchmarks drive many clients at once; the simulator is never exposed beyond tests.
+        crate::server::serve_http(listener, handler, 4096, None, shutdown).await;
         Ok(())
     }
 }

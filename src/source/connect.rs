@@ -70,7 +70,10 @@ impl ConnectSource {
             .connect_timeout(CONNECT_TIMEOUT)
             .operation_timeout(instance.poll_timeout)
             .build();
+        // Retries are ours (source::fetch_with_retries), so that every attempt waits for a
+        // token of the shared request budget and backs off within the poll's deadline.
         let mut config = aws_sdk_connect::config::Builder::from(&shared)
+            .retry_config(aws_sdk_connect::config::retry::RetryConfig::disabled())
             .timeout_config(timeouts)
             .interceptor(AttemptCounter::new(requests));
         if let Some(url) = &instance.endpoint_url {
@@ -195,6 +198,16 @@ fn epoch_seconds(time: &DateTime) -> f64 {
 /// Classifies an SDK error and words it for the log, with the fix where it is known.
 fn request_error(error: SdkError<GetCurrentUserDataError>) -> RequestError {
     match &error {
+        // A 2xx that still failed: the body could not be parsed.
+        SdkError::ServiceError(context) if context.raw().status().is_success() => RequestError {
+            outcome: RequestOutcome::MalformedResponse,
+            code: None,
+            message: format!(
+                "unreadable response (HTTP {}): {}",
+                context.raw().status().as_u16(),
+                DisplayErrorContext(&error)
+            ),
+        },
         SdkError::ServiceError(context) => {
             let status = context.raw().status().as_u16();
             let code = context.err().code().map(str::to_string);

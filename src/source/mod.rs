@@ -11,9 +11,13 @@ pub mod connect;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use rand::Rng;
+use tokio::time::Instant;
 
+use crate::budget::RateLimiter;
 use crate::model::AgentRecord;
 
 /// GetCurrentUserData accepts at most this many queues in one filter.
@@ -65,6 +69,18 @@ impl RequestOutcome {
             RequestOutcome::NetworkError => "network_error",
             RequestOutcome::MalformedResponse => "malformed_response",
         }
+    }
+
+    /// Whether another attempt may succeed: throttling, 5xx, timeouts and connection errors.
+    /// 4xx are configuration or permission problems and a malformed body will not heal.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            RequestOutcome::Throttled
+                | RequestOutcome::ServerError
+                | RequestOutcome::Timeout
+                | RequestOutcome::NetworkError
+        )
     }
 
     /// Classifies a response by HTTP status and error code.
@@ -175,12 +191,58 @@ pub trait UserDataPages: Send + Sync {
     ) -> BoxFuture<'a, Result<UserDataPage, RequestError>>;
 }
 
+/// How failed requests are retried: exponential backoff with full jitter, within the poll's
+/// deadline.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// Upper bound of the first backoff.
+    pub initial_backoff: Duration,
+    /// Upper bound of any backoff.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The backoff before attempt `next_attempt` (2, 3, ...): random in [0, min(max, initial × 2^(n-2))].
+    fn backoff(&self, next_attempt: u32) -> Duration {
+        let ceiling = self
+            .initial_backoff
+            .saturating_mul(1u32 << (next_attempt.saturating_sub(2)).min(16))
+            .min(self.max_backoff);
+        ceiling.mul_f64(rand::rng().random_range(0.0..=1.0))
+    }
+}
+
+/// What one sweep may spend: the request budget it draws from, how it retries, and when it
+/// must be done.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepBudget<'a> {
+    /// The token bucket of this instance's account, region and operation.
+    pub limiter: &'a RateLimiter,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+    /// The poll's deadline: no request starts and no backoff ends after it.
+    pub deadline: Instant,
+}
+
 /// Fetches every agent serving any of `queue_ids`: chunks of at most 100 queues, every page of
 /// every chunk, each agent once (an agent whose profile serves queues in several chunks comes
-/// back from each of them, with the same data).
+/// back from each of them, with the same data). Every attempt waits for a token of `budget`.
 pub async fn sweep_queues(
     pages: &dyn UserDataPages,
     queue_ids: &[String],
+    budget: &SweepBudget<'_>,
 ) -> Result<Vec<AgentRecord>, SourceError> {
     let mut agents = Vec::new();
     let mut seen_users = HashSet::new();
@@ -198,8 +260,7 @@ pub async fn sweep_queues(
                     reason: format!("more than {MAX_PAGES_PER_CHUNK} pages"),
                 });
             }
-            let page = pages
-                .fetch_page(chunk, next_token.take())
+            let page = fetch_with_retries(pages, chunk, next_token.take(), budget)
                 .await
                 .map_err(|source| SourceError::Request {
                     first,
@@ -229,18 +290,71 @@ pub async fn sweep_queues(
     Ok(agents)
 }
 
+/// One page, retried while the failure is retryable, attempts remain and the deadline allows.
+async fn fetch_with_retries(
+    pages: &dyn UserDataPages,
+    chunk: &[String],
+    next_token: Option<String>,
+    budget: &SweepBudget<'_>,
+) -> Result<UserDataPage, RequestError> {
+    let mut last_error: Option<RequestError> = None;
+    for attempt in 1..=budget.retry.max_attempts.max(1) {
+        if attempt > 1 {
+            let backoff = budget.retry.backoff(attempt);
+            if Instant::now() + backoff >= budget.deadline {
+                break;
+            }
+            tokio::time::sleep(backoff).await;
+        }
+        if let Err(no_token) = budget.limiter.acquire(budget.deadline).await {
+            return Err(last_error.unwrap_or_else(|| RequestError {
+                outcome: RequestOutcome::Timeout,
+                code: None,
+                message: format!(
+                    "not sent: {no_token}; this account's request budget cannot carry these polls at this interval (lengthen poll_interval or raise the quota and api_rate_limits)"
+                ),
+            }));
+        }
+        match pages.fetch_page(chunk, next_token.clone()).await {
+            Ok(page) => {
+                budget.limiter.succeeded();
+                return Ok(page);
+            }
+            Err(error) => {
+                if error.outcome == RequestOutcome::Throttled {
+                    budget.limiter.throttled();
+                }
+                let retryable = error.outcome.is_retryable();
+                last_error = Some(RequestError {
+                    message: format!("{} (attempt {attempt})", error.message),
+                    ..error
+                });
+                if !retryable {
+                    break;
+                }
+            }
+        }
+    }
+    Err(last_error.unwrap_or_else(|| RequestError {
+        outcome: RequestOutcome::Timeout,
+        code: None,
+        message: "no attempt fitted before the poll's deadline".into(),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::budget::RateLimit;
     use std::sync::Mutex;
 
-    /// Serves agents `agent{n}` where n serves queue `q{n % modulo}`, `per_page` per page, and
-    /// records every request.
+    /// Serves `agents_per_queue` agents for any chunk, `per_page` per page, records every
+    /// request, and fails the requests listed in `failures` (by 1-based request number).
     struct FakePages {
         agents_per_queue: usize,
         per_page: usize,
         requests: Mutex<Vec<(usize, Option<String>)>>,
-        fail_on_request: Option<usize>,
+        failures: Vec<(usize, RequestOutcome)>,
         loop_token: bool,
     }
 
@@ -250,9 +364,13 @@ mod tests {
                 agents_per_queue,
                 per_page,
                 requests: Mutex::new(Vec::new()),
-                fail_on_request: None,
+                failures: Vec::new(),
                 loop_token: false,
             }
+        }
+
+        fn request_count(&self) -> usize {
+            self.requests.lock().unwrap().len()
         }
     }
 
@@ -265,15 +383,16 @@ mod tests {
             Box::pin(async move {
                 let mut requests = self.requests.lock().unwrap();
                 requests.push((queue_ids.len(), next_token.clone()));
-                if self.fail_on_request == Some(requests.len()) {
+                if let Some((_, outcome)) = self.failures.iter().find(|(n, _)| *n == requests.len())
+                {
                     return Err(RequestError {
-                        outcome: RequestOutcome::ServerError,
-                        code: Some("InternalServiceException".into()),
-                        message: "boom".into(),
+                        outcome: *outcome,
+                        code: None,
+                        message: format!("{outcome}"),
                     });
                 }
-                // Every queue is served by the same `agents_per_queue` agents, so every chunk
-                // returns the same agents: the worst case for de-duplication.
+                // Every queue is served by the same agents, so every chunk returns the same
+                // agents: the worst case for de-duplication.
                 let start: usize = next_token.as_deref().map_or(0, |t| t.parse().unwrap_or(0));
                 let end = (start + self.per_page).min(self.agents_per_queue);
                 let agents = (start..end)
@@ -297,17 +416,30 @@ mod tests {
         (0..n).map(|i| format!("q{i}")).collect()
     }
 
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
-            .block_on(future)
+    fn generous() -> RateLimiter {
+        RateLimiter::new(RateLimit {
+            rate: 1000.0,
+            burst: 1000.0,
+        })
     }
 
-    #[test]
-    fn chunks_of_one_hundred_every_page_and_agents_once() {
+    async fn sweep(
+        fake: &FakePages,
+        queue_count: usize,
+        limiter: &RateLimiter,
+    ) -> Result<Vec<AgentRecord>, SourceError> {
+        let budget = SweepBudget {
+            limiter,
+            retry: RetryPolicy::default(),
+            deadline: Instant::now() + Duration::from_secs(60),
+        };
+        sweep_queues(fake, &queues(queue_count), &budget).await
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn chunks_of_one_hundred_every_page_and_agents_once() {
         let fake = FakePages::new(25, 10);
-        let agents = block_on(sweep_queues(&fake, &queues(250))).unwrap();
+        let agents = sweep(&fake, 250, &generous()).await.unwrap();
         assert_eq!(agents.len(), 25);
         let requests = fake.requests.lock().unwrap().clone();
         let chunk_sizes: Vec<usize> = requests.iter().map(|(n, _)| *n).collect();
@@ -316,24 +448,83 @@ mod tests {
         assert_eq!(tokens, vec![None, Some("10"), Some("20")]);
     }
 
-    #[test]
-    fn a_failed_page_fails_the_sweep_and_names_the_chunk() {
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_page_fails_the_sweep_and_names_the_chunk() {
         let mut fake = FakePages::new(25, 10);
-        fake.fail_on_request = Some(5);
-        let error = block_on(sweep_queues(&fake, &queues(250))).unwrap_err();
+        fake.failures = vec![(5, RequestOutcome::ClientError)];
+        let error = sweep(&fake, 250, &generous()).await.unwrap_err();
         assert_eq!(
             error.to_string(),
-            "GetCurrentUserData for queues 101..200 of 250 (page 2) failed: boom"
+            "GetCurrentUserData for queues 101..200 of 250 (page 2) failed: client_error (attempt 1)"
+        );
+        assert_eq!(fake.request_count(), 5, "client errors are not retried");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn transient_failures_are_retried_and_throttling_slows_the_budget() {
+        let mut fake = FakePages::new(25, 10);
+        fake.failures = vec![
+            (2, RequestOutcome::Throttled),
+            (3, RequestOutcome::ServerError),
+            (4, RequestOutcome::NetworkError),
+        ];
+        let limiter = generous();
+        let agents = sweep(&fake, 3, &limiter).await.unwrap();
+        assert_eq!(agents.len(), 25);
+        assert_eq!(fake.request_count(), 6, "3 pages + 3 retries");
+        let status = limiter.status();
+        assert_eq!(status.throttles, 1);
+        assert!(status.current_rate < 1000.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_stop_after_the_last_attempt() {
+        let mut fake = FakePages::new(25, 10);
+        fake.failures = (1..=5).map(|n| (n, RequestOutcome::ServerError)).collect();
+        let error = sweep(&fake, 3, &generous()).await.unwrap_err();
+        assert!(
+            error.to_string().ends_with("server_error (attempt 5)"),
+            "{error}"
+        );
+        assert_eq!(fake.request_count(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_empty_budget_fails_before_sending() {
+        let fake = FakePages::new(25, 10);
+        let limiter = RateLimiter::new(RateLimit {
+            rate: 0.01,
+            burst: 1.0,
+        });
+        let error = sweep(&fake, 3, &limiter).await.unwrap_err();
+        assert!(
+            error.to_string().contains("request budget cannot carry"),
+            "{error}"
+        );
+        assert_eq!(
+            fake.request_count(),
+            1,
+            "the first page used the only token"
         );
     }
 
-    #[test]
-    fn a_repeated_next_token_stops_the_sweep() {
+    #[tokio::test(start_paused = true)]
+    async fn a_repeated_next_token_stops_the_sweep() {
         let mut fake = FakePages::new(25, 10);
         fake.loop_token = true;
-        let error = block_on(sweep_queues(&fake, &queues(3))).unwrap_err();
+        let error = sweep(&fake, 3, &generous()).await.unwrap_err();
         assert!(matches!(error, SourceError::Paging { .. }), "{error}");
-        assert_eq!(fake.requests.lock().unwrap().len(), 2);
+        assert_eq!(fake.request_count(), 2);
+    }
+
+    #[test]
+    fn backoff_grows_exponentially_within_bounds() {
+        let policy = RetryPolicy::default();
+        for attempt in 2..10 {
+            let ceiling =
+                Duration::from_millis(200 * (1 << (attempt - 2))).min(Duration::from_secs(5));
+            assert!(policy.backoff(attempt) <= ceiling);
+        }
     }
 
     #[test]
@@ -358,6 +549,9 @@ mod tests {
             RequestOutcome::from_status(503, None),
             RequestOutcome::ServerError
         );
+        assert!(RequestOutcome::Throttled.is_retryable());
+        assert!(!RequestOutcome::ClientError.is_retryable());
+        assert!(!RequestOutcome::MalformedResponse.is_retryable());
     }
 
     #[test]

@@ -20,14 +20,41 @@ pub struct HttpResponse {
 
 /// Sends `GET path` with `Connection: close` and reads the whole response.
 pub async fn http_get(address: SocketAddr, path: &str) -> HttpResponse {
-    let mut stream = TcpStream::connect(address).await.expect("connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    http_request(address, "GET", path).await
+}
+
+/// Sends `METHOD path` (no body) with `Connection: close` and reads the whole response.
+pub async fn http_request(address: SocketAddr, method: &str, path: &str) -> HttpResponse {
+    let stream = TcpStream::connect(address).await.expect("connect");
+    http_exchange(stream, &address.to_string(), method, path, "").await
+}
+
+/// One HTTP/1.1 exchange over `stream` (plain or TLS); `headers` are extra header lines, each
+/// ending in CRLF.
+pub async fn http_exchange<S>(
+    mut stream: S,
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &str,
+) -> HttpResponse
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n{headers}\r\n"
+    );
     stream.write_all(request.as_bytes()).await.expect("write");
     let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
+    // A TLS peer may close without close_notify after Connection: close; what was read counts.
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
         .await
-        .expect("response within 10 s")
-        .expect("read");
+        .expect("response within 10 s");
+    parse_response(raw)
+}
+
+/// Parses a raw HTTP/1.1 response.
+pub fn parse_response(raw: Vec<u8>) -> HttpResponse {
     let text = String::from_utf8(raw).expect("utf-8 response");
     let (head, body) = text.split_once("\r\n\r\n").expect("header end");
     let mut lines = head.lines();
@@ -291,15 +318,30 @@ pub fn promtool_check_metrics(exposition: &str) {
 
 /// Starts the real exporter in this process on 127.0.0.1 with `yaml` and static test keys.
 pub async fn start_exporter(yaml: &str) -> amazon_connect_exporter::app::Exporter {
-    let config = amazon_connect_exporter::config::parse(yaml, std::path::Path::new("test.yaml"))
-        .expect("valid test configuration");
+    let yaml = yaml.to_string();
+    start_exporter_with(
+        std::sync::Arc::new(move || {
+            amazon_connect_exporter::config::parse(&yaml, std::path::Path::new("test.yaml"))
+        }),
+        amazon_connect_exporter::server::DEFAULT_MAX_CONNECTIONS,
+    )
+    .await
+}
+
+/// Starts the real exporter in this process on 127.0.0.1 with a configuration loader.
+pub async fn start_exporter_with(
+    config_loader: amazon_connect_exporter::app::ConfigLoader,
+    max_connections: usize,
+) -> amazon_connect_exporter::app::Exporter {
     amazon_connect_exporter::app::Exporter::start(amazon_connect_exporter::app::Settings {
-        config,
+        config_loader,
         listen_address: "127.0.0.1:0".into(),
         telemetry_path: "/metrics".into(),
         credentials: Some(aws_sdk_connect::config::Credentials::new(
             "AKIDTEST", "secret", None, None, "test",
         )),
+        max_connections,
+        web: amazon_connect_exporter::web_config::WebConfig::default(),
     })
     .await
     .expect("exporter starts")
@@ -307,13 +349,154 @@ pub async fn start_exporter(yaml: &str) -> amazon_connect_exporter::app::Exporte
 
 /// Scrapes `/metrics` until every queue set in `sets` reports `up` 1, and returns that page.
 pub async fn scrape_when_up(address: SocketAddr, sets: &[&str]) -> String {
-    eventually(Duration::from_secs(20), async || {
+    eventually(Duration::from_secs(40), async || {
         let text = http_get(address, "/metrics").await.body;
         sets.iter()
             .all(|set| value(&text, "amazon_connect_up", &[("queue_set", set)]) == Some(1.0))
             .then_some(text)
     })
     .await
+}
+
+/// Unix time now, in seconds.
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_secs_f64()
+}
+
+/// The agents of `set` as the API's queue filter defines them: those whose routing profile
+/// serves any of its queues.
+pub fn scenario_views(
+    scenario: &amazon_connect_exporter::simulator::scenario::Scenario,
+    set: &[String],
+    reference: f64,
+) -> Vec<AgentView> {
+    let wanted: std::collections::BTreeSet<&str> = set.iter().map(String::as_str).collect();
+    let serving: std::collections::HashMap<&str, bool> = scenario
+        .routing_profiles
+        .iter()
+        .map(|profile| {
+            let serves = profile
+                .queues
+                .iter()
+                .any(|q| wanted.contains(q.queue_id.as_str()));
+            (profile.id.as_str(), serves)
+        })
+        .collect();
+    scenario
+        .agents
+        .iter()
+        .filter(|agent| serving.get(agent.routing_profile_id.as_str()) == Some(&true))
+        .map(|agent| AgentView {
+            status: agent.status_name.clone(),
+            slots: agent
+                .max_slots
+                .keys()
+                .chain(agent.active_slots.keys())
+                .chain(agent.available_slots.keys())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .map(|channel| {
+                    let get = |map: &std::collections::BTreeMap<String, i32>| {
+                        i64::from(map.get(channel).copied().unwrap_or(0))
+                    };
+                    (
+                        channel.clone(),
+                        get(&agent.max_slots),
+                        get(&agent.active_slots),
+                        get(&agent.available_slots),
+                    )
+                })
+                .collect(),
+            contacts: agent
+                .contacts
+                .iter()
+                .map(|c| ContactView {
+                    queue: c.queue_id.clone(),
+                    channel: c.channel.clone(),
+                    state: c.state.clone(),
+                    age_at_reference: reference - c.state_start,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The real binary, killed on drop if a test fails before stopping it.
+pub struct RunningBinary(pub std::process::Child);
+
+impl RunningBinary {
+    /// Sends a signal (`TERM`, `HUP`, ...) with the shell's `kill` builtin.
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("sh")
+            .args(["-c", &format!("kill -{name} {}", self.0.id())])
+            .status()
+            .expect("sh runs");
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub async fn wait_for_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        eventually(limit, async || self.0.try_wait().ok().flatten()).await
+    }
+}
+
+impl Drop for RunningBinary {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the binary with `args` plus `--web.listen-address 127.0.0.1:0` and returns it with
+/// the address its "exporter started" log line names.
+pub fn spawn_exporter(args: &[&str], envs: &[(&str, &str)]) -> (RunningBinary, SocketAddr) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_amazon-connect-exporter"))
+        .args(args)
+        .args(["--web.listen-address", "127.0.0.1:0"])
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let (found, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("exporter started") {
+                let address = line
+                    .split_whitespace()
+                    .find_map(|field| field.strip_prefix("address="))
+                    .and_then(|a| a.trim_matches('"').parse::<SocketAddr>().ok());
+                let _ = found.send(address);
+            }
+        }
+    });
+    let address = receive
+        .recv_timeout(Duration::from_secs(30))
+        .expect("'exporter started' logged within 30 s")
+        .expect("the log line names the address");
+    (RunningBinary(child), address)
+}
+
+/// Starts a simulator with `options` on a free loopback port.
+pub async fn start_simulator(
+    options: amazon_connect_exporter::simulator::SimulatorOptions,
+) -> amazon_connect_exporter::demo::RunningSimulator {
+    amazon_connect_exporter::demo::RunningSimulator::start(options, "127.0.0.1:0")
+        .await
+        .expect("simulator starts")
+}
+
+/// The default contact centre, frozen for exact tests.
+pub fn frozen() -> amazon_connect_exporter::simulator::SimulatorOptions {
+    amazon_connect_exporter::simulator::SimulatorOptions {
+        frozen: true,
+        ..Default::default()
+    }
 }
 
 /// Whether the external program `name` can be run (`name --version`). Without it a test that
@@ -337,47 +520,4 @@ pub fn tool_available(name: &str, test: &str) -> bool {
             false
         }
     }
-}
-
-/// A child process that is killed and reaped when dropped, on every path out of a test.
-pub struct KillOnDrop(pub std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts the real binary with `--demo` on 127.0.0.1 and a free port, and returns it with the
-/// address it logged in its "exporter started" line.
-pub fn start_demo_binary() -> (KillOnDrop, SocketAddr) {
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_amazon-connect-exporter"))
-        .args(["--demo", "--web.listen-address", "127.0.0.1:0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let running = KillOnDrop(child);
-    let (found, receive) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        // Keeps reading to the end so the child never blocks on a full pipe.
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("exporter started") {
-                let address = line
-                    .split_whitespace()
-                    .find_map(|field| field.strip_prefix("address="))
-                    .and_then(|a| a.trim_matches('"').parse::<SocketAddr>().ok());
-                let _ = found.send(address);
-            }
-        }
-    });
-    let address = receive
-        .recv_timeout(Duration::from_secs(30))
-        .expect("'exporter started' logged within 30 s")
-        .expect("the log line names the address");
-    (running, address)
 }

@@ -1,0 +1,201 @@
+//! `--web.config.file` on the real binary: TLS with and without client certificates, and basic
+//! authentication; the right client gets in, the wrong one does not.
+
+mod common;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use common::{parse_response, spawn_exporter, HttpResponse};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files in `dir`.
+struct Pki {
+    ca: CertificateDer<'static>,
+    client_cert: CertificateDer<'static>,
+    client_key: PrivateKeyDer<'static>,
+}
+
+fn make_pki(dir: &Path) -> Pki {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let client = CertificateParams::new(vec!["prometheus".to_string()])
+        .unwrap()
+        .signed_by(&client_key, &ca)
+        .unwrap();
+    std::fs::write(dir.join("ca.crt"), ca.pem()).unwrap();
+    std::fs::write(dir.join("server.crt"), server.pem()).unwrap();
+    std::fs::write(dir.join("server.key"), server_key.serialize_pem()).unwrap();
+    Pki {
+        ca: ca.der().clone(),
+        client_cert: client.der().clone(),
+        client_key: PrivateKeyDer::try_from(client_key.serialize_der()).unwrap(),
+    }
+}
+
+fn connector(pki: &Pki, with_client_cert: bool) -> TlsConnector {
+    let mut roots = RootCertStore::empty();
+    roots.add(pki.ca.clone()).unwrap();
+    let builder = ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    let config = if with_client_cert {
+        builder
+            .with_client_auth_cert(vec![pki.client_cert.clone()], pki.client_key.clone_key())
+            .unwrap()
+    } else {
+        builder.with_no_client_auth()
+    };
+    TlsConnector::from(Arc::new(config))
+}
+
+/// GET over TLS; `None` when the TLS handshake itself is refused.
+async fn tls_get(
+    address: std::net::SocketAddr,
+    connector: &TlsConnector,
+    path: &str,
+    authorization: Option<(&str, &str)>,
+) -> Option<HttpResponse> {
+    let tcp = TcpStream::connect(address).await.expect("connect");
+    let name = ServerName::try_from("127.0.0.1").unwrap().to_owned();
+    let stream = tokio::time::timeout(Duration::from_secs(10), connector.connect(name, tcp))
+        .await
+        .expect("handshake ends")
+        .ok()?;
+    let header = authorization.map_or(String::new(), |(user, password)| {
+        format!(
+            "Authorization: Basic {}\r\n",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        )
+    });
+    let mut stream = stream;
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{header}\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    // With a required client certificate, TLS 1.3 reports the refusal only when reading.
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut raw))
+        .await
+        .expect("the server answers or closes within 10 s");
+    (!raw.is_empty()).then(|| parse_response(raw))
+}
+
+fn start(dir: &Path, web_config: &str) -> (common::RunningBinary, std::net::SocketAddr) {
+    let file = dir.join("web.yml");
+    std::fs::write(&file, web_config).unwrap();
+    let file = file.to_string_lossy().into_owned();
+    spawn_exporter(&["--demo", "--web.config.file", &file], &[])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_and_basic_auth_admit_the_right_client_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = make_pki(dir.path());
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    let (_running, address) = start(
+        dir.path(),
+        &format!("tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\nbasic_auth_users:\n  prometheus: {hash}\n"),
+    );
+    let client = connector(&pki, false);
+
+    let ok = tls_get(address, &client, "/metrics", Some(("prometheus", "s3cret")))
+        .await
+        .expect("TLS works");
+    assert_eq!(ok.status, 200);
+    assert!(ok.body.contains("amazon_connect_exporter_build_info"));
+    let wrong = tls_get(address, &client, "/metrics", Some(("prometheus", "guess")))
+        .await
+        .expect("TLS works");
+    assert_eq!(wrong.status, 401);
+    assert_eq!(
+        wrong.headers["www-authenticate"],
+        "Basic realm=\"amazon-connect-exporter\""
+    );
+    assert!(!wrong.body.contains("amazon_connect"));
+    let anonymous = tls_get(address, &client, "/", None)
+        .await
+        .expect("TLS works");
+    assert_eq!(anonymous.status, 401);
+    let stranger = tls_get(address, &client, "/metrics", Some(("mallory", "s3cret")))
+        .await
+        .expect("TLS works");
+    assert_eq!(stranger.status, 401);
+
+    // Plain HTTP on a TLS port gets no metrics.
+    let plain = tokio::time::timeout(Duration::from_secs(10), async {
+        let stream = TcpStream::connect(address).await.unwrap();
+        let mut raw = Vec::new();
+        let mut stream = stream;
+        let _ = stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await;
+        let _ = stream.read_to_end(&mut raw).await;
+        raw
+    })
+    .await
+    .expect("the server ends the plain-text attempt");
+    assert!(!String::from_utf8_lossy(&plain).contains("amazon_connect"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_required_client_certificate_is_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = make_pki(dir.path());
+    let (_running, address) = start(
+        dir.path(),
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n",
+    );
+    let with_cert = tls_get(address, &connector(&pki, true), "/metrics", None).await;
+    assert_eq!(with_cert.map(|r| r.status), Some(200));
+    let without = tls_get(address, &connector(&pki, false), "/metrics", None).await;
+    assert!(
+        without.is_none(),
+        "a client without a certificate must not get a response: {:?}",
+        without.map(|r| r.status)
+    );
+}
+
+#[test]
+fn a_broken_web_config_stops_the_binary_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("web.yml");
+    std::fs::write(&file, "basic_auth_users:\n  prometheus: hunter2\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_amazon-connect-exporter"))
+        .args([
+            "--demo",
+            "--web.listen-address",
+            "127.0.0.1:0",
+            "--web.config.file",
+        ])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("basic_auth_users.prometheus: not a bcrypt hash"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hunter2"),
+        "the secret is not logged: {stderr}"
+    );
+}
