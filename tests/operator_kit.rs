@@ -601,3 +601,29 @@ fn the_dockerfile_health_check_tells_a_live_exporter_from_a_dead_one() {
     drop(running);
     assert!(!run(address.port()), "unhealthy once it is gone");
 }
+
+#[test]
+fn panels_the_runbook_names_exist() {
+    let readme = read("README.md");
+    let (_, runbook) = readme
+        .split_once("\n## Alerts and runbook\n")
+        .expect("the runbook section");
+    let runbook = runbook.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut titles = BTreeSet::new();
+    for name in [
+        "contact-centre-overview.json",
+        "queue-set-detail.json",
+        "exporter-health.json",
+    ] {
+        let d: Json = serde_json::from_str(&read(&format!("grafana/{name}"))).unwrap();
+        for panel in d["panels"].as_array().unwrap() {
+            titles.insert(panel["title"].as_str().unwrap().to_string());
+        }
+    }
+    // Every "quoted" phrase of the runbook is a panel title.
+    let quoted: Vec<&str> = runbook.split('"').skip(1).step_by(2).collect();
+    assert!(quoted.len() >= 8, "{quoted:?}");
+    for phrase in quoted {
+        assert!(titles.contains(phrase), "no panel is titled {phrase:?}");
+    }
+}
