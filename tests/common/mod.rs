@@ -498,3 +498,26 @@ pub fn frozen() -> amazon_connect_exporter::simulator::SimulatorOptions {
         ..Default::default()
     }
 }
+
+/// Whether the external program `name` can be run (`name --version`). Without it a test that
+/// needs it is skipped with a loud message, except under `CI=true`, where it fails.
+pub fn tool_available(name: &str, test: &str) -> bool {
+    match std::process::Command::new(name)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+    {
+        Ok(_) => true,
+        Err(error) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "{name} is required under CI=true for {test}: {error}"
+            );
+            eprintln!(
+                "\n*** SKIPPED {test}: {name} not found ({error}); .ci/test installs it ***\n"
+            );
+            false
+        }
+    }
+}
