@@ -1,9 +1,12 @@
 //! Command-line flags, named as in Prometheus exporters, each with an environment fallback.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 /// Default path of the configuration file.
 pub const DEFAULT_CONFIG_FILE: &str = "config/connect-exporter.yaml";
@@ -45,13 +48,36 @@ pub struct Cli {
     pub log_format: LogFormat,
 
     /// Start the built-in Connect simulator and poll it with the bundled demo configuration:
-    /// no AWS account needed.
-    #[arg(long, conflicts_with = "config_file")]
+    /// no AWS account needed. Cannot be combined with --config.file on the command line;
+    /// CONNECT_EXPORTER_CONFIG_FILE is ignored.
+    #[arg(long)]
     pub demo: bool,
 
     /// What to do instead of running the exporter.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Parses `args` (the program name first), as [`Parser::try_parse_from`] does, except that
+    /// `--demo` conflicts with `--config.file` only when that is given on the command line: a
+    /// demo must also start on a host whose environment names the production config file.
+    pub fn try_parse_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut command = Self::command();
+        let matches = command.try_get_matches_from_mut(args)?;
+        let cli = Self::from_arg_matches(&matches)?;
+        if cli.demo && matches.value_source("config_file") == Some(ValueSource::CommandLine) {
+            return Err(command.error(
+                ErrorKind::ArgumentConflict,
+                "--demo runs the bundled demo configuration and cannot be combined with --config.file",
+            ));
+        }
+        Ok(cli)
+    }
 }
 
 /// Subcommands.
@@ -186,6 +212,14 @@ mod tests {
     fn bad_values_are_rejected() {
         assert!(Cli::try_parse_from(["x", "--web.telemetry-path", "metrics"]).is_err());
         assert!(Cli::try_parse_from(["x", "--log.format", "xml"]).is_err());
-        assert!(Cli::try_parse_from(["x", "--demo", "--config.file", "a.yaml"]).is_err());
+    }
+
+    #[test]
+    fn demo_refuses_a_config_file_flag_but_not_the_environment_variable() {
+        let error = Cli::try_parse_args(["x", "--demo", "--config.file", "a.yaml"]).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ArgumentConflict);
+        assert!(error.to_string().contains("--config.file"), "{error}");
+        assert!(Cli::try_parse_args(["x", "--demo"]).unwrap().demo);
+        assert!(Cli::try_parse_args(["x", "--config.file", "a.yaml"]).is_ok());
     }
 }

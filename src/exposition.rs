@@ -18,7 +18,7 @@ use prometheus::{
 use crate::budget::Budgets;
 use crate::missed::StateCounter;
 use crate::model::{PollReport, TargetKey};
-use crate::source::RequestLog;
+use crate::source::{RequestLog, RequestOutcome};
 use crate::summary::Summary;
 
 /// `Content-Type` of the text exposition format 0.0.4.
@@ -49,16 +49,23 @@ pub struct TargetStatus {
     pub polled: bool,
     /// Whether the last poll succeeded.
     pub up: bool,
-    /// When the last successful poll started, epoch seconds.
+    /// When the last poll, successful or not, finished, epoch seconds.
+    pub last_poll: Option<f64>,
+    /// When the last successful poll started, epoch seconds: the time the data served is from.
     pub last_success: Option<f64>,
     /// The last poll's error, if it failed.
     pub last_error: Option<String>,
+    /// API request attempts of the target's instance (shared by its queue sets) so far.
+    pub instance_requests: u64,
+    /// Of those, the throttled ones.
+    pub instance_throttled: u64,
 }
 
 #[derive(Debug)]
 struct TargetState {
     summary: Option<Summary>,
     polled: bool,
+    last_poll: Option<f64>,
     last_success: Option<f64>,
     last_error: Option<String>,
     missed: StateCounter,
@@ -69,6 +76,7 @@ impl TargetState {
         Self {
             summary: None,
             polled: false,
+            last_poll: None,
             last_success: None,
             last_error: None,
             missed: StateCounter::new("MISSED"),
@@ -144,6 +152,7 @@ impl Exposition {
                 .with_label_values(&[key.instance.as_str(), key.queue_set.as_str()])
                 .observe(report.duration.as_secs_f64());
             state.polled = true;
+            state.last_poll = Some(report.started_at + report.duration.as_secs_f64());
             match report.outcome {
                 Ok(snapshot) => {
                     state.missed.observe(&snapshot);
@@ -214,14 +223,39 @@ impl Exposition {
 
     /// The state of each target, for the landing page.
     pub fn statuses(&self) -> Vec<TargetStatus> {
+        let request_counts: BTreeMap<String, (u64, u64)> = self
+            .request_logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(instance, log)| {
+                let counts = log.counts();
+                let all = counts.values().sum();
+                let throttled = counts
+                    .iter()
+                    .filter(|((_, outcome), _)| *outcome == RequestOutcome::Throttled)
+                    .map(|(_, count)| count)
+                    .sum();
+                (instance.clone(), (all, throttled))
+            })
+            .collect();
         self.lock_targets()
             .iter()
-            .map(|(key, state)| TargetStatus {
-                key: key.clone(),
-                polled: state.polled,
-                up: state.summary.is_some(),
-                last_success: state.last_success,
-                last_error: state.last_error.clone(),
+            .map(|(key, state)| {
+                let (instance_requests, instance_throttled) = request_counts
+                    .get(&key.instance)
+                    .copied()
+                    .unwrap_or_default();
+                TargetStatus {
+                    key: key.clone(),
+                    polled: state.polled,
+                    up: state.summary.is_some(),
+                    last_poll: state.last_poll,
+                    last_success: state.last_success,
+                    last_error: state.last_error.clone(),
+                    instance_requests,
+                    instance_throttled,
+                }
             })
             .collect()
     }
@@ -624,10 +658,7 @@ mod tests {
     #[test]
     fn request_counts_are_exported_by_instance_operation_and_outcome() {
         let log = RequestLog::default();
-        log.record(
-            "GetCurrentUserData",
-            crate::source::RequestOutcome::Throttled,
-        );
+        log.record("GetCurrentUserData", RequestOutcome::Throttled);
         let exposition = Exposition::new(
             &[key("s")],
             BTreeMap::from([("prod".to_string(), log.clone())]),
@@ -636,13 +667,18 @@ mod tests {
             "r",
         )
         .unwrap();
-        log.record(
-            "GetCurrentUserData",
-            crate::source::RequestOutcome::Throttled,
-        );
+        log.record("GetCurrentUserData", RequestOutcome::Throttled);
         exposition
             .record(&key("s"), report(Err("x".into())))
             .unwrap();
         assert!(text(&exposition).contains("amazon_connect_exporter_api_requests_total{connect_instance=\"prod\",operation=\"GetCurrentUserData\",outcome=\"throttled\"} 2"));
+        log.record("GetCurrentUserData", RequestOutcome::Success);
+        let status = &exposition.statuses()[0];
+        assert_eq!(
+            (status.instance_requests, status.instance_throttled),
+            (3, 2)
+        );
+        assert!((status.last_poll.unwrap() - 1_000.03).abs() < 1e-9);
+        assert_eq!(status.last_success, None);
     }
 }

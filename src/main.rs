@@ -4,7 +4,6 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing::{error, info};
 
 use std::sync::Arc;
@@ -18,7 +17,7 @@ use amazon_connect_exporter::web_config::{self, WebConfig};
 use amazon_connect_exporter::{config, logging};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse_args(std::env::args_os()).unwrap_or_else(|error| error.exit());
     if let Err(problem) = logging::init(cli.log_level, cli.log_format) {
         let _ = writeln!(std::io::stderr(), "error: cannot set up logging: {problem}");
         return ExitCode::FAILURE;

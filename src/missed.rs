@@ -44,25 +44,28 @@ impl StateCounter {
     pub fn observe(&mut self, snapshot: &Snapshot) {
         let now = snapshot.fetched_at;
         for agent in &snapshot.agents {
-            for contact in agent
-                .contacts
-                .iter()
-                .filter(|contact| contact.state == self.state)
-            {
+            for contact in &agent.contacts {
+                let key = (
+                    contact.queue_id.clone().unwrap_or_default(),
+                    label_value(&contact.channel),
+                );
+                // Every (queue, channel) with a contact gets a total, at 0 until its first
+                // pair in this state, so that increase() in Prometheus counts that first one.
+                let total = self.totals.entry(key).or_default();
+                if contact.state != self.state {
+                    continue;
+                }
                 let pair = (contact.contact_id.clone(), agent.user_id.clone());
                 if self.last_seen.insert(pair, now).is_none() {
-                    let key = (
-                        contact.queue_id.clone().unwrap_or_default(),
-                        label_value(&contact.channel),
-                    );
-                    *self.totals.entry(key).or_default() += 1;
+                    *total += 1;
                 }
             }
         }
         self.forget_old(now);
     }
 
-    /// Totals by (queue, channel), in label order.
+    /// Totals by (queue, channel), in label order: every pair seen with a contact in any state,
+    /// 0 where none was in this counter's state.
     pub fn totals(&self) -> &BTreeMap<(String, String), u64> {
         &self.totals
     }
@@ -161,5 +164,15 @@ mod tests {
         ));
         assert_eq!(counter.remembered(), 3);
         assert_eq!(total(&counter), 5, "forgetting never lowers a total");
+    }
+
+    #[test]
+    fn a_queue_and_channel_with_contacts_starts_at_zero() {
+        let mut counter = StateCounter::new("MISSED");
+        counter.observe(&snapshot(0.0, &[("c1", "a1", "CONNECTING")]));
+        let key = ("q".to_string(), "voice".to_string());
+        assert_eq!(counter.totals().get(&key), Some(&0));
+        counter.observe(&snapshot(5.0, &[("c1", "a1", "MISSED")]));
+        assert_eq!(counter.totals().get(&key), Some(&1));
     }
 }

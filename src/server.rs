@@ -348,21 +348,20 @@ fn landing_page(state: &ServerState) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
+    let ago = |at: Option<f64>| at.map_or("never".to_string(), |at| seconds_ago(now - at));
     let mut rows = String::new();
     for status in state.exposition.statuses() {
-        let _ = write!(
+        let _ = writeln!(
             rows,
-            "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&status.key.instance),
             escape(&status.key.queue_set),
             state_class(&status),
             state_word(&status),
-            status
-                .last_success
-                .map_or("never".to_string(), |at| format!(
-                    "{:.0} s ago",
-                    (now - at).max(0.0)
-                )),
+            ago(status.last_poll),
+            ago(status.last_success),
+            status.instance_requests,
+            status.instance_throttled,
             escape(status.last_error.as_deref().unwrap_or("")),
         );
     }
@@ -376,12 +375,25 @@ fn landing_page(state: &ServerState) -> String {
 <p>Version {version}. Metrics are polled from the Amazon Connect API on a schedule and served from memory: a scrape never calls AWS.</p>
 <ul><li><a href="{metrics}">Metrics</a></li><li><a href="/-/healthy">Health</a></li><li><a href="/-/ready">Readiness</a></li></ul>
 <h2>Queue sets</h2>
-<table><tr><th>Instance</th><th>Queue set</th><th>State</th><th>Last successful poll</th><th>Last error</th></tr>
+<p>Age of data: time since the last successful poll started. API requests count every attempt since the exporter started, for the whole instance (its queue sets share them).</p>
+<table><tr><th>Instance</th><th>Queue set</th><th>State</th><th>Last poll</th><th>Age of data</th><th>API requests</th><th>Throttled</th><th>Last error</th></tr>
 {rows}</table>
 </body></html>
 "#,
         version = escape(&state.version),
     )
+}
+
+/// "3 s ago", "4 min ago", "2 h ago": precise enough to tell fresh from stale at a glance.
+fn seconds_ago(seconds: f64) -> String {
+    let seconds = seconds.max(0.0);
+    if seconds < 120.0 {
+        format!("{seconds:.0} s ago")
+    } else if seconds < 7_200.0 {
+        format!("{:.0} min ago", seconds / 60.0)
+    } else {
+        format!("{:.0} h ago", seconds / 3_600.0)
+    }
 }
 
 fn state_word(status: &TargetStatus) -> &'static str {
@@ -424,6 +436,7 @@ pub fn local_address(listener: &TcpListener) -> Option<SocketAddr> {
 mod tests {
     use super::*;
     use crate::model::{PollReport, TargetKey};
+    use crate::source::{RequestLog, RequestOutcome};
     use http_body_util::BodyExt;
     use std::collections::BTreeMap;
 
@@ -497,6 +510,71 @@ mod tests {
         assert!(page.contains("AccessDeniedException &amp; more"));
         assert!(page.contains("<td class=\"down\">down</td>"));
         assert!(!page.contains("<script>"));
+    }
+
+    #[tokio::test]
+    async fn landing_page_shows_poll_times_and_the_instance_requests() {
+        let log = RequestLog::default();
+        log.record("GetCurrentUserData", RequestOutcome::Success);
+        log.record("GetCurrentUserData", RequestOutcome::Throttled);
+        log.record("GetCurrentUserData", RequestOutcome::Success);
+        let key = TargetKey {
+            instance: "prod".into(),
+            queue_set: "support".into(),
+        };
+        let exposition = Exposition::new(
+            std::slice::from_ref(&key),
+            BTreeMap::from([("prod".to_string(), log)]),
+            Arc::default(),
+            "v",
+            "r",
+        )
+        .unwrap();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        exposition
+            .record(
+                &key,
+                PollReport {
+                    started_at: now - 600.0,
+                    duration: Duration::ZERO,
+                    outcome: Ok(Default::default()),
+                },
+            )
+            .unwrap();
+        exposition
+            .record(
+                &key,
+                PollReport {
+                    started_at: now - 30.0,
+                    duration: Duration::ZERO,
+                    outcome: Err("throttled".into()),
+                },
+            )
+            .unwrap();
+        let mut state = state();
+        state.exposition = Arc::new(exposition);
+        let page = body(route(&state, &Method::GET, "/").await).await;
+        let row = page
+            .lines()
+            .find(|line| line.contains("<td>support</td>"))
+            .unwrap_or_else(|| panic!("no row for the queue set: {page}"));
+        assert!(
+            row.contains(
+                "<td>30 s ago</td><td>10 min ago</td><td>3</td><td>1</td><td>throttled</td>"
+            ),
+            "{row}"
+        );
+    }
+
+    #[test]
+    fn ages_read_naturally() {
+        assert_eq!(seconds_ago(4.4), "4 s ago");
+        assert_eq!(seconds_ago(-1.0), "0 s ago");
+        assert_eq!(seconds_ago(600.0), "10 min ago");
+        assert_eq!(seconds_ago(3.0 * 3_600.0), "3 h ago");
     }
 
     #[tokio::test]

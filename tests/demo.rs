@@ -24,7 +24,14 @@ const CORE_METRICS: &[&str] = &[
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serves_every_core_metric_with_changing_values_and_stops_on_sigterm() {
-    let (mut running, address) = spawn_exporter(&["--demo"], &[]);
+    // A host configured for production still runs the demo: the variable is ignored.
+    let (mut running, address) = spawn_exporter(
+        &["--demo"],
+        &[(
+            "CONNECT_EXPORTER_CONFIG_FILE",
+            "/nonexistent/production.yaml",
+        )],
+    );
 
     eventually(Duration::from_secs(10), async || {
         (http_get(address, "/-/ready").await.status == 200).then_some(())

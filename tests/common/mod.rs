@@ -463,6 +463,8 @@ pub fn spawn_exporter(args: &[&str], envs: &[(&str, &str)]) -> (RunningBinary, S
         .spawn()
         .expect("the binary starts");
     let stderr = child.stderr.take().expect("stderr");
+    // Owned before waiting, so a failed wait below still kills the process on unwinding.
+    let running = RunningBinary(child);
     let (found, receive) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -479,7 +481,7 @@ pub fn spawn_exporter(args: &[&str], envs: &[(&str, &str)]) -> (RunningBinary, S
         .recv_timeout(Duration::from_secs(30))
         .expect("'exporter started' logged within 30 s")
         .expect("the log line names the address");
-    (RunningBinary(child), address)
+    (running, address)
 }
 
 /// Starts a simulator with `options` on a free loopback port.
