@@ -16,10 +16,11 @@ use crate::budget::{BudgetKey, Budgets};
 use crate::config::{Config, ConfigError, Instance};
 use crate::exposition::{Exposition, ExpositionError};
 use crate::model::TargetKey;
-use crate::scheduler::{Scheduler, Target};
+use crate::planner::PlannerMode;
+use crate::scheduler::{QueueSetTarget, Scheduler, Target};
 use crate::server::{self, ReloadRequest, ServerError, ServerState};
 use crate::source::connect::ConnectSource;
-use crate::source::{RequestLog, RetryPolicy, SourceError, UserDataPages, MAX_QUEUES_PER_REQUEST};
+use crate::source::{InstanceApi, RequestLog, RetryPolicy, SourceError, MAX_QUEUES_PER_REQUEST};
 use crate::web_config::WebConfig;
 
 /// This build's version.
@@ -79,17 +80,21 @@ fn budget_key(instance: &Instance, operation: &str) -> BudgetKey {
     }
 }
 
-/// The fewest GetCurrentUserData requests per second the configuration needs, by budget:
-/// each poll costs at least one request per chunk of 100 queues (more with more than 100
-/// agents).
+/// The fewest GetCurrentUserData requests per second the configuration needs, by budget
+/// (more with more than 100 agents).
 pub fn minimum_request_rates(config: &Config) -> BTreeMap<BudgetKey, f64> {
     let mut needed: BTreeMap<BudgetKey, f64> = BTreeMap::new();
     for instance in &config.instances {
-        let per_poll: usize = instance
-            .queue_sets
-            .iter()
-            .map(|set| set.queue_ids.len().div_ceil(MAX_QUEUES_PER_REQUEST))
-            .sum();
+        // A routing-profile sweep serves every set with one request per 100 agents (at least
+        // one); queue filters cost one per chunk of 100 queues of each set.
+        let per_poll: usize = match instance.request_planner {
+            PlannerMode::Queues => instance
+                .queue_sets
+                .iter()
+                .map(|set| set.queue_ids.len().div_ceil(MAX_QUEUES_PER_REQUEST))
+                .sum(),
+            PlannerMode::Auto | PlannerMode::RoutingProfiles => 1,
+        };
         *needed
             .entry(budget_key(instance, "GetCurrentUserData"))
             .or_default() += per_poll as f64 / instance.poll_interval.as_secs_f64();
@@ -131,7 +136,7 @@ pub struct Exporter {
 /// One instance's client, ready to poll.
 struct InstanceSource {
     instance: Instance,
-    source: Arc<dyn UserDataPages>,
+    source: Arc<dyn InstanceApi>,
     log: RequestLog,
 }
 
@@ -158,30 +163,48 @@ async fn build_sources(
     Ok(sources)
 }
 
-/// One polling target per queue set, each drawing from its account's budget.
+/// How often the queues of each routing profile are read again for the request planner.
+pub const DIRECTORY_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// One polling target per instance, drawing from its account's budgets.
 fn targets(sources: &[InstanceSource], budgets: &Budgets) -> Vec<Target> {
-    let mut targets = Vec::new();
-    for InstanceSource {
-        instance, source, ..
-    } in sources
-    {
-        let limiter = budgets.limiter(budget_key(instance, "GetCurrentUserData"));
-        for set in &instance.queue_sets {
-            targets.push(Target {
-                key: TargetKey {
-                    instance: instance.name.clone(),
-                    queue_set: set.name.clone(),
-                },
-                queue_ids: set.queue_ids.clone(),
+    sources
+        .iter()
+        .map(
+            |InstanceSource {
+                 instance,
+                 source,
+                 log,
+             }| Target {
+                instance: instance.name.clone(),
+                sets: instance
+                    .queue_sets
+                    .iter()
+                    .map(|set| QueueSetTarget {
+                        key: TargetKey {
+                            instance: instance.name.clone(),
+                            queue_set: set.name.clone(),
+                        },
+                        queue_ids: set.queue_ids.clone(),
+                    })
+                    .collect(),
                 interval: instance.poll_interval,
                 timeout: instance.poll_timeout,
-                source: Arc::clone(source),
-                limiter: Arc::clone(&limiter),
+                api: Arc::clone(source),
+                planner: instance.request_planner,
+                directory_refresh: DIRECTORY_REFRESH,
+                limiter: budgets.limiter(budget_key(instance, "GetCurrentUserData")),
+                listing_limiters: [
+                    "ListQueues",
+                    "ListRoutingProfiles",
+                    "ListRoutingProfileQueues",
+                ]
+                .map(|operation| budgets.limiter(budget_key(instance, operation))),
+                requests: log.clone(),
                 retry: RetryPolicy::default(),
-            });
-        }
-    }
-    targets
+            },
+        )
+        .collect()
 }
 
 fn request_logs(sources: &[InstanceSource]) -> BTreeMap<String, RequestLog> {
@@ -192,7 +215,10 @@ fn request_logs(sources: &[InstanceSource]) -> BTreeMap<String, RequestLog> {
 }
 
 fn keys(targets: &[Target]) -> Vec<TargetKey> {
-    targets.iter().map(|t| t.key.clone()).collect()
+    targets
+        .iter()
+        .flat_map(|t| t.sets.iter().map(|set| set.key.clone()))
+        .collect()
 }
 
 impl Exporter {

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::budget::{self, RateLimit};
 use crate::ids;
+use crate::planner::PlannerMode;
 
 /// Poll interval used when neither the instance nor `defaults` sets one.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
@@ -54,6 +55,8 @@ pub struct Instance {
     pub poll_interval: Duration,
     /// Upper bound on one poll, retries included.
     pub poll_timeout: Duration,
+    /// How rounds are planned: `auto` (default), `queues` or `routing_profiles`.
+    pub request_planner: PlannerMode,
     /// The queue sets, in file order.
     pub queue_sets: Vec<QueueSet>,
 }
@@ -182,6 +185,7 @@ struct RawDefaults {
     region: Option<String>,
     poll_interval: Option<String>,
     poll_timeout: Option<String>,
+    request_planner: Option<PlannerMode>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,6 +198,7 @@ struct RawInstance {
     role_arn: Option<String>,
     poll_interval: Option<String>,
     poll_timeout: Option<String>,
+    request_planner: Option<PlannerMode>,
     queue_sets: Vec<RawQueueSet>,
 }
 
@@ -243,6 +248,7 @@ fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         region: default_region,
         poll_interval: default_interval,
         poll_timeout: default_timeout,
+        request_planner: raw.defaults.request_planner,
     };
     let mut names_seen: HashMap<String, usize> = HashMap::new();
     let mut ids_seen: HashMap<String, usize> = HashMap::new();
@@ -321,6 +327,7 @@ struct Defaults {
     region: Option<String>,
     poll_interval: Option<Duration>,
     poll_timeout: Option<Duration>,
+    request_planner: Option<PlannerMode>,
 }
 
 /// Validates one instance entry; problems that need other instances are checked by the caller.
@@ -453,6 +460,10 @@ fn validate_instance(
         role_arn,
         poll_interval,
         poll_timeout,
+        request_planner: raw_instance
+            .request_planner
+            .or(defaults.request_planner)
+            .unwrap_or_default(),
         queue_sets,
     }
 }

@@ -18,6 +18,7 @@ use prometheus::{
 use crate::budget::Budgets;
 use crate::missed::StateCounter;
 use crate::model::{PollReport, TargetKey};
+use crate::scheduler::RoundReport;
 use crate::source::{RequestLog, RequestOutcome};
 use crate::summary::Summary;
 
@@ -32,10 +33,15 @@ const POLL_DURATION_BUCKETS: &[f64] =
     &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
 
 impl crate::scheduler::PollSink for Exposition {
-    fn record(&self, key: &TargetKey, report: PollReport) {
-        if let Err(error) = Exposition::record(self, key, report) {
+    fn record_round(
+        &self,
+        instance: &str,
+        polls: Vec<(TargetKey, PollReport)>,
+        round: RoundReport,
+    ) {
+        if let Err(error) = Exposition::record_round(self, instance, polls, round) {
             // The previous exposition stays published; scrapes still get a consistent page.
-            tracing::error!(%error, target = %key, "metrics not updated");
+            tracing::error!(%error, connect_instance = %instance, "metrics not updated");
         }
     }
 }
@@ -88,6 +94,8 @@ impl TargetState {
 #[derive(Debug)]
 pub struct Exposition {
     targets: Mutex<BTreeMap<TargetKey, TargetState>>,
+    /// The last round of each instance.
+    rounds: Mutex<BTreeMap<String, RoundReport>>,
     request_logs: Mutex<BTreeMap<String, RequestLog>>,
     budgets: Arc<Budgets>,
     poll_duration: HistogramVec,
@@ -128,6 +136,7 @@ impl Exposition {
                     .map(|key| (key.clone(), TargetState::new()))
                     .collect(),
             ),
+            rounds: Mutex::new(BTreeMap::new()),
             request_logs: Mutex::new(request_logs),
             budgets,
             poll_duration,
@@ -142,31 +151,51 @@ impl Exposition {
 
     /// Applies one poll's result and re-encodes the exposition.
     pub fn record(&self, key: &TargetKey, report: PollReport) -> Result<(), ExpositionError> {
-        {
-            let mut targets = self.lock_targets();
-            let Some(state) = targets.get_mut(key) else {
-                // A target removed while its last poll was in flight: nothing to publish.
-                return Ok(());
-            };
-            self.poll_duration
-                .with_label_values(&[key.instance.as_str(), key.queue_set.as_str()])
-                .observe(report.duration.as_secs_f64());
-            state.polled = true;
-            state.last_poll = Some(report.started_at + report.duration.as_secs_f64());
-            match report.outcome {
-                Ok(snapshot) => {
-                    state.missed.observe(&snapshot);
-                    state.summary = Some(Summary::from_snapshot(&snapshot));
-                    state.last_success = Some(report.started_at);
-                    state.last_error = None;
-                }
-                Err(message) => {
-                    state.summary = None;
-                    state.last_error = Some(message);
-                }
+        self.apply(key, report);
+        self.publish()
+    }
+
+    /// Applies the polls of one round of `instance` and what the round planned and spent,
+    /// then re-encodes the exposition once.
+    pub fn record_round(
+        &self,
+        instance: &str,
+        polls: Vec<(TargetKey, PollReport)>,
+        round: RoundReport,
+    ) -> Result<(), ExpositionError> {
+        for (key, report) in polls {
+            self.apply(&key, report);
+        }
+        self.rounds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(instance.to_string(), round);
+        self.publish()
+    }
+
+    fn apply(&self, key: &TargetKey, report: PollReport) {
+        let mut targets = self.lock_targets();
+        let Some(state) = targets.get_mut(key) else {
+            // A target removed while its last poll was in flight: nothing to apply.
+            return;
+        };
+        self.poll_duration
+            .with_label_values(&[key.instance.as_str(), key.queue_set.as_str()])
+            .observe(report.duration.as_secs_f64());
+        state.polled = true;
+        state.last_poll = Some(report.started_at + report.duration.as_secs_f64());
+        match report.outcome {
+            Ok(snapshot) => {
+                state.missed.observe(&snapshot);
+                state.summary = Some(Summary::from_snapshot(&snapshot));
+                state.last_success = Some(report.started_at);
+                state.last_error = None;
+            }
+            Err(message) => {
+                state.summary = None;
+                state.last_error = Some(message);
             }
         }
-        self.publish()
     }
 
     /// Replaces the set of targets and request logs (after a reload). Targets that stay keep
@@ -191,6 +220,10 @@ impl Exposition {
             for key in keys {
                 targets.entry(key.clone()).or_insert_with(TargetState::new);
             }
+            self.rounds
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|instance, _| request_logs.contains_key(instance));
             *self
                 .request_logs
                 .lock()
@@ -274,7 +307,13 @@ impl Exposition {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
+        let rounds = self
+            .rounds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let mut families = build_families(&targets, &request_logs, &self.version, &self.revision)?;
+        families.extend(round_families(&rounds)?);
         families.extend(budget_families(&self.budgets)?);
         families.extend(self.self_registry.gather());
         families.sort_by(|a, b| a.name().cmp(b.name()));
@@ -324,6 +363,43 @@ fn budget_families(budgets: &Budgets) -> Result<Vec<MetricFamily>, prometheus::E
     registry.register(Box::new(configured))?;
     registry.register(Box::new(current))?;
     registry.register(Box::new(waited))?;
+    Ok(registry.gather())
+}
+
+/// What the request planner expected of each instance's last round, and what it took.
+fn round_families(
+    rounds: &BTreeMap<String, RoundReport>,
+) -> Result<Vec<MetricFamily>, prometheus::Error> {
+    let planned = gauge(
+        "amazon_connect_exporter_round_planned_requests",
+        "GetCurrentUserData requests the request planner expected the instance's last poll round to need (one round polls every queue set of the instance).",
+        &["connect_instance"],
+    )?;
+    let made = gauge(
+        "amazon_connect_exporter_round_requests",
+        "GetCurrentUserData attempts the instance's last poll round made, retries included.",
+        &["connect_instance"],
+    )?;
+    let sets = gauge(
+        "amazon_connect_exporter_round_queue_sets",
+        "Queue sets of the instance's last round by how they were polled: routing_profiles (the shared sweep) or queues (their own queue filter).",
+        &["connect_instance", "method"],
+    )?;
+    for (instance, round) in rounds {
+        planned
+            .with_label_values(&[instance.as_str()])
+            .set(round.planned_requests as f64);
+        made.with_label_values(&[instance.as_str()])
+            .set(round.made_requests as f64);
+        sets.with_label_values(&[instance.as_str(), "routing_profiles"])
+            .set(round.swept_sets as f64);
+        sets.with_label_values(&[instance.as_str(), "queues"])
+            .set(round.queue_filter_sets as f64);
+    }
+    let registry = Registry::new();
+    registry.register(Box::new(planned))?;
+    registry.register(Box::new(made))?;
+    registry.register(Box::new(sets))?;
     Ok(registry.gather())
 }
 

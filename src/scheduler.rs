@@ -1,18 +1,24 @@
-//! Runs one polling task per target (instance × queue set) on its interval, with jitter and a
-//! timeout, and hands each poll's result to a [`PollSink`]. Knows no metric names.
+//! Runs one round task per instance on its interval, with jitter and a timeout: each round
+//! plans its requests ([`crate::planner`]), sweeps, and hands each queue set's result to a
+//! [`PollSink`]. A directory task per instance keeps the routing profiles' queues fresh for
+//! the planner. Knows no metric names.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rand::Rng;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::budget::RateLimiter;
-use crate::model::{PollReport, Snapshot, TargetKey};
-use crate::source::{sweep_queues, RetryPolicy, SweepBudget, UserDataPages};
+use crate::model::{AgentRecord, PollReport, Snapshot, TargetKey};
+use crate::planner::{self, AgentsByProfile, Plan, PlannerMode, RoutingDirectory};
+use crate::source::{
+    fetch_routing_directory, sweep_queues, sweep_routing_profiles, InstanceApi, ListingBudgets,
+    RequestLog, RetryPolicy, SweepBudget,
+};
 
 /// The first poll of each target waits a random part of this (capped by a tenth of the
 /// interval), so targets started together do not hit the API in the same instant.
@@ -20,27 +26,58 @@ const MAX_START_JITTER: Duration = Duration::from_secs(2);
 /// Each later wait is the interval stretched or shrunk by up to this fraction.
 const INTERVAL_JITTER: f64 = 0.05;
 
-/// Receives the result of every poll.
+/// Receives the result of every round.
 pub trait PollSink: Send + Sync {
-    /// Called once per finished poll, successful or not.
-    fn record(&self, key: &TargetKey, report: PollReport);
+    /// Called once per finished round of an instance with the poll of each of its queue sets,
+    /// successful or not, and what the round planned and spent.
+    fn record_round(&self, instance: &str, polls: Vec<(TargetKey, PollReport)>, round: RoundReport);
 }
 
-/// One queue set of one instance, with everything needed to poll it.
-#[derive(Clone)]
-pub struct Target {
+/// What one round of an instance planned and spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RoundReport {
+    /// GetCurrentUserData requests the planner expected.
+    pub planned_requests: usize,
+    /// GetCurrentUserData attempts made, retries included.
+    pub made_requests: u64,
+    /// Queue sets served by the routing-profile sweep.
+    pub swept_sets: usize,
+    /// Queue sets polled with their own queue filter.
+    pub queue_filter_sets: usize,
+}
+
+/// One queue set of an instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSetTarget {
     /// Labels of the target.
     pub key: TargetKey,
     /// Queue IDs of the set; any number (the source chunks them).
     pub queue_ids: Vec<String>,
-    /// Time between poll starts.
+}
+
+/// One instance with its queue sets and everything needed to poll them.
+#[derive(Clone)]
+pub struct Target {
+    /// The instance's config name.
+    pub instance: String,
+    /// Its queue sets, in config order.
+    pub sets: Vec<QueueSetTarget>,
+    /// Time between round starts.
     pub interval: Duration,
-    /// Upper bound on one poll.
+    /// Upper bound on one round.
     pub timeout: Duration,
     /// Where the data comes from.
-    pub source: Arc<dyn UserDataPages>,
+    pub api: Arc<dyn InstanceApi>,
+    /// How rounds are planned.
+    pub planner: PlannerMode,
+    /// How often the routing directory (queues of each routing profile) is read again.
+    pub directory_refresh: Duration,
     /// The request budget of the instance's account and region for GetCurrentUserData.
     pub limiter: Arc<RateLimiter>,
+    /// The budgets of ListQueues, ListRoutingProfiles and ListRoutingProfileQueues.
+    pub listing_limiters: [Arc<RateLimiter>; 3],
+    /// The instance's request counts, to report the attempts each round made.
+    pub requests: RequestLog,
     /// How failed requests are retried.
     pub retry: RetryPolicy,
 }
@@ -52,12 +89,26 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    /// Starts one task per target.
+    /// Starts one round task per instance, and one directory task per instance whose planner
+    /// may sweep by routing profiles.
     pub fn start(targets: Vec<Target>, sink: Arc<dyn PollSink>) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         for target in targets {
-            tasks.spawn(poll_loop(target, Arc::clone(&sink), stopped.clone()));
+            let directory = Arc::new(DirectoryCache::default());
+            if target.planner != PlannerMode::Queues {
+                tasks.spawn(directory_loop(
+                    target.clone(),
+                    Arc::clone(&directory),
+                    stopped.clone(),
+                ));
+            }
+            tasks.spawn(round_loop(
+                target,
+                directory,
+                Arc::clone(&sink),
+                stopped.clone(),
+            ));
         }
         Self { tasks, stop }
     }
@@ -70,15 +121,114 @@ impl Scheduler {
     }
 }
 
-async fn poll_loop(target: Target, sink: Arc<dyn PollSink>, mut stopped: watch::Receiver<bool>) {
-    let span = info_span!(
-        "poll",
-        connect_instance = %target.key.instance,
-        queue_set = %target.key.queue_set,
-    );
+/// The latest routing directory of an instance, shared by its directory and round tasks.
+#[derive(Default)]
+struct DirectoryCache {
+    directory: Mutex<Option<Arc<RoutingDirectory>>>,
+    /// Asks the directory task to refresh now (a round saw a routing profile it lacks).
+    refresh: Notify,
+}
+
+impl DirectoryCache {
+    fn get(&self) -> Option<Arc<RoutingDirectory>> {
+        self.directory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, directory: RoutingDirectory) {
+        *self
+            .directory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(directory));
+    }
+}
+
+/// Reads the routing directory at start and every `directory_refresh` (sooner when a round
+/// asks), off the rounds' path: until the first read succeeds, rounds use queue filters.
+async fn directory_loop(
+    target: Target,
+    cache: Arc<DirectoryCache>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let span = info_span!("routing_directory", connect_instance = %target.instance);
+    let mut failing = false;
+    loop {
+        let started = Instant::now();
+        let [queues, profiles, profile_queues] = &target.listing_limiters;
+        let (retry, deadline) = (target.retry, started + target.timeout);
+        let budgets = ListingBudgets {
+            queues: SweepBudget {
+                limiter: queues.as_ref(),
+                retry,
+                deadline,
+            },
+            routing_profiles: SweepBudget {
+                limiter: profiles.as_ref(),
+                retry,
+                deadline,
+            },
+            routing_profile_queues: SweepBudget {
+                limiter: profile_queues.as_ref(),
+                retry,
+                deadline,
+            },
+        };
+        let fetch = tokio::time::timeout(
+            target.timeout,
+            fetch_routing_directory(target.api.as_ref(), &budgets),
+        )
+        .instrument(span.clone());
+        let result = tokio::select! {
+            result = fetch => result,
+            _ = stopped.changed() => return,
+        };
+        span.in_scope(|| match result {
+            Ok(Ok(directory)) => {
+                info!(
+                    queues = directory.queues.len(),
+                    routing_profiles = directory.profile_queues.len(),
+                    duration_ms = started.elapsed().as_millis() as u64,
+                    "routing directory read; rounds sweep by routing profile where it saves requests"
+                );
+                cache.set(directory);
+                failing = false;
+            }
+            Ok(Err(error)) => {
+                if !failing {
+                    warn!(%error, retry_in = %humantime::format_duration(target.directory_refresh), "cannot read the routing directory; rounds use queue filters (more requests) until it can be read");
+                }
+                failing = true;
+            }
+            Err(_) => {
+                if !failing {
+                    warn!(timeout = %humantime::format_duration(target.timeout), "reading the routing directory timed out; rounds use queue filters until it can be read");
+                }
+                failing = true;
+            }
+        });
+        tokio::select! {
+            () = tokio::time::sleep(target.directory_refresh) => {}
+            () = cache.refresh.notified() => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+async fn round_loop(
+    target: Target,
+    directory: Arc<DirectoryCache>,
+    sink: Arc<dyn PollSink>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let span = info_span!("round", connect_instance = %target.instance);
+    let set_queues: Vec<Vec<String>> = target.sets.iter().map(|s| s.queue_ids.clone()).collect();
     let mut next_start = Instant::now() + start_jitter(target.interval);
-    let mut last_error: Option<String> = None;
+    let mut last_errors: Vec<Option<String>> = vec![None; target.sets.len()];
     let mut overran = false;
+    let mut agent_counts = AgentsByProfile::new();
+    let mut last_shape: Option<(usize, usize)> = None;
     loop {
         tokio::select! {
             () = tokio::time::sleep_until(next_start) => {}
@@ -86,49 +236,203 @@ async fn poll_loop(target: Target, sink: Arc<dyn PollSink>, mut stopped: watch::
         }
         let started = Instant::now();
         let started_at = epoch_seconds(SystemTime::now());
-        let budget = SweepBudget {
-            limiter: &target.limiter,
-            retry: target.retry,
-            deadline: started + target.timeout,
-        };
-        // The deadline inside the sweep ends polls cleanly; this timeout is the backstop for a
-        // request in flight at the deadline.
-        let poll = tokio::time::timeout(
-            target.timeout,
-            sweep_queues(target.source.as_ref(), &target.queue_ids, &budget),
+        let current_directory = directory.get();
+        let plan = planner::plan(
+            target.planner,
+            &set_queues,
+            current_directory.as_deref(),
+            &agent_counts,
+        );
+        let requests_before = target.requests.count_of(USER_DATA);
+        let round = run_round(
+            &target,
+            &plan,
+            current_directory.as_deref(),
+            started,
+            started_at,
         )
         .instrument(span.clone());
-        let result = tokio::select! {
-            result = poll => result,
+        let results = tokio::select! {
+            results = round => results,
             _ = stopped.changed() => return,
         };
+        let made_requests = target.requests.count_of(USER_DATA) - requests_before;
+        let mut round_agents: Vec<&AgentRecord> = Vec::new();
+        let mut seen_users = std::collections::HashSet::new();
+        let mut unknown_profile = false;
+        for (index, (duration, outcome)) in results.iter().enumerate() {
+            let set = &target.sets[index];
+            let set_span = info_span!(parent: &span, "poll", queue_set = %set.key.queue_set);
+            set_span.in_scope(|| log_outcome(outcome, *duration, &mut last_errors[index]));
+            if let Ok(snapshot) = outcome {
+                for agent in &snapshot.agents {
+                    if seen_users.insert(agent.user_id.as_str()) {
+                        round_agents.push(agent);
+                    }
+                    if let (Some(known), Some(profile)) =
+                        (current_directory.as_deref(), &agent.routing_profile_id)
+                    {
+                        unknown_profile |= !known.profile_queues.contains_key(profile);
+                    }
+                }
+            }
+        }
+        if !round_agents.is_empty() {
+            agent_counts = planner::agents_by_profile(round_agents.iter().copied());
+        }
+        if unknown_profile {
+            // A profile created since the last read: its queues are unknown, read again now.
+            directory.refresh.notify_one();
+        }
         let duration = started.elapsed();
-        let outcome = match result {
-            Ok(Ok(agents)) => Ok(Snapshot {
-                fetched_at: started_at,
-                agents,
-            }),
-            Ok(Err(error)) => Err(error.to_string()),
-            Err(_) => Err(format!(
-                "poll timed out after {}",
-                humantime::format_duration(target.timeout)
-            )),
-        };
         span.in_scope(|| {
-            log_outcome(&outcome, duration, &mut last_error);
+            let shape = (plan.swept_sets.len(), plan.queue_filter_sets.len());
+            if last_shape != Some(shape) {
+                info!(
+                    planned_requests = plan.expected_requests,
+                    swept_sets = shape.0,
+                    queue_filter_sets = shape.1,
+                    "request plan"
+                );
+                last_shape = Some(shape);
+            }
+            debug!(
+                planned_requests = plan.expected_requests,
+                made_requests,
+                duration_ms = duration.as_millis() as u64,
+                "round finished"
+            );
             log_overrun(duration, target.interval, &mut overran);
         });
-        sink.record(
-            &target.key,
-            PollReport {
-                started_at,
-                duration,
-                outcome,
+        let polls = target
+            .sets
+            .iter()
+            .zip(results)
+            .map(|(set, (duration, outcome))| {
+                (
+                    set.key.clone(),
+                    PollReport {
+                        started_at,
+                        duration,
+                        outcome,
+                    },
+                )
+            })
+            .collect();
+        sink.record_round(
+            &target.instance,
+            polls,
+            RoundReport {
+                planned_requests: plan.expected_requests,
+                made_requests,
+                swept_sets: plan.swept_sets.len(),
+                queue_filter_sets: plan.queue_filter_sets.len(),
             },
         );
-        // Polls of one target never overlap: a slow poll pushes the next one back.
+        // Rounds of one instance never overlap: a slow round pushes the next one back.
         next_start = (started + jittered(target.interval)).max(Instant::now());
     }
+}
+
+const USER_DATA: &str = "GetCurrentUserData";
+
+/// Runs one round's plan: the routing-profile sweep and each queue-filtered set at once, all
+/// drawing from the same budget. Returns each set's duration and outcome, in set order.
+async fn run_round(
+    target: &Target,
+    plan: &Plan,
+    directory: Option<&RoutingDirectory>,
+    started: Instant,
+    started_at: f64,
+) -> Vec<(Duration, Result<Snapshot, String>)> {
+    let budget = SweepBudget {
+        limiter: target.limiter.as_ref(),
+        retry: target.retry,
+        deadline: started + target.timeout,
+    };
+    let timed_out = || {
+        format!(
+            "poll timed out after {}",
+            humantime::format_duration(target.timeout)
+        )
+    };
+    let sweep = async {
+        if plan.swept_sets.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The deadline inside the sweep ends polls cleanly; this timeout is the backstop for
+        // a request in flight at the deadline.
+        let result = tokio::time::timeout(
+            target.timeout,
+            sweep_routing_profiles(target.api.as_ref(), &plan.sweep_chunks, &budget),
+        )
+        .await;
+        match result {
+            Ok(Ok(agents)) => Ok(agents),
+            Ok(Err(error)) => Err(error.to_string()),
+            Err(_) => Err(timed_out()),
+        }
+    };
+    let sweep = async {
+        let result = sweep.await;
+        (started.elapsed(), result)
+    };
+    let filtered = futures_util::future::join_all(plan.queue_filter_sets.iter().map(|&index| {
+        let queue_ids = &target.sets[index].queue_ids;
+        let budget = &budget;
+        async move {
+            let result = tokio::time::timeout(
+                target.timeout,
+                sweep_queues(target.api.as_ref(), queue_ids, budget),
+            )
+            .await;
+            let outcome = match result {
+                Ok(Ok(agents)) => Ok(Snapshot {
+                    fetched_at: started_at,
+                    agents,
+                }),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(_) => Err(timed_out()),
+            };
+            (index, (started.elapsed(), outcome))
+        }
+    }));
+    let ((sweep_duration, swept), filtered) = tokio::join!(sweep, filtered);
+    let mut results: Vec<Option<(Duration, Result<Snapshot, String>)>> =
+        vec![None; target.sets.len()];
+    for (index, result) in filtered {
+        results[index] = Some(result);
+    }
+    for &index in &plan.swept_sets {
+        let set = &target.sets[index];
+        let outcome = match (&swept, directory) {
+            (Err(error), _) => Err(error.clone()),
+            (Ok(_), None) => {
+                Err("internal: a sweep was planned without a routing directory".to_string())
+            }
+            (Ok(agents), Some(directory)) => match directory.unknown_queue(&set.queue_ids) {
+                Some(queue) => Err(format!(
+                    "queue {queue} is not a queue of this instance (ListQueues does not list it); check the queue IDs of this queue set"
+                )),
+                None => Ok(Snapshot {
+                    fetched_at: started_at,
+                    agents: planner::agents_of_set(agents, &set.queue_ids, directory),
+                }),
+            },
+        };
+        results[index] = Some((sweep_duration, outcome));
+    }
+    results
+        .into_iter()
+        .map(|result| {
+            result.unwrap_or_else(|| {
+                (
+                    started.elapsed(),
+                    Err("internal: the plan left this queue set out".to_string()),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Logs a failure once at warning level while it stays the same, and the recovery.
@@ -199,85 +503,318 @@ fn epoch_seconds(time: SystemTime) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::AgentRecord;
-    use crate::source::{RequestError, UserDataPage};
+    use crate::source::UserDataPages;
+    use crate::source::{ListPage, Listing, Listings, RequestError, UserDataFilter, UserDataPage};
     use futures_util::future::BoxFuture;
-    use std::sync::Mutex;
+    use std::collections::{BTreeMap, BTreeSet};
 
-    struct SlowPages {
+    /// An instance whose agents have routing profiles serving queues; answers GetCurrentUserData
+    /// by either filter, as the service does, after `delay`, and the three look-ups.
+    struct FakeInstance {
         delay: Duration,
-        calls: Mutex<u32>,
+        profile_queues: BTreeMap<String, BTreeSet<String>>,
+        agents: Vec<AgentRecord>,
+        user_data_calls: Mutex<Vec<UserDataFilterKind>>,
     }
 
-    impl UserDataPages for SlowPages {
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum UserDataFilterKind {
+        Queues,
+        RoutingProfiles,
+    }
+
+    impl FakeInstance {
+        fn new(delay: Duration, profiles: &[(&str, &[&str], usize)]) -> Self {
+            let mut agents = Vec::new();
+            for (profile, _, count) in profiles {
+                for n in 0..*count {
+                    agents.push(AgentRecord {
+                        user_id: format!("{profile}-agent{n}"),
+                        status_name: "Available".into(),
+                        routing_profile_id: Some(profile.to_string()),
+                        ..Default::default()
+                    });
+                }
+            }
+            Self {
+                delay,
+                profile_queues: profiles
+                    .iter()
+                    .map(|(profile, queues, _)| {
+                        (
+                            profile.to_string(),
+                            queues.iter().map(|q| q.to_string()).collect(),
+                        )
+                    })
+                    .collect(),
+                agents,
+                user_data_calls: Mutex::new(Vec::new()),
+            }
+        }
+
+        fn calls(&self) -> Vec<UserDataFilterKind> {
+            self.user_data_calls.lock().unwrap().clone()
+        }
+    }
+
+    impl UserDataPages for FakeInstance {
         fn fetch_page<'a>(
             &'a self,
-            _queue_ids: &'a [String],
-            _next_token: Option<String>,
+            filter: UserDataFilter<'a>,
+            next_token: Option<String>,
         ) -> BoxFuture<'a, Result<UserDataPage, RequestError>> {
             Box::pin(async move {
-                *self.calls.lock().unwrap() += 1;
                 tokio::time::sleep(self.delay).await;
+                let matching: Vec<&AgentRecord> = self
+                    .agents
+                    .iter()
+                    .filter(|agent| {
+                        let profile = agent.routing_profile_id.as_deref().unwrap_or("");
+                        match filter {
+                            UserDataFilter::Queues(queues) => self.profile_queues[profile]
+                                .iter()
+                                .any(|queue| queues.contains(queue)),
+                            UserDataFilter::RoutingProfiles(profiles) => {
+                                profiles.iter().any(|p| p == profile)
+                            }
+                        }
+                    })
+                    .collect();
+                self.user_data_calls.lock().unwrap().push(match filter {
+                    UserDataFilter::Queues(_) => UserDataFilterKind::Queues,
+                    UserDataFilter::RoutingProfiles(_) => UserDataFilterKind::RoutingProfiles,
+                });
+                let start: usize = next_token.map_or(0, |t| t.parse().unwrap());
+                let end = (start + 100).min(matching.len());
                 Ok(UserDataPage {
-                    agents: vec![AgentRecord {
-                        user_id: "u".into(),
-                        status_name: "Available".into(),
-                        ..Default::default()
-                    }],
+                    agents: matching[start..end].iter().map(|a| (*a).clone()).collect(),
+                    next_token: (end < matching.len()).then(|| end.to_string()),
+                })
+            })
+        }
+    }
+
+    impl Listings for FakeInstance {
+        fn list_page<'a>(
+            &'a self,
+            listing: Listing<'a>,
+            _next_token: Option<String>,
+        ) -> BoxFuture<'a, Result<ListPage, RequestError>> {
+            let ids = match listing {
+                Listing::Queues => self.profile_queues.values().flatten().cloned().collect(),
+                Listing::RoutingProfiles => self.profile_queues.keys().cloned().collect(),
+                Listing::RoutingProfileQueues(profile) => {
+                    self.profile_queues[profile].iter().cloned().collect()
+                }
+            };
+            Box::pin(async move {
+                Ok(ListPage {
+                    ids,
                     next_token: None,
                 })
             })
         }
     }
 
-    /// Records each report with the (paused, virtual) time it arrived.
+    /// Records each round with the (paused, virtual) time it arrived.
     #[derive(Default)]
-    struct Reports(Mutex<Vec<(tokio::time::Instant, PollReport)>>);
+    struct Rounds(Mutex<Vec<RecordedRound>>);
 
-    impl PollSink for Reports {
-        fn record(&self, _key: &TargetKey, report: PollReport) {
-            self.0
-                .lock()
-                .unwrap()
-                .push((tokio::time::Instant::now(), report));
+    type RecordedRound = (Instant, Vec<(TargetKey, PollReport)>, RoundReport);
+
+    impl PollSink for Rounds {
+        fn record_round(
+            &self,
+            _instance: &str,
+            polls: Vec<(TargetKey, PollReport)>,
+            round: RoundReport,
+        ) {
+            self.0.lock().unwrap().push((Instant::now(), polls, round));
         }
     }
 
-    fn target(delay: Duration, interval: Duration, timeout: Duration) -> (Target, Arc<SlowPages>) {
-        let pages = Arc::new(SlowPages {
-            delay,
-            calls: Mutex::new(0),
-        });
-        let target = Target {
-            key: TargetKey {
-                instance: "i".into(),
-                queue_set: "s".into(),
-            },
-            queue_ids: vec!["q".into()],
+    fn limiter() -> Arc<RateLimiter> {
+        Arc::new(RateLimiter::new(crate::budget::RateLimit {
+            rate: 100.0,
+            burst: 100.0,
+        }))
+    }
+
+    fn target(
+        api: Arc<FakeInstance>,
+        sets: &[&[&str]],
+        planner: PlannerMode,
+        interval: Duration,
+        timeout: Duration,
+    ) -> Target {
+        Target {
+            instance: "i".into(),
+            sets: sets
+                .iter()
+                .enumerate()
+                .map(|(index, queues)| QueueSetTarget {
+                    key: TargetKey {
+                        instance: "i".into(),
+                        queue_set: format!("set{index}"),
+                    },
+                    queue_ids: queues.iter().map(|q| q.to_string()).collect(),
+                })
+                .collect(),
             interval,
             timeout,
-            source: pages.clone(),
-            limiter: Arc::new(RateLimiter::new(crate::budget::RateLimit {
-                rate: 100.0,
-                burst: 100.0,
-            })),
+            api,
+            planner,
+            directory_refresh: Duration::from_secs(300),
+            limiter: limiter(),
+            listing_limiters: [limiter(), limiter(), limiter()],
+            requests: RequestLog::default(),
             retry: RetryPolicy::default(),
-        };
-        (target, pages)
+        }
+    }
+
+    fn one_profile(delay: Duration) -> Arc<FakeInstance> {
+        Arc::new(FakeInstance::new(delay, &[("p", &["q"], 1)]))
+    }
+
+    fn users(report: &PollReport) -> BTreeSet<String> {
+        report
+            .outcome
+            .as_ref()
+            .unwrap()
+            .agents
+            .iter()
+            .map(|a| a.user_id.clone())
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn overlapping_sets_share_one_sweep_with_the_queue_filters_results() {
+        let api = Arc::new(FakeInstance::new(
+            Duration::from_millis(10),
+            &[
+                ("p0", &["a"], 150),
+                ("p1", &["b"], 120),
+                ("p2", &["a", "c"], 30),
+            ],
+        ));
+        let sets: &[&[&str]] = &[&["a", "b", "c"], &["a"], &["b", "c"]];
+        let rounds = Arc::new(Rounds::default());
+        let mut queue_filtered = Scheduler::start(
+            vec![target(
+                Arc::clone(&api),
+                sets,
+                PlannerMode::Queues,
+                Duration::from_secs(10),
+                Duration::from_secs(5),
+            )],
+            rounds.clone(),
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        queue_filtered.stop().await;
+        let expected: Vec<BTreeSet<String>> = rounds.0.lock().unwrap()[0]
+            .1
+            .iter()
+            .map(|(_, r)| users(r))
+            .collect();
+        assert_eq!(
+            expected.iter().map(BTreeSet::len).collect::<Vec<_>>(),
+            vec![300, 180, 150]
+        );
+        assert_eq!(
+            api.calls().len(),
+            3 + 2 + 2,
+            "queue filters: one sweep per set"
+        );
+
+        let rounds = Arc::new(Rounds::default());
+        let mut planned = Scheduler::start(
+            vec![target(
+                Arc::clone(&api),
+                sets,
+                PlannerMode::Auto,
+                Duration::from_secs(10),
+                Duration::from_secs(5),
+            )],
+            rounds.clone(),
+        );
+        tokio::time::sleep(Duration::from_secs(25)).await;
+        planned.stop().await;
+        let rounds = rounds.0.lock().unwrap();
+        let (_, polls, last) = rounds.last().unwrap();
+        let swept: Vec<BTreeSet<String>> = polls.iter().map(|(_, r)| users(r)).collect();
+        assert_eq!(
+            swept, expected,
+            "the sweep assigns agents as the queue filters do"
+        );
+        assert_eq!(
+            *last,
+            RoundReport {
+                planned_requests: 3,
+                made_requests: 0, // the fake bypasses the SDK's request log
+                swept_sets: 3,
+                queue_filter_sets: 0,
+            }
+        );
+        let calls = api.calls();
+        let sweep_calls = calls
+            .iter()
+            .filter(|kind| **kind == UserDataFilterKind::RoutingProfiles)
+            .count();
+        assert_eq!(sweep_calls % 3, 0);
+        assert!(sweep_calls >= 3, "at least one round swept: {calls:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_queue_the_instance_lacks_fails_its_set_only() {
+        let api = Arc::new(FakeInstance::new(
+            Duration::from_millis(10),
+            &[("p0", &["a"], 3)],
+        ));
+        let rounds = Arc::new(Rounds::default());
+        let mut scheduler = Scheduler::start(
+            vec![target(
+                api,
+                &[&["a"], &["a", "gone"]],
+                PlannerMode::RoutingProfiles,
+                Duration::from_secs(10),
+                Duration::from_secs(5),
+            )],
+            rounds.clone(),
+        );
+        tokio::time::sleep(Duration::from_secs(25)).await;
+        scheduler.stop().await;
+        let rounds = rounds.0.lock().unwrap();
+        let (_, polls, last) = rounds.last().unwrap();
+        assert_eq!(last.swept_sets, 2);
+        assert_eq!(users(&polls[0].1).len(), 3);
+        let error = polls[1].1.outcome.as_ref().unwrap_err();
+        assert!(
+            error.contains("queue gone is not a queue of this instance"),
+            "{error}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn polls_on_the_interval_and_never_overlaps() {
-        let (target, pages) = target(
-            Duration::from_secs(3),
+        let api = one_profile(Duration::from_secs(3));
+        let target = target(
+            api.clone(),
+            &[&["q"]],
+            PlannerMode::Queues,
             Duration::from_secs(10),
             Duration::from_secs(60),
         );
-        let reports = Arc::new(Reports::default());
+        let reports = Arc::new(Rounds::default());
         let mut scheduler = Scheduler::start(vec![target], reports.clone());
         tokio::time::sleep(Duration::from_secs(55)).await;
         scheduler.stop().await;
-        let reports = reports.0.lock().unwrap();
+        let reports: Vec<(Instant, PollReport)> = reports
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(at, polls, _)| (*at, polls[0].1.clone()))
+            .collect();
         // Starts at 0–1 s, then every 9.5–10.5 s: five or six polls in 55 s, all successful.
         assert!((5..=6).contains(&reports.len()), "{} polls", reports.len());
         assert!(reports.iter().all(|(_, r)| r.outcome.is_ok()));
@@ -289,24 +826,26 @@ mod tests {
                     && *gap <= Duration::from_millis(10_500)),
             "{gaps:?}"
         );
-        assert_eq!(*pages.calls.lock().unwrap() as usize, reports.len());
+        assert_eq!(api.calls().len(), reports.len());
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_poll_past_its_timeout_is_reported_as_failed() {
-        let (target, _) = target(
-            Duration::from_secs(30),
+        let target = target(
+            one_profile(Duration::from_secs(30)),
+            &[&["q"]],
+            PlannerMode::Queues,
             Duration::from_secs(10),
             Duration::from_secs(5),
         );
-        let reports = Arc::new(Reports::default());
+        let reports = Arc::new(Rounds::default());
         let mut scheduler = Scheduler::start(vec![target], reports.clone());
         tokio::time::sleep(Duration::from_secs(8)).await;
         scheduler.stop().await;
         let reports = reports.0.lock().unwrap();
         assert_eq!(reports.len(), 1);
         assert_eq!(
-            reports[0].1.outcome.as_ref().unwrap_err(),
+            reports[0].1[0].1.outcome.as_ref().unwrap_err(),
             "poll timed out after 5s"
         );
     }

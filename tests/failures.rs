@@ -49,7 +49,11 @@ async fn a_failing_instance_is_down_without_data_and_does_not_affect_others() {
     let client_errors = value(
         &text,
         "amazon_connect_exporter_api_requests_total",
-        &[("connect_instance", "ghost"), ("outcome", "client_error")],
+        &[
+            ("connect_instance", "ghost"),
+            ("operation", "GetCurrentUserData"),
+            ("outcome", "client_error"),
+        ],
     );
     assert!(client_errors.is_some_and(|n| n >= 1.0), "{client_errors:?}");
     assert_eq!(

@@ -81,7 +81,10 @@ async fn thirty_percent_throttling_still_gives_exact_values_within_the_budget() 
         let throttled = value(
             &text,
             "amazon_connect_exporter_api_requests_total",
-            &[("outcome", "throttled")],
+            &[
+                ("operation", "GetCurrentUserData"),
+                ("outcome", "throttled"),
+            ],
         );
         (up("wide") && up("few") && throttled.is_some_and(|n| n >= 3.0)).then_some(text)
     })
@@ -146,7 +149,7 @@ async fn resets_server_errors_and_unknown_enums_are_survived() {
             value(
                 &text,
                 "amazon_connect_exporter_api_requests_total",
-                &[("outcome", outcome)],
+                &[("operation", "GetCurrentUserData"), ("outcome", outcome)],
             )
         };
         (errors("server_error").is_some() && errors("network_error").is_some()).then_some(text)
@@ -197,7 +200,10 @@ async fn a_malformed_response_fails_that_poll_only() {
     let malformed = value(
         &text,
         "amazon_connect_exporter_api_requests_total",
-        &[("outcome", "malformed_response")],
+        &[
+            ("operation", "GetCurrentUserData"),
+            ("outcome", "malformed_response"),
+        ],
     );
     assert!(malformed.is_some_and(|n| n >= 1.0));
     exporter.stop().await;

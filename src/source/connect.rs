@@ -1,13 +1,13 @@
-//! The real source: GetCurrentUserData through `aws-sdk-connect`, with the standard credential
+//! The real source: GetCurrentUserData and the planner's look-ups through `aws-sdk-connect`, with the standard credential
 //! chain, optional role assumption and endpoint override.
 
 use std::time::Duration;
 
 use aws_config::sts::AssumeRoleProvider;
 use aws_config::BehaviorVersion;
+use aws_sdk_connect::config::http::HttpResponse;
 use aws_sdk_connect::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_connect::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_connect::operation::get_current_user_data::GetCurrentUserDataError;
 use aws_sdk_connect::primitives::DateTime;
 use aws_sdk_connect::types::{Channel, UserData, UserDataFilters};
 use aws_sdk_connect::Client;
@@ -15,13 +15,16 @@ use futures_util::future::BoxFuture;
 
 use super::attempts::AttemptCounter;
 use super::{
-    RequestError, RequestLog, RequestOutcome, SourceError, UserDataPage, UserDataPages, PAGE_SIZE,
+    ListPage, Listing, Listings, RequestError, RequestLog, RequestOutcome, SourceError,
+    UserDataFilter, UserDataPage, UserDataPages, PAGE_SIZE,
 };
 use crate::config::Instance;
 use crate::model::{AgentRecord, ContactRecord, SlotsByChannel};
 
 /// Connecting to the API should never take long; a slow connect is a network problem.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Page size of ListQueues and ListRoutingProfiles: the API maximum.
+const LIST_PAGE_SIZE: i32 = 1000;
 /// Session name for assumed roles, visible in the customer's CloudTrail.
 const ROLE_SESSION_NAME: &str = "amazon-connect-exporter";
 
@@ -89,13 +92,19 @@ impl ConnectSource {
 impl UserDataPages for ConnectSource {
     fn fetch_page<'a>(
         &'a self,
-        queue_ids: &'a [String],
+        filter: UserDataFilter<'a>,
         next_token: Option<String>,
     ) -> BoxFuture<'a, Result<UserDataPage, RequestError>> {
         Box::pin(async move {
-            let filters = UserDataFilters::builder()
-                .set_queues(Some(queue_ids.to_vec()))
-                .build();
+            let filters = match filter {
+                UserDataFilter::Queues(ids) => {
+                    UserDataFilters::builder().set_queues(Some(ids.to_vec()))
+                }
+                UserDataFilter::RoutingProfiles(ids) => {
+                    UserDataFilters::builder().set_routing_profiles(Some(ids.to_vec()))
+                }
+            }
+            .build();
             let output = self
                 .client
                 .get_current_user_data()
@@ -105,7 +114,7 @@ impl UserDataPages for ConnectSource {
                 .set_next_token(next_token)
                 .send()
                 .await
-                .map_err(request_error)?;
+                .map_err(|error| request_error(error, "GetCurrentUserData"))?;
             let agents = output
                 .user_data_list()
                 .iter()
@@ -122,6 +131,90 @@ impl UserDataPages for ConnectSource {
                 agents,
                 next_token: output.next_token().map(str::to_string),
             })
+        })
+    }
+}
+
+impl Listings for ConnectSource {
+    fn list_page<'a>(
+        &'a self,
+        listing: Listing<'a>,
+        next_token: Option<String>,
+    ) -> BoxFuture<'a, Result<ListPage, RequestError>> {
+        let operation = listing.operation();
+        Box::pin(async move {
+            let missing = |what: &str| RequestError {
+                outcome: RequestOutcome::MalformedResponse,
+                code: None,
+                message: format!("{operation}: an entry has no {what}"),
+            };
+            match listing {
+                Listing::Queues => {
+                    let output = self
+                        .client
+                        .list_queues()
+                        .instance_id(&self.instance_id)
+                        .max_results(LIST_PAGE_SIZE)
+                        .set_next_token(next_token)
+                        .send()
+                        .await
+                        .map_err(|error| request_error(error, operation))?;
+                    let ids = output
+                        .queue_summary_list()
+                        .iter()
+                        .map(|queue| queue.id().map(str::to_string).ok_or_else(|| missing("Id")))
+                        .collect::<Result<_, _>>()?;
+                    Ok(ListPage {
+                        ids,
+                        next_token: output.next_token().map(str::to_string),
+                    })
+                }
+                Listing::RoutingProfiles => {
+                    let output = self
+                        .client
+                        .list_routing_profiles()
+                        .instance_id(&self.instance_id)
+                        .max_results(LIST_PAGE_SIZE)
+                        .set_next_token(next_token)
+                        .send()
+                        .await
+                        .map_err(|error| request_error(error, operation))?;
+                    let ids = output
+                        .routing_profile_summary_list()
+                        .iter()
+                        .map(|profile| {
+                            profile
+                                .id()
+                                .map(str::to_string)
+                                .ok_or_else(|| missing("Id"))
+                        })
+                        .collect::<Result<_, _>>()?;
+                    Ok(ListPage {
+                        ids,
+                        next_token: output.next_token().map(str::to_string),
+                    })
+                }
+                Listing::RoutingProfileQueues(profile) => {
+                    let output = self
+                        .client
+                        .list_routing_profile_queues()
+                        .instance_id(&self.instance_id)
+                        .routing_profile_id(profile)
+                        .max_results(PAGE_SIZE)
+                        .set_next_token(next_token)
+                        .send()
+                        .await
+                        .map_err(|error| request_error(error, operation))?;
+                    Ok(ListPage {
+                        ids: output
+                            .routing_profile_queue_config_summary_list()
+                            .iter()
+                            .map(|queue| queue.queue_id().to_string())
+                            .collect(),
+                        next_token: output.next_token().map(str::to_string),
+                    })
+                }
+            }
         })
     }
 }
@@ -195,8 +288,12 @@ fn epoch_seconds(time: &DateTime) -> f64 {
     time.as_secs_f64()
 }
 
-/// Classifies an SDK error and words it for the log, with the fix where it is known.
-fn request_error(error: SdkError<GetCurrentUserDataError>) -> RequestError {
+/// Classifies an SDK error of `operation` and words it for the log, with the fix where it is
+/// known.
+fn request_error<E>(error: SdkError<E, HttpResponse>, operation: &str) -> RequestError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
     match &error {
         // A 2xx that still failed: the body could not be parsed.
         SdkError::ServiceError(context) if context.raw().status().is_success() => RequestError {
@@ -213,16 +310,16 @@ fn request_error(error: SdkError<GetCurrentUserDataError>) -> RequestError {
             let code = context.err().code().map(str::to_string);
             let outcome = RequestOutcome::from_status(status, code.as_deref());
             let hint = match code.as_deref() {
-                Some("AccessDeniedException") => {
-                    " (the exporter's IAM identity needs connect:GetCurrentUserData on this instance)"
-                }
+                Some("AccessDeniedException") => format!(
+                    " (the exporter's IAM identity needs connect:{operation} on this instance)"
+                ),
                 Some("ResourceNotFoundException") => {
-                    " (check the instance_id, region and the queue IDs of this queue set)"
+                    " (check the instance_id, region and the queue IDs of this queue set)".into()
                 }
-                Some("ThrottlingException") => {
-                    " (the account's GetCurrentUserData rate is used up: poll less often or raise the quota)"
-                }
-                _ => "",
+                Some("ThrottlingException") => format!(
+                    " (the account's {operation} rate is used up: poll less often or raise the quota)"
+                ),
+                _ => String::new(),
             };
             RequestError {
                 message: format!(

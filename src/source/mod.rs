@@ -1,9 +1,10 @@
 //! Calls the Connect API and returns plain snapshots. Knows nothing of Prometheus.
 //!
-//! [`sweep_queues`] owns the request plan of a queue-filtered sweep (chunks of at most 100
-//! queues, every page followed, agents de-duplicated by user ID); the transport sits behind the
-//! [`UserDataPages`] trait so tests can swap in fixtures. [`connect::ConnectSource`] is the real
-//! one, on `aws-sdk-connect`.
+//! [`sweep_queues`] and [`sweep_routing_profiles`] run the requests of a sweep (chunks of at most
+//! 100 IDs, every page followed, agents de-duplicated by user ID, retries within the budget and
+//! deadline); [`fetch_routing_directory`] runs the look-ups the request planner needs. The
+//! transport sits behind the [`UserDataPages`] and [`Listings`] traits so tests can swap in
+//! fixtures; [`connect::ConnectSource`] is the real one, on `aws-sdk-connect`.
 
 pub mod attempts;
 pub mod connect;
@@ -117,6 +118,17 @@ impl RequestLog {
         *counts.entry((operation.to_string(), outcome)).or_default() += 1;
     }
 
+    /// Attempts of `operation` so far, whatever their outcome.
+    pub fn count_of(&self, operation: &str) -> u64 {
+        self.counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|((name, _), _)| name == operation)
+            .map(|(_, count)| count)
+            .sum()
+    }
+
     /// A copy of the counts so far.
     pub fn counts(&self) -> BTreeMap<(String, RequestOutcome), u64> {
         self.counts
@@ -152,9 +164,11 @@ pub struct RequestError {
 pub enum SourceError {
     /// A request failed (after the SDK's own retries).
     #[error(
-        "GetCurrentUserData for queues {first}..{last} of {total} (page {page}) failed: {source}"
+        "GetCurrentUserData for {noun} {first}..{last} of {total} (page {page}) failed: {source}"
     )]
     Request {
+        /// `queues` or `routing profiles`.
+        noun: &'static str,
         /// 1-based index of the first queue of the failed chunk.
         first: usize,
         /// 1-based index of its last queue.
@@ -167,8 +181,12 @@ pub enum SourceError {
         source: RequestError,
     },
     /// The service returned the same NextToken twice, or more pages than any instance can have.
-    #[error("GetCurrentUserData for queues {first}..{last} did not stop paging ({reason}); the poll was abandoned")]
+    #[error("{operation} for {noun} {first}..{last} did not stop paging ({reason}); the poll was abandoned")]
     Paging {
+        /// The operation.
+        operation: &'static str,
+        /// What was paged through (`queues`, `routing profiles`, ...).
+        noun: &'static str,
         /// 1-based index of the first queue of the chunk.
         first: usize,
         /// 1-based index of its last queue.
@@ -176,20 +194,102 @@ pub enum SourceError {
         /// What looked wrong.
         reason: String,
     },
+    /// A look-up of the request planner failed.
+    #[error("{operation}{} failed: {source}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Listing {
+        /// The operation.
+        operation: &'static str,
+        /// Which item, where it matters (the routing profile).
+        detail: Option<String>,
+        /// The request's error.
+        source: RequestError,
+    },
     /// The client for this instance could not be set up.
     #[error("{0}")]
     Setup(String),
 }
 
-/// Fetches pages of GetCurrentUserData filtered by queues.
+/// What a GetCurrentUserData request is filtered by: at most 100 IDs of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserDataFilter<'a> {
+    /// Agents whose routing profile serves any of these queues.
+    Queues(&'a [String]),
+    /// Agents with any of these routing profiles.
+    RoutingProfiles(&'a [String]),
+}
+
+impl<'a> UserDataFilter<'a> {
+    /// The IDs filtered by.
+    pub fn ids(&self) -> &'a [String] {
+        match self {
+            Self::Queues(ids) | Self::RoutingProfiles(ids) => ids,
+        }
+    }
+
+    /// What the IDs are, for messages.
+    pub fn noun(&self) -> &'static str {
+        match self {
+            Self::Queues(_) => "queues",
+            Self::RoutingProfiles(_) => "routing profiles",
+        }
+    }
+}
+
+/// Fetches pages of GetCurrentUserData.
 pub trait UserDataPages: Send + Sync {
-    /// Fetches one page for `queue_ids` (at most [`MAX_QUEUES_PER_REQUEST`]).
+    /// Fetches one page for `filter` (at most [`MAX_QUEUES_PER_REQUEST`] IDs).
     fn fetch_page<'a>(
         &'a self,
-        queue_ids: &'a [String],
+        filter: UserDataFilter<'a>,
         next_token: Option<String>,
     ) -> BoxFuture<'a, Result<UserDataPage, RequestError>>;
 }
+
+/// A look-up the request planner needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing<'a> {
+    /// ListQueues: every queue ID of the instance.
+    Queues,
+    /// ListRoutingProfiles: every routing profile ID.
+    RoutingProfiles,
+    /// ListRoutingProfileQueues: the queue IDs one routing profile serves.
+    RoutingProfileQueues(&'a str),
+}
+
+impl Listing<'_> {
+    /// The API operation.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Self::Queues => "ListQueues",
+            Self::RoutingProfiles => "ListRoutingProfiles",
+            Self::RoutingProfileQueues(_) => "ListRoutingProfileQueues",
+        }
+    }
+}
+
+/// One page of a listing: IDs, possibly repeated (a queue is listed once per channel).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListPage {
+    /// The IDs on this page.
+    pub ids: Vec<String>,
+    /// The token of the next page; `None` on the last.
+    pub next_token: Option<String>,
+}
+
+/// Fetches pages of the List* look-ups.
+pub trait Listings: Send + Sync {
+    /// Fetches one page of `listing`.
+    fn list_page<'a>(
+        &'a self,
+        listing: Listing<'a>,
+        next_token: Option<String>,
+    ) -> BoxFuture<'a, Result<ListPage, RequestError>>;
+}
+
+/// Everything polling an instance needs from the API.
+pub trait InstanceApi: UserDataPages + Listings {}
+
+impl<T: UserDataPages + Listings> InstanceApi for T {}
 
 /// How failed requests are retried: exponential backoff with full jitter, within the poll's
 /// deadline.
@@ -244,25 +344,52 @@ pub async fn sweep_queues(
     queue_ids: &[String],
     budget: &SweepBudget<'_>,
 ) -> Result<Vec<AgentRecord>, SourceError> {
+    let chunks: Vec<&[String]> = queue_ids.chunks(MAX_QUEUES_PER_REQUEST).collect();
+    sweep(pages, &chunks, UserDataFilter::Queues, budget).await
+}
+
+/// Fetches every agent of the routing profiles in `chunks` (each at most 100 IDs). Each agent
+/// has one routing profile, so each comes back once.
+pub async fn sweep_routing_profiles(
+    pages: &dyn UserDataPages,
+    chunks: &[Vec<String>],
+    budget: &SweepBudget<'_>,
+) -> Result<Vec<AgentRecord>, SourceError> {
+    let chunks: Vec<&[String]> = chunks.iter().map(Vec::as_slice).collect();
+    sweep(pages, &chunks, UserDataFilter::RoutingProfiles, budget).await
+}
+
+async fn sweep<'a>(
+    pages: &dyn UserDataPages,
+    chunks: &[&'a [String]],
+    filter: fn(&'a [String]) -> UserDataFilter<'a>,
+    budget: &SweepBudget<'_>,
+) -> Result<Vec<AgentRecord>, SourceError> {
     let mut agents = Vec::new();
     let mut seen_users = HashSet::new();
-    let total = queue_ids.len();
-    for (chunk_index, chunk) in queue_ids.chunks(MAX_QUEUES_PER_REQUEST).enumerate() {
-        let first = chunk_index * MAX_QUEUES_PER_REQUEST + 1;
+    let total: usize = chunks.iter().map(|chunk| chunk.len()).sum();
+    let mut first = 1;
+    for chunk in chunks {
+        let filter = filter(chunk);
         let last = first + chunk.len() - 1;
         let mut next_token: Option<String> = None;
         let mut tokens_seen = HashSet::new();
         for page_number in 1..=MAX_PAGES_PER_CHUNK + 1 {
+            let paging = |reason: String| SourceError::Paging {
+                operation: "GetCurrentUserData",
+                noun: filter.noun(),
+                first,
+                last,
+                reason,
+            };
             if page_number > MAX_PAGES_PER_CHUNK {
-                return Err(SourceError::Paging {
-                    first,
-                    last,
-                    reason: format!("more than {MAX_PAGES_PER_CHUNK} pages"),
-                });
+                return Err(paging(format!("more than {MAX_PAGES_PER_CHUNK} pages")));
             }
-            let page = fetch_with_retries(pages, chunk, next_token.take(), budget)
+            let token = next_token.take();
+            let page = with_retries(budget, || pages.fetch_page(filter, token.clone()))
                 .await
                 .map_err(|source| SourceError::Request {
+                    noun: filter.noun(),
                     first,
                     last,
                     total,
@@ -276,27 +403,113 @@ pub async fn sweep_queues(
             }
             match page.next_token {
                 Some(token) if !tokens_seen.insert(token.clone()) => {
-                    return Err(SourceError::Paging {
-                        first,
-                        last,
-                        reason: format!("NextToken {token:?} came back twice"),
-                    });
+                    return Err(paging(format!("NextToken {token:?} came back twice")));
                 }
                 Some(token) => next_token = Some(token),
                 None => break,
             }
         }
+        first = last + 1;
     }
     Ok(agents)
 }
 
-/// One page, retried while the failure is retryable, attempts remain and the deadline allows.
-async fn fetch_with_retries(
-    pages: &dyn UserDataPages,
-    chunk: &[String],
-    next_token: Option<String>,
+/// Every ID of `listing`, all pages, each once, in the order first seen.
+pub async fn list_all(
+    listings: &dyn Listings,
+    listing: Listing<'_>,
     budget: &SweepBudget<'_>,
-) -> Result<UserDataPage, RequestError> {
+) -> Result<Vec<String>, SourceError> {
+    let mut ids = Vec::new();
+    let mut seen = HashSet::new();
+    let mut next_token: Option<String> = None;
+    let mut tokens_seen = HashSet::new();
+    let detail = match listing {
+        Listing::RoutingProfileQueues(profile) => Some(format!("routing profile {profile}")),
+        _ => None,
+    };
+    for page_number in 1..=MAX_PAGES_PER_CHUNK + 1 {
+        let paging = |reason: String| SourceError::Paging {
+            operation: listing.operation(),
+            noun: "page",
+            first: 1,
+            last: page_number,
+            reason,
+        };
+        if page_number > MAX_PAGES_PER_CHUNK {
+            return Err(paging(format!("more than {MAX_PAGES_PER_CHUNK} pages")));
+        }
+        let token = next_token.take();
+        let page = with_retries(budget, || listings.list_page(listing, token.clone()))
+            .await
+            .map_err(|source| SourceError::Listing {
+                operation: listing.operation(),
+                detail: detail.clone(),
+                source,
+            })?;
+        for id in page.ids {
+            if seen.insert(id.clone()) {
+                ids.push(id);
+            }
+        }
+        match page.next_token {
+            Some(token) if !tokens_seen.insert(token.clone()) => {
+                return Err(paging(format!("NextToken {token:?} came back twice")));
+            }
+            Some(token) => next_token = Some(token),
+            None => break,
+        }
+    }
+    Ok(ids)
+}
+
+/// The budgets of the three look-ups: each operation has its own quota.
+#[derive(Debug, Clone, Copy)]
+pub struct ListingBudgets<'a> {
+    /// ListQueues.
+    pub queues: SweepBudget<'a>,
+    /// ListRoutingProfiles.
+    pub routing_profiles: SweepBudget<'a>,
+    /// ListRoutingProfileQueues.
+    pub routing_profile_queues: SweepBudget<'a>,
+}
+
+/// The queues of an instance and of each of its routing profiles: one ListQueues, one
+/// ListRoutingProfiles and one ListRoutingProfileQueues per profile (all paged), each attempt
+/// drawing from its operation's budget (not GetCurrentUserData's).
+pub async fn fetch_routing_directory(
+    listings: &dyn Listings,
+    budgets: &ListingBudgets<'_>,
+) -> Result<crate::planner::RoutingDirectory, SourceError> {
+    let queues = list_all(listings, Listing::Queues, &budgets.queues).await?;
+    let profiles = list_all(
+        listings,
+        Listing::RoutingProfiles,
+        &budgets.routing_profiles,
+    )
+    .await?;
+    let mut profile_queues = BTreeMap::new();
+    for profile in profiles {
+        let served = list_all(
+            listings,
+            Listing::RoutingProfileQueues(&profile),
+            &budgets.routing_profile_queues,
+        )
+        .await?;
+        profile_queues.insert(profile, served.into_iter().collect());
+    }
+    Ok(crate::planner::RoutingDirectory {
+        queues: queues.into_iter().collect(),
+        profile_queues,
+    })
+}
+
+/// One request, retried while the failure is retryable, attempts remain and the deadline
+/// allows; every attempt waits for a token of the budget first.
+async fn with_retries<'a, T>(
+    budget: &SweepBudget<'_>,
+    send: impl Fn() -> BoxFuture<'a, Result<T, RequestError>>,
+) -> Result<T, RequestError> {
     let mut last_error: Option<RequestError> = None;
     for attempt in 1..=budget.retry.max_attempts.max(1) {
         if attempt > 1 {
@@ -315,7 +528,7 @@ async fn fetch_with_retries(
                 ),
             }));
         }
-        match pages.fetch_page(chunk, next_token.clone()).await {
+        match send().await {
             Ok(page) => {
                 budget.limiter.succeeded();
                 return Ok(page);
@@ -377,12 +590,12 @@ mod tests {
     impl UserDataPages for FakePages {
         fn fetch_page<'a>(
             &'a self,
-            queue_ids: &'a [String],
+            filter: UserDataFilter<'a>,
             next_token: Option<String>,
         ) -> BoxFuture<'a, Result<UserDataPage, RequestError>> {
             Box::pin(async move {
                 let mut requests = self.requests.lock().unwrap();
-                requests.push((queue_ids.len(), next_token.clone()));
+                requests.push((filter.ids().len(), next_token.clone()));
                 if let Some((_, outcome)) = self.failures.iter().find(|(n, _)| *n == requests.len())
                 {
                     return Err(RequestError {
