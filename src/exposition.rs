@@ -100,15 +100,38 @@ pub struct Exposition {
     budgets: Arc<Budgets>,
     poll_duration: HistogramVec,
     self_registry: Registry,
-    encoded: RwLock<Bytes>,
+    encoded: RwLock<Encoded>,
     version: String,
     revision: String,
 }
 
 /// The exposition could not be built.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot build the metrics exposition: {0}")]
-pub struct ExpositionError(#[from] prometheus::Error);
+pub enum ExpositionError {
+    /// A metric family was refused.
+    #[error("cannot build the metrics exposition: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// Compression failed (writing to memory; not expected).
+    #[error("cannot compress the metrics exposition: {0}")]
+    Compress(#[from] std::io::Error),
+}
+
+/// One published exposition, plain and gzip-compressed.
+#[derive(Debug, Default)]
+struct Encoded {
+    plain: Bytes,
+    gzip: Bytes,
+}
+
+/// Compresses `text` at the fastest level: the exposition is text with long repeated label
+/// sets, so even that level shrinks it about tenfold, for a few milliseconds per round.
+fn gzip(text: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Write as _;
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::with_capacity(capacity), flate2::Compression::fast());
+    encoder.write_all(text)?;
+    encoder.finish()
+}
 
 impl Exposition {
     /// State for `targets`, with the request logs of each instance by config name.
@@ -141,7 +164,7 @@ impl Exposition {
             budgets,
             poll_duration,
             self_registry,
-            encoded: RwLock::new(Bytes::new()),
+            encoded: RwLock::new(Encoded::default()),
             version: version.to_string(),
             revision: revision.to_string(),
         };
@@ -246,6 +269,16 @@ impl Exposition {
         self.encoded
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .plain
+            .clone()
+    }
+
+    /// The same exposition, gzip-compressed once when it was published.
+    pub fn encoded_gzip(&self) -> Bytes {
+        self.encoded
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .gzip
             .clone()
     }
 
@@ -317,9 +350,17 @@ impl Exposition {
         families.extend(budget_families(&self.budgets)?);
         families.extend(self.self_registry.gather());
         families.sort_by(|a, b| a.name().cmp(b.name()));
-        let mut buffer = Vec::with_capacity(self.encoded().len().max(4096));
+        let (plain_capacity, gzip_capacity) = {
+            let current = self.encoded.read().unwrap_or_else(PoisonError::into_inner);
+            (current.plain.len().max(4096), current.gzip.len().max(1024))
+        };
+        let mut buffer = Vec::with_capacity(plain_capacity);
         TextEncoder::new().encode(&families, &mut buffer)?;
-        *self.encoded.write().unwrap_or_else(PoisonError::into_inner) = Bytes::from(buffer);
+        let gzip = gzip(&buffer, gzip_capacity)?;
+        *self.encoded.write().unwrap_or_else(PoisonError::into_inner) = Encoded {
+            plain: Bytes::from(buffer),
+            gzip: Bytes::from(gzip),
+        };
         drop(targets);
         Ok(())
     }
@@ -713,6 +754,18 @@ mod tests {
         let support = statuses.iter().find(|s| s.key == key("support")).unwrap();
         assert_eq!(support.last_error.as_deref(), Some("AccessDeniedException"));
         assert!(!support.up);
+    }
+
+    #[test]
+    fn the_gzip_copy_decompresses_to_the_plain_text() {
+        use std::io::Read as _;
+        let exposition = two_polled_sets();
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(exposition.encoded_gzip().as_ref())
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, exposition.encoded().to_vec());
+        assert!(exposition.encoded_gzip().len() < exposition.encoded().len());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -227,10 +227,25 @@ pub async fn handle(state: &ServerState, request: &Request<Incoming>) -> Respons
             return response;
         }
     }
-    route(state, request.method(), request.uri().path()).await
+    let accept_encoding = request
+        .headers()
+        .get(hyper::header::ACCEPT_ENCODING)
+        .and_then(|value| value.to_str().ok());
+    route(
+        state,
+        request.method(),
+        request.uri().path(),
+        accept_encoding,
+    )
+    .await
 }
 
-async fn route(state: &ServerState, method: &Method, path: &str) -> Response<Full<Bytes>> {
+async fn route(
+    state: &ServerState,
+    method: &Method,
+    path: &str,
+    accept_encoding: Option<&str>,
+) -> Response<Full<Bytes>> {
     if path == "/-/reload" {
         return reload(state, method).await;
     }
@@ -254,10 +269,19 @@ async fn route(state: &ServerState, method: &Method, path: &str) -> Response<Ful
         return response;
     }
     if path == state.telemetry_path {
-        let mut response = Response::new(Full::new(state.exposition.encoded()));
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
+        let gzip = accepts_gzip(accept_encoding);
+        let body = if gzip {
+            state.exposition.encoded_gzip()
+        } else {
+            state.exposition.encoded()
+        };
+        let mut response = Response::new(Full::new(body));
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
+        headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        if gzip {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
         return response;
     }
     match path {
@@ -332,6 +356,23 @@ async fn reload(state: &ServerState, method: &Method) -> Response<Full<Bytes>> {
             "the exporter stopped before the reload finished\n".into(),
         ),
     }
+}
+
+/// Whether an `Accept-Encoding` header value allows gzip (`gzip` or `*`, without `q=0`).
+fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
+    accept_encoding.is_some_and(|value| {
+        value.split(',').any(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or("");
+            let refused = parts.any(|parameter| {
+                parameter
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
+        })
+    })
 }
 
 fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
@@ -481,23 +522,38 @@ mod tests {
     #[tokio::test]
     async fn routes_answer_with_the_right_status_and_type() {
         let state = state();
-        let metrics = route(&state, &Method::GET, "/metrics").await;
+        let metrics = route(&state, &Method::GET, "/metrics", None).await;
         assert_eq!(metrics.status(), StatusCode::OK);
         assert_eq!(metrics.headers()[CONTENT_TYPE], METRICS_CONTENT_TYPE);
         assert!(body(metrics).await.contains("amazon_connect_up{"));
         assert_eq!(
-            route(&state, &Method::GET, "/-/healthy").await.status(),
+            route(&state, &Method::GET, "/-/healthy", None)
+                .await
+                .status(),
             StatusCode::OK
         );
         assert_eq!(
-            route(&state, &Method::GET, "/-/ready").await.status(),
+            route(&state, &Method::GET, "/-/ready", None).await.status(),
             StatusCode::OK
         );
         assert_eq!(
-            route(&state, &Method::GET, "/nope").await.status(),
+            route(&state, &Method::GET, "/nope", None).await.status(),
             StatusCode::NOT_FOUND
         );
-        let post = route(&state, &Method::POST, "/metrics").await;
+        let gzipped = route(
+            &state,
+            &Method::GET,
+            "/metrics",
+            Some("deflate, gzip;q=0.8"),
+        )
+        .await;
+        assert_eq!(gzipped.headers()[CONTENT_ENCODING], "gzip");
+        assert_eq!(gzipped.headers()[VARY], "Accept-Encoding");
+        let compressed = gzipped.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(compressed, state.exposition.encoded_gzip());
+        let refused = route(&state, &Method::GET, "/metrics", Some("gzip;q=0")).await;
+        assert!(refused.headers().get(CONTENT_ENCODING).is_none());
+        let post = route(&state, &Method::POST, "/metrics", None).await;
         assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(post.headers()[ALLOW], "GET, HEAD");
     }
@@ -505,7 +561,7 @@ mod tests {
     #[tokio::test]
     async fn landing_page_escapes_names_and_errors() {
         let state = state();
-        let page = body(route(&state, &Method::GET, "/").await).await;
+        let page = body(route(&state, &Method::GET, "/", None).await).await;
         assert!(page.contains("&lt;script&gt;"), "{page}");
         assert!(page.contains("AccessDeniedException &amp; more"));
         assert!(page.contains("<td class=\"down\">down</td>"));
@@ -556,7 +612,7 @@ mod tests {
             .unwrap();
         let mut state = state();
         state.exposition = Arc::new(exposition);
-        let page = body(route(&state, &Method::GET, "/").await).await;
+        let page = body(route(&state, &Method::GET, "/", None).await).await;
         let row = page
             .lines()
             .find(|line| line.contains("<td>support</td>"))
@@ -567,6 +623,16 @@ mod tests {
             ),
             "{row}"
         );
+    }
+
+    #[test]
+    fn gzip_is_sent_only_where_accepted() {
+        assert!(accepts_gzip(Some("gzip")));
+        assert!(accepts_gzip(Some("identity, GZIP; q=0.5")));
+        assert!(accepts_gzip(Some("*")));
+        assert!(!accepts_gzip(Some("gzip;q=0")));
+        assert!(!accepts_gzip(Some("deflate, br")));
+        assert!(!accepts_gzip(None));
     }
 
     #[test]
@@ -593,7 +659,7 @@ mod tests {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             web: WebConfig::default(),
         };
-        let response = route(&state, &Method::GET, "/-/ready").await;
+        let response = route(&state, &Method::GET, "/-/ready", None).await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(body(response).await.contains("1 of 1 queue sets"));
     }
@@ -612,16 +678,18 @@ mod tests {
                 let _ = reply.send(outcomes.remove(0));
             }
         });
-        let refused = route(&state, &Method::POST, "/-/reload").await;
+        let refused = route(&state, &Method::POST, "/-/reload", None).await;
         assert_eq!(refused.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(body(refused)
             .await
             .contains("previous one stays in force: instances[0].name"));
-        let done = route(&state, &Method::PUT, "/-/reload").await;
+        let done = route(&state, &Method::PUT, "/-/reload", None).await;
         assert_eq!(done.status(), StatusCode::OK);
         assert_eq!(body(done).await, "configuration reloaded: 3 queue set(s)\n");
         assert_eq!(
-            route(&state, &Method::GET, "/-/reload").await.status(),
+            route(&state, &Method::GET, "/-/reload", None)
+                .await
+                .status(),
             StatusCode::METHOD_NOT_ALLOWED
         );
     }
