@@ -17,6 +17,7 @@ pub mod model;
 pub mod planner;
 pub mod scheduler;
 pub mod server;
+pub mod shard;
 pub mod simulator;
 pub mod source;
 pub mod summary;

@@ -14,7 +14,7 @@ use amazon_connect_exporter::cli::{Cli, Command, SimulateArgs};
 use amazon_connect_exporter::demo::{self, RunningSimulator};
 use amazon_connect_exporter::simulator::{Faults, SimulatorOptions};
 use amazon_connect_exporter::web_config::{self, WebConfig};
-use amazon_connect_exporter::{config, logging};
+use amazon_connect_exporter::{config, logging, shard};
 
 fn main() -> ExitCode {
     let cli = Cli::try_parse_args(std::env::args_os()).unwrap_or_else(|error| error.exit());
@@ -87,6 +87,10 @@ async fn run_exporter(cli: Cli) -> Result<(), String> {
     } else {
         let file = cli.config_file.clone();
         (Arc::new(move || config::load(&file)), None)
+    };
+    let config_loader: ConfigLoader = match cli.shard {
+        Some(shard) => Arc::new(move || config_loader().map(|config| shard::select(config, shard))),
+        None => config_loader,
     };
     let web = match &cli.web_config_file {
         Some(file) => web_config::load(file).map_err(|e| e.to_string())?,
