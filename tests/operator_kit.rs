@@ -627,3 +627,29 @@ fn panels_the_runbook_names_exist() {
         assert!(titles.contains(phrase), "no panel is titled {phrase:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_iam_policy_allows_exactly_the_actions_the_exporter_calls() {
+    let policy: Json = serde_json::from_str(&read("deploy/iam/connect-exporter-policy.json"))
+        .expect("the policy is JSON");
+    let allowed: BTreeSet<String> = policy["Statement"]
+        .as_array()
+        .expect("statements")
+        .iter()
+        .flat_map(|statement| statement["Action"].as_array().expect("actions").clone())
+        .map(|action| action.as_str().expect("an action").to_string())
+        .collect();
+    // The demo's exporter, once its routing directory is read and a round swept, has made
+    // every kind of call it ever makes.
+    let (_running, address) = spawn_exporter(&["--demo"], &[]);
+    let called = eventually(Duration::from_secs(20), async || {
+        let text = http_get(address, "/metrics").await.body;
+        let called: BTreeSet<String> = metric(&text, "amazon_connect_exporter_api_requests_total")
+            .into_iter()
+            .map(|(labels, _)| format!("connect:{}", labels["operation"]))
+            .collect();
+        (called.len() >= 4).then_some(called)
+    })
+    .await;
+    assert_eq!(called, allowed);
+}
