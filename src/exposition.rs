@@ -27,6 +27,26 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 const POLLED: &str = "Polled from GetCurrentUserData on the exporter's schedule, not at scrape time; see amazon_connect_last_poll_success_timestamp_seconds for its age.";
 
+/// The terminal agent contact states counted per (contact, agent) pair: API state, metric
+/// name, help.
+const TERMINAL_STATES: [(&str, &str, &str); 3] = [
+    (
+        "MISSED",
+        "amazon_connect_missed_contacts_total",
+        "Distinct (contact, agent) pairs seen in the MISSED agent contact state (agent non-response) since the exporter started. One contact offered to three agents who do not answer counts three. Seen only at poll times.",
+    ),
+    (
+        "REJECTED",
+        "amazon_connect_rejected_contacts_total",
+        "Distinct (contact, agent) pairs seen in the REJECTED agent contact state (the agent declined the contact) since the exporter started. Seen only at poll times.",
+    ),
+    (
+        "ERROR",
+        "amazon_connect_error_contacts_total",
+        "Distinct (contact, agent) pairs seen in the ERROR agent contact state since the exporter started. Seen only at poll times.",
+    ),
+];
+
 /// Buckets for poll duration: a small set answers in tens of milliseconds, a 10,000-agent
 /// instance at the default rate needs most of a minute.
 const POLL_DURATION_BUCKETS: &[f64] =
@@ -74,7 +94,8 @@ struct TargetState {
     last_poll: Option<f64>,
     last_success: Option<f64>,
     last_error: Option<String>,
-    missed: StateCounter,
+    /// Pairs counted in the terminal agent contact states, one counter per [`TERMINAL_STATES`].
+    terminal: Vec<StateCounter>,
 }
 
 impl TargetState {
@@ -85,7 +106,10 @@ impl TargetState {
             last_poll: None,
             last_success: None,
             last_error: None,
-            missed: StateCounter::new("MISSED"),
+            terminal: TERMINAL_STATES
+                .iter()
+                .map(|(state, _, _)| StateCounter::new(state))
+                .collect(),
         }
     }
 }
@@ -209,7 +233,9 @@ impl Exposition {
         state.last_poll = Some(report.started_at + report.duration.as_secs_f64());
         match report.outcome {
             Ok(snapshot) => {
-                state.missed.observe(&snapshot);
+                for counter in &mut state.terminal {
+                    counter.observe(&snapshot);
+                }
                 state.summary = Some(Summary::from_snapshot(&snapshot));
                 state.last_success = Some(report.started_at);
                 state.last_error = None;
@@ -452,7 +478,12 @@ struct Families {
     agents: GaugeVec,
     contacts: GaugeVec,
     contact_age: GaugeVec,
-    missed: IntCounterVec,
+    terminal: Vec<IntCounterVec>,
+    agents_by_profile: GaugeVec,
+    agents_next_status: GaugeVec,
+    status_age: GaugeVec,
+    contacts_by_initiation: GaugeVec,
+    agents_with_missed: GaugeVec,
     up: GaugeVec,
     last_success: GaugeVec,
     api_requests: IntCounterVec,
@@ -499,12 +530,39 @@ impl Families {
                 &format!("Seconds the oldest of these contacts has been in its state, measured at poll start. {POLLED}"),
                 CONTACT,
             )?,
-            missed: IntCounterVec::new(
-                Opts::new(
-                    "amazon_connect_missed_contacts_total",
-                    "Distinct (contact, agent) pairs seen in the MISSED agent contact state (agent non-response) since the exporter started. One contact offered to three agents who do not answer counts three. Seen only at poll times.",
-                ),
-                &["connect_instance", "queue_set", "queue", "channel"],
+            terminal: TERMINAL_STATES
+                .iter()
+                .map(|(_, name, help)| {
+                    IntCounterVec::new(
+                        Opts::new(*name, *help),
+                        &["connect_instance", "queue_set", "queue", "channel"],
+                    )
+                })
+                .collect::<Result<_, _>>()?,
+            agents_by_profile: gauge(
+                "amazon_connect_agents_by_routing_profile",
+                &format!("Agents serving the queue set by routing profile (ID) and agent status name. {POLLED}"),
+                &["connect_instance", "queue_set", "routing_profile", "status"],
+            )?,
+            agents_next_status: gauge(
+                "amazon_connect_agents_next_status",
+                &format!("Agents with a pending next status (set while on contacts), by that status name. {POLLED}"),
+                &["connect_instance", "queue_set", "next_status"],
+            )?,
+            status_age: gauge(
+                "amazon_connect_agent_status_age_seconds_max",
+                &format!("Seconds the longest-running agent in each status has been in it, measured at poll start. {POLLED}"),
+                &["connect_instance", "queue_set", "status"],
+            )?,
+            contacts_by_initiation: gauge(
+                "amazon_connect_agent_contacts_by_initiation_method",
+                &format!("Contacts with the queue set's agents by initiation method (lower case; unknown when not reported) and channel. {POLLED}"),
+                &["connect_instance", "queue_set", "initiation_method", "channel"],
+            )?,
+            agents_with_missed: gauge(
+                "amazon_connect_agents_with_missed_contacts",
+                &format!("Agents of the queue set with at least one contact in the MISSED state. {POLLED}"),
+                SET,
             )?,
             up: gauge(
                 "amazon_connect_up",
@@ -532,19 +590,29 @@ impl Families {
     }
 
     fn collectors(self) -> Vec<Box<dyn Collector>> {
-        vec![
+        let terminal = self
+            .terminal
+            .into_iter()
+            .map(|counter| Box::new(counter) as Box<dyn Collector>);
+        let mut collectors: Vec<Box<dyn Collector>> = vec![
             Box::new(self.slots_available),
             Box::new(self.slots_active),
             Box::new(self.slots_max),
             Box::new(self.agents),
             Box::new(self.contacts),
             Box::new(self.contact_age),
-            Box::new(self.missed),
+            Box::new(self.agents_by_profile),
+            Box::new(self.agents_next_status),
+            Box::new(self.status_age),
+            Box::new(self.contacts_by_initiation),
+            Box::new(self.agents_with_missed),
             Box::new(self.up),
             Box::new(self.last_success),
             Box::new(self.api_requests),
             Box::new(self.build_info),
-        ]
+        ];
+        collectors.extend(terminal);
+        collectors
     }
 }
 
@@ -607,11 +675,40 @@ fn build_families(
                 families.contact_age.with_label_values(&labels).set(age);
             }
         }
-        for ((queue, channel), total) in state.missed.totals() {
+        for ((profile, status), count) in &summary.agents_by_profile_status {
             families
-                .missed
-                .with_label_values(&[set[0], set[1], queue.as_str(), channel.as_str()])
-                .inc_by(*total);
+                .agents_by_profile
+                .with_label_values(&[set[0], set[1], profile.as_str(), status.as_str()])
+                .set(*count as f64);
+        }
+        for (next, count) in &summary.agents_by_next_status {
+            families
+                .agents_next_status
+                .with_label_values(&[set[0], set[1], next.as_str()])
+                .set(*count as f64);
+        }
+        for (status, age) in &summary.oldest_status_age {
+            families
+                .status_age
+                .with_label_values(&[set[0], set[1], status.as_str()])
+                .set(*age);
+        }
+        for ((method, channel), count) in &summary.contacts_by_initiation {
+            families
+                .contacts_by_initiation
+                .with_label_values(&[set[0], set[1], method.as_str(), channel.as_str()])
+                .set(*count as f64);
+        }
+        families
+            .agents_with_missed
+            .with_label_values(&set)
+            .set(summary.agents_with_missed as f64);
+        for (counter, family) in state.terminal.iter().zip(&families.terminal) {
+            for ((queue, channel), total) in counter.totals() {
+                family
+                    .with_label_values(&[set[0], set[1], queue.as_str(), channel.as_str()])
+                    .inc_by(*total);
+            }
         }
     }
     for (instance, log) in request_logs {

@@ -40,6 +40,17 @@ pub struct Summary {
     pub agents_by_status: BTreeMap<String, u64>,
     /// Contacts with agents by queue, channel and state.
     pub contacts: BTreeMap<ContactKey, ContactStats>,
+    /// Agents by (routing profile ID, status name); the profile is empty when not reported.
+    pub agents_by_profile_status: BTreeMap<(String, String), u64>,
+    /// Agents waiting to change status after their contacts, by the pending status name.
+    pub agents_by_next_status: BTreeMap<String, u64>,
+    /// Seconds the longest-running current status has lasted, by status name.
+    pub oldest_status_age: BTreeMap<String, f64>,
+    /// Contacts with agents by (lower-case initiation method, lower-case channel); the method
+    /// is `unknown` when not reported.
+    pub contacts_by_initiation: BTreeMap<(String, String), u64>,
+    /// Agents with at least one contact in the MISSED state.
+    pub agents_with_missed: u64,
 }
 
 /// Turns an API enum value into a label value: `CONNECTED_ONHOLD` → `connected_onhold`.
@@ -59,7 +70,43 @@ impl Summary {
                 .agents_by_status
                 .entry(agent.status_name.clone())
                 .or_default() += 1;
+            *summary
+                .agents_by_profile_status
+                .entry((
+                    agent.routing_profile_id.clone().unwrap_or_default(),
+                    agent.status_name.clone(),
+                ))
+                .or_default() += 1;
+            if let Some(next) = &agent.next_status {
+                *summary
+                    .agents_by_next_status
+                    .entry(next.clone())
+                    .or_default() += 1;
+            }
+            if let Some(start) = agent.status_start {
+                let age = (snapshot.fetched_at - start).max(0.0);
+                let oldest = summary
+                    .oldest_status_age
+                    .entry(agent.status_name.clone())
+                    .or_insert(age);
+                *oldest = oldest.max(age);
+            }
+            if agent
+                .contacts
+                .iter()
+                .any(|contact| contact.state == "MISSED")
+            {
+                summary.agents_with_missed += 1;
+            }
             for contact in &agent.contacts {
+                let method = contact
+                    .initiation_method
+                    .as_deref()
+                    .map_or_else(|| "unknown".to_string(), label_value);
+                *summary
+                    .contacts_by_initiation
+                    .entry((method, label_value(&contact.channel)))
+                    .or_default() += 1;
                 let key = ContactKey {
                     queue: contact.queue_id.clone().unwrap_or_default(),
                     channel: label_value(&contact.channel),
@@ -170,6 +217,56 @@ mod tests {
         assert_eq!(on_hold.count, 1);
         assert_eq!(on_hold.oldest_state_age, None);
         assert_eq!(summary.contacts.len(), 3);
+    }
+
+    #[test]
+    fn agent_views_by_profile_next_status_status_age_initiation_and_misses() {
+        let agent = |id: &str, profile: &str, status: &str, since: f64| AgentRecord {
+            user_id: id.into(),
+            status_name: status.into(),
+            status_start: Some(since),
+            routing_profile_id: Some(profile.into()),
+            ..Default::default()
+        };
+        let mut a = agent("a", "p1", "Available", 900.0);
+        a.contacts = vec![
+            contact("q1", "VOICE", "MISSED", None),
+            contact("q1", "VOICE", "CONNECTED", None),
+        ];
+        let mut b = agent("b", "p1", "Available", 990.0);
+        b.next_status = Some("Lunch".into());
+        b.contacts = vec![ContactRecord {
+            initiation_method: None,
+            ..contact("q2", "CHAT", "CONNECTED", None)
+        }];
+        let c = agent("c", "p2", "Offline", 100.0);
+        let summary = Summary::from_snapshot(&Snapshot {
+            fetched_at: 1_000.0,
+            agents: vec![a, b, c],
+        });
+        assert_eq!(
+            summary.agents_by_profile_status,
+            BTreeMap::from([
+                (("p1".into(), "Available".into()), 2),
+                (("p2".into(), "Offline".into()), 1)
+            ])
+        );
+        assert_eq!(
+            summary.agents_by_next_status,
+            BTreeMap::from([("Lunch".into(), 1)])
+        );
+        assert_eq!(
+            summary.oldest_status_age,
+            BTreeMap::from([("Available".into(), 100.0), ("Offline".into(), 900.0)])
+        );
+        assert_eq!(
+            summary.contacts_by_initiation,
+            BTreeMap::from([
+                (("inbound".into(), "voice".into()), 2),
+                (("unknown".into(), "chat".into()), 1)
+            ])
+        );
+        assert_eq!(summary.agents_with_missed, 1);
     }
 
     #[test]

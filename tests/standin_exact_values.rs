@@ -212,6 +212,9 @@ fn views(set: &[usize]) -> Vec<AgentView> {
         .filter(|agent| agent.serves.iter().any(|q| set.contains(q)))
         .map(|agent| AgentView {
             status: agent.status.to_string(),
+            routing_profile: "rp-1".into(),
+            next_status: None,
+            status_age_at_reference: 300.0,
             slots: agent
                 .slots
                 .iter()
@@ -224,6 +227,7 @@ fn views(set: &[usize]) -> Vec<AgentView> {
                     queue: queue_id(c.queue),
                     channel: c.channel.to_string(),
                     state: c.state.to_string(),
+                    initiation_method: "INBOUND".into(),
                     age_at_reference: c.age_seconds,
                 })
                 .collect(),

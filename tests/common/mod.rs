@@ -172,6 +172,12 @@ pub async fn eventually<T>(limit: Duration, mut check: impl AsyncFnMut() -> Opti
 #[derive(Debug, Clone)]
 pub struct AgentView {
     pub status: String,
+    /// Routing profile ID.
+    pub routing_profile: String,
+    /// Pending next status.
+    pub next_status: Option<String>,
+    /// Seconds in its status at the reference time.
+    pub status_age_at_reference: f64,
     /// (API channel, max, active, available)
     pub slots: Vec<(String, i64, i64, i64)>,
     pub contacts: Vec<ContactView>,
@@ -185,13 +191,17 @@ pub struct ContactView {
     pub channel: String,
     /// API state, e.g. `CONNECTED`.
     pub state: String,
+    /// API initiation method, e.g. `INBOUND`.
+    pub initiation_method: String,
     /// Seconds in its state at a reference time taken just before the exporter started.
     pub age_at_reference: f64,
 }
 
 /// Asserts that the queue set's slot, status, contact and age series in `text` are exactly
-/// what `agents` (the set's agents, each once) say.
+/// what `agents` (the set's agents, each once) say, and the per-profile, next-status,
+/// initiation-method, missed-agent and status-age views too.
 pub fn assert_set_matches(text: &str, set_name: &str, agents: &[AgentView]) {
+    assert_agent_views_match(text, set_name, agents);
     let mut slots: BTreeMap<(String, String), f64> = BTreeMap::new();
     let mut statuses: BTreeMap<String, f64> = BTreeMap::new();
     let mut contacts: BTreeMap<(String, String, String), (f64, f64)> = BTreeMap::new();
@@ -272,6 +282,84 @@ pub fn assert_set_matches(text: &str, set_name: &str, agents: &[AgentView]) {
         assert!(
             age >= *oldest && age < oldest + 30.0,
             "age of {queue}/{channel}/{state} in {set_name}: {age} vs {oldest}"
+        );
+    }
+}
+
+fn assert_agent_views_match(text: &str, set_name: &str, agents: &[AgentView]) {
+    let mut by_profile: BTreeMap<(String, String), f64> = BTreeMap::new();
+    let mut next: BTreeMap<String, f64> = BTreeMap::new();
+    let mut by_method: BTreeMap<(String, String), f64> = BTreeMap::new();
+    let mut status_age: BTreeMap<String, f64> = BTreeMap::new();
+    let mut with_missed = 0.0;
+    for agent in agents {
+        *by_profile
+            .entry((agent.routing_profile.clone(), agent.status.clone()))
+            .or_default() += 1.0;
+        if let Some(status) = &agent.next_status {
+            *next.entry(status.clone()).or_default() += 1.0;
+        }
+        let oldest = status_age.entry(agent.status.clone()).or_default();
+        *oldest = oldest.max(agent.status_age_at_reference);
+        if agent.contacts.iter().any(|c| c.state == "MISSED") {
+            with_missed += 1.0;
+        }
+        for c in &agent.contacts {
+            *by_method
+                .entry((c.initiation_method.to_lowercase(), c.channel.to_lowercase()))
+                .or_default() += 1.0;
+        }
+    }
+    let of_set = |name: &str, keys: &[&str]| -> BTreeMap<Vec<String>, f64> {
+        metric(text, name)
+            .into_iter()
+            .filter(|(l, _)| l.get("queue_set").map(String::as_str) == Some(set_name))
+            .map(|(l, v)| (keys.iter().map(|k| l[*k].clone()).collect(), v))
+            .collect()
+    };
+    let pairs = |map: &BTreeMap<(String, String), f64>| -> BTreeMap<Vec<String>, f64> {
+        map.iter()
+            .map(|((a, b), v)| (vec![a.clone(), b.clone()], *v))
+            .collect()
+    };
+    assert_eq!(
+        of_set(
+            "amazon_connect_agents_by_routing_profile",
+            &["routing_profile", "status"]
+        ),
+        pairs(&by_profile),
+        "agents by routing profile for {set_name}"
+    );
+    assert_eq!(
+        of_set("amazon_connect_agents_next_status", &["next_status"]),
+        next.iter().map(|(k, v)| (vec![k.clone()], *v)).collect(),
+        "agents by next status for {set_name}"
+    );
+    assert_eq!(
+        of_set(
+            "amazon_connect_agent_contacts_by_initiation_method",
+            &["initiation_method", "channel"]
+        ),
+        pairs(&by_method),
+        "contacts by initiation method for {set_name}"
+    );
+    assert_eq!(
+        of_set("amazon_connect_agents_with_missed_contacts", &[]),
+        BTreeMap::from([(vec![], with_missed)]),
+        "agents with missed contacts for {set_name}"
+    );
+    let ages = of_set("amazon_connect_agent_status_age_seconds_max", &["status"]);
+    let statuses: Vec<Vec<String>> = status_age.keys().map(|k| vec![k.clone()]).collect();
+    assert_eq!(
+        ages.keys().cloned().collect::<Vec<_>>(),
+        statuses,
+        "statuses with an age series for {set_name}"
+    );
+    for (status, oldest) in &status_age {
+        let age = ages[&vec![status.clone()]];
+        assert!(
+            age >= *oldest && age < oldest + 30.0,
+            "status age of {status} in {set_name}: {age} vs {oldest}"
         );
     }
 }
@@ -391,6 +479,9 @@ pub fn scenario_views(
         .filter(|agent| serving.get(agent.routing_profile_id.as_str()) == Some(&true))
         .map(|agent| AgentView {
             status: agent.status_name.clone(),
+            routing_profile: agent.routing_profile_id.clone(),
+            next_status: agent.next_status.clone(),
+            status_age_at_reference: reference - agent.status_start,
             slots: agent
                 .max_slots
                 .keys()
@@ -417,6 +508,7 @@ pub fn scenario_views(
                     queue: c.queue_id.clone(),
                     channel: c.channel.clone(),
                     state: c.state.clone(),
+                    initiation_method: c.initiation_method.clone(),
                     age_at_reference: reference - c.state_start,
                 })
                 .collect(),
