@@ -7,6 +7,8 @@
 //!
 //! Run: `cargo bench --bench soak` (SOAK_MINUTES, default 12, from 1 to 60).
 
+mod common;
+
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,15 +20,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Resident set size of this process in KiB, from /proc.
 fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
-                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
+    common::status_kib("self", "VmRSS").unwrap_or(0)
 }
 
 async fn scrape(address: std::net::SocketAddr) -> usize {
@@ -161,20 +155,8 @@ async fn soak(length: Duration) {
 
     let mut report = String::new();
     let _ = writeln!(report, "## Soak: memory over time\n");
-    let _ = writeln!(
-        report,
-        "- Date: {} (Unix {})",
-        humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    );
-    let _ = writeln!(
-        report,
-        "- Machine: {} cores, {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        std::env::consts::ARCH
-    );
+    let _ = writeln!(report, "- Date: {}", common::date());
+    let _ = writeln!(report, "- Machine: {}", common::machine());
     let _ = writeln!(
         report,
         "- Command: `SOAK_MINUTES={} cargo bench --bench soak`",
@@ -196,22 +178,5 @@ async fn soak(length: Duration) {
             *rss as f64 / 1024.0
         );
     }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCHMARKS.md");
-    let existing = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n\nFigures written by the benchmarks in `benches/`; each section is replaced when its benchmark runs again.\n\n".to_string());
-    let kept = match existing.find("## Soak: memory over time") {
-        Some(start) => {
-            let end = existing[start + 3..]
-                .find("\n## ")
-                .map_or(existing.len(), |i| start + 3 + i + 1);
-            format!("{}{}", &existing[..start], &existing[end..])
-        }
-        None => existing,
-    };
-    std::fs::write(
-        &path,
-        format!("{}{report}", kept.trim_end().to_string() + "\n\n"),
-    )
-    .expect("write BENCHMARKS.md");
-    eprintln!("{report}");
-    eprintln!("written to {}", path.display());
+    common::write_section("## Soak: memory over time", &report);
 }
