@@ -707,7 +707,7 @@ fn build_families(
             for ((queue, channel), total) in counter.totals() {
                 family
                     .with_label_values(&[set[0], set[1], queue.as_str(), channel.as_str()])
-                    .inc_by(*total);
+                    .inc_by(total);
             }
         }
     }
@@ -729,7 +729,7 @@ fn build_families(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AgentRecord, ContactRecord, Snapshot};
+    use crate::model::{shared, AgentRecord, ContactRecord, Snapshot};
     use std::time::Duration;
 
     fn key(set: &str) -> TargetKey {
@@ -742,7 +742,7 @@ mod tests {
     fn snapshot(status: &str, contact_state: &str) -> Snapshot {
         Snapshot {
             fetched_at: 1_000.0,
-            agents: vec![AgentRecord {
+            agents: shared(vec![AgentRecord {
                 user_id: "u1".into(),
                 status_name: status.into(),
                 available_slots: [("VOICE".to_string(), 0)].into(),
@@ -757,7 +757,7 @@ mod tests {
                     ..Default::default()
                 }],
                 ..Default::default()
-            }],
+            }]),
         }
     }
 

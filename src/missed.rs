@@ -20,7 +20,9 @@ pub struct StateCounter {
     memory_seconds: f64,
     max_remembered: usize,
     last_seen: HashMap<(String, String), f64>,
-    totals: BTreeMap<(String, String), u64>,
+    /// By queue, then by channel as the API sends it (lower-cased on the way out), so that
+    /// looking a pair up allocates nothing.
+    totals: HashMap<String, HashMap<String, u64>>,
 }
 
 impl StateCounter {
@@ -36,7 +38,7 @@ impl StateCounter {
             memory_seconds,
             max_remembered: max_remembered.max(1),
             last_seen: HashMap::new(),
-            totals: BTreeMap::new(),
+            totals: HashMap::new(),
         }
     }
 
@@ -45,29 +47,40 @@ impl StateCounter {
         let now = snapshot.fetched_at;
         for agent in &snapshot.agents {
             for contact in &agent.contacts {
-                let key = (
-                    contact.queue_id.clone().unwrap_or_default(),
-                    label_value(&contact.channel),
-                );
+                let queue = contact.queue_id.as_deref().unwrap_or("");
                 // Every (queue, channel) with a contact gets a total, at 0 until its first
                 // pair in this state, so that increase() in Prometheus counts that first one.
-                let total = self.totals.entry(key).or_default();
+                let total = total_of(&mut self.totals, queue, &contact.channel);
                 if contact.state != self.state {
                     continue;
                 }
-                let pair = (contact.contact_id.clone(), agent.user_id.clone());
-                if self.last_seen.insert(pair, now).is_none() {
-                    *total += 1;
+                if let Some(seen) = self
+                    .last_seen
+                    .get_mut(&(contact.contact_id.clone(), agent.user_id.clone()))
+                {
+                    *seen = now;
+                    continue;
                 }
+                *total += 1;
+                self.last_seen
+                    .insert((contact.contact_id.clone(), agent.user_id.clone()), now);
             }
         }
         self.forget_old(now);
     }
 
-    /// Totals by (queue, channel), in label order: every pair seen with a contact in any state,
-    /// 0 where none was in this counter's state.
-    pub fn totals(&self) -> &BTreeMap<(String, String), u64> {
-        &self.totals
+    /// Totals by (queue, lower-case channel), in label order: every pair seen with a contact in
+    /// any state, 0 where none was in this counter's state.
+    pub fn totals(&self) -> BTreeMap<(String, String), u64> {
+        let mut totals = BTreeMap::new();
+        for (queue, channels) in &self.totals {
+            for (channel, total) in channels {
+                *totals
+                    .entry((queue.clone(), label_value(channel)))
+                    .or_default() += total;
+            }
+        }
+        totals
     }
 
     /// How many pairs are remembered now.
@@ -86,6 +99,21 @@ impl StateCounter {
             self.last_seen.retain(|_, seen| *seen > cutoff);
         }
     }
+}
+
+fn total_of<'a>(
+    totals: &'a mut HashMap<String, HashMap<String, u64>>,
+    queue: &str,
+    channel: &str,
+) -> &'a mut u64 {
+    if !totals.contains_key(queue) {
+        totals.insert(queue.to_string(), HashMap::new());
+    }
+    let channels = totals.get_mut(queue).expect("inserted above");
+    if !channels.contains_key(channel) {
+        channels.insert(channel.to_string(), 0);
+    }
+    channels.get_mut(channel).expect("inserted above")
 }
 
 #[cfg(test)]
@@ -115,7 +143,7 @@ mod tests {
         }
         Snapshot {
             fetched_at: at,
-            agents,
+            agents: agents.into_iter().map(std::sync::Arc::new).collect(),
         }
     }
 

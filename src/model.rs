@@ -1,6 +1,7 @@
 //! Plain data of one poll: agents with their slots, status and contacts. No I/O here.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Per-channel slot counts keyed by the API's channel name (`VOICE`, `CHAT`, or a newer one).
 pub type SlotsByChannel = BTreeMap<String, i64>;
@@ -50,8 +51,14 @@ pub struct ContactRecord {
 pub struct Snapshot {
     /// When the poll that produced this snapshot started, epoch seconds.
     pub fetched_at: f64,
-    /// De-duplicated agents, in the order the service returned them first.
-    pub agents: Vec<AgentRecord>,
+    /// De-duplicated agents, in the order the service returned them first; shared, not copied,
+    /// between the queue sets one sweep serves.
+    pub agents: Vec<Arc<AgentRecord>>,
+}
+
+/// Wraps records for a [`Snapshot`] (tests and fixtures build them from plain records).
+pub fn shared(records: Vec<AgentRecord>) -> Vec<Arc<AgentRecord>> {
+    records.into_iter().map(Arc::new).collect()
 }
 
 /// One polled target: a queue set of a configured instance.

@@ -8,7 +8,8 @@
 //! profile (ListRoutingProfileQueues) the agents of any queue set can be picked locally from
 //! one sweep of the profiles that serve any configured queue.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
 use crate::model::AgentRecord;
 
@@ -42,9 +43,12 @@ pub struct RoutingDirectory {
 impl RoutingDirectory {
     /// The routing profiles serving any of `queue_ids`.
     pub fn profiles_serving(&self, queue_ids: &[String]) -> BTreeSet<String> {
+        // A profile serves a handful of queues while a set may list a thousand: look the
+        // profile's queues up in the set, not the other way round.
+        let wanted: HashSet<&str> = queue_ids.iter().map(String::as_str).collect();
         self.profile_queues
             .iter()
-            .filter(|(_, queues)| queue_ids.iter().any(|queue| queues.contains(queue)))
+            .filter(|(_, queues)| queues.iter().any(|queue| wanted.contains(queue.as_str())))
             .map(|(profile, _)| profile.clone())
             .collect()
     }
@@ -231,10 +235,10 @@ fn queue_filter_plan(
 /// The agents of a queue set among `swept` agents: those whose routing profile serves any of
 /// `queue_ids`, with all their contacts, as a queue filter would return them.
 pub fn agents_of_set(
-    swept: &[AgentRecord],
+    swept: &[Arc<AgentRecord>],
     queue_ids: &[String],
     directory: &RoutingDirectory,
-) -> Vec<AgentRecord> {
+) -> Vec<Arc<AgentRecord>> {
     let profiles = directory.profiles_serving(queue_ids);
     swept
         .iter()
@@ -394,16 +398,19 @@ mod tests {
             routing_profile_id: profile.map(str::to_string),
             ..Default::default()
         };
-        let swept = vec![
+        let swept: Vec<Arc<AgentRecord>> = [
             agent("u0", Some("p0")),
             agent("u1", Some("p1")),
             agent("u2", Some("p2")),
             agent("u3", None),
-        ];
+        ]
+        .into_iter()
+        .map(Arc::new)
+        .collect();
         let users = |queues: &[&str]| -> Vec<String> {
             agents_of_set(&swept, &ids(queues), &directory)
                 .into_iter()
-                .map(|a| a.user_id)
+                .map(|a| a.user_id.clone())
                 .collect()
         };
         assert_eq!(users(&["a"]), vec!["u0", "u2"]);
@@ -411,7 +418,7 @@ mod tests {
         assert_eq!(users(&["b", "c"]), vec!["u1", "u2"]);
         assert!(users(&["zzz"]).is_empty());
         assert_eq!(
-            agents_by_profile(&swept),
+            agents_by_profile(swept.iter().map(Arc::as_ref)),
             BTreeMap::from([("p0".into(), 1), ("p1".into(), 1), ("p2".into(), 1)])
         );
     }

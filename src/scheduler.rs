@@ -267,7 +267,7 @@ async fn round_loop(
             if let Ok(snapshot) = outcome {
                 for agent in &snapshot.agents {
                     if seen_users.insert(agent.user_id.as_str()) {
-                        round_agents.push(agent);
+                        round_agents.push(agent.as_ref());
                     }
                     if let (Some(known), Some(profile)) =
                         (current_directory.as_deref(), &agent.routing_profile_id)
@@ -368,7 +368,7 @@ async fn run_round(
         )
         .await;
         match result {
-            Ok(Ok(agents)) => Ok(agents),
+            Ok(Ok(agents)) => Ok(agents.into_iter().map(Arc::new).collect::<Vec<_>>()),
             Ok(Err(error)) => Err(error.to_string()),
             Err(_) => Err(timed_out()),
         }
@@ -389,7 +389,7 @@ async fn run_round(
             let outcome = match result {
                 Ok(Ok(agents)) => Ok(Snapshot {
                     fetched_at: started_at,
-                    agents,
+                    agents: agents.into_iter().map(Arc::new).collect(),
                 }),
                 Ok(Err(error)) => Err(error.to_string()),
                 Err(_) => Err(timed_out()),

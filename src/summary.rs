@@ -3,9 +3,9 @@
 //! Keeping only these aggregates (not the raw agents) bounds memory by the number of series,
 //! not by the number of agents.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use crate::model::{SlotsByChannel, Snapshot};
+use crate::model::{AgentRecord, Snapshot};
 
 /// The label values of one contacts series.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -58,84 +58,151 @@ pub fn label_value(api_value: &str) -> String {
     api_value.to_ascii_lowercase()
 }
 
-impl Summary {
-    /// Aggregates `snapshot`; ages are measured from `snapshot.fetched_at`.
-    pub fn from_snapshot(snapshot: &Snapshot) -> Self {
-        let mut summary = Summary::default();
-        for agent in &snapshot.agents {
-            add_slots(&mut summary.slots_available, &agent.available_slots);
-            add_slots(&mut summary.slots_active, &agent.active_slots);
-            add_slots(&mut summary.slots_max, &agent.max_slots);
-            *summary
-                .agents_by_status
-                .entry(agent.status_name.clone())
-                .or_default() += 1;
-            *summary
-                .agents_by_profile_status
-                .entry((
-                    agent.routing_profile_id.clone().unwrap_or_default(),
-                    agent.status_name.clone(),
-                ))
-                .or_default() += 1;
-            if let Some(next) = &agent.next_status {
-                *summary
-                    .agents_by_next_status
-                    .entry(next.clone())
-                    .or_default() += 1;
-            }
-            if let Some(start) = agent.status_start {
-                let age = (snapshot.fetched_at - start).max(0.0);
-                let oldest = summary
-                    .oldest_status_age
-                    .entry(agent.status_name.clone())
-                    .or_insert(age);
-                *oldest = oldest.max(age);
-            }
-            if agent
-                .contacts
-                .iter()
-                .any(|contact| contact.state == "MISSED")
-            {
-                summary.agents_with_missed += 1;
-            }
-            for contact in &agent.contacts {
-                let method = contact
-                    .initiation_method
-                    .as_deref()
-                    .map_or_else(|| "unknown".to_string(), label_value);
-                *summary
-                    .contacts_by_initiation
-                    .entry((method, label_value(&contact.channel)))
-                    .or_default() += 1;
-                let key = ContactKey {
-                    queue: contact.queue_id.clone().unwrap_or_default(),
-                    channel: label_value(&contact.channel),
-                    state: label_value(&contact.state),
-                };
-                let stats = summary.contacts.entry(key).or_default();
-                stats.count += 1;
-                if let Some(start) = contact.state_start {
-                    // Clock skew between AWS and this host must not produce negative ages.
-                    let age = (snapshot.fetched_at - start).max(0.0);
-                    stats.oldest_state_age =
-                        Some(stats.oldest_state_age.map_or(age, |oldest| oldest.max(age)));
-                }
+/// Counting with keys borrowed from the snapshot: no allocation per agent or contact, only
+/// one per distinct label set when the result is built (a round at 50,000 agents would
+/// otherwise allocate millions of short strings).
+#[derive(Default)]
+struct Tally<'a> {
+    slots_available: HashMap<&'a str, i64>,
+    slots_active: HashMap<&'a str, i64>,
+    slots_max: HashMap<&'a str, i64>,
+    agents_by_status: HashMap<&'a str, u64>,
+    contacts: HashMap<(&'a str, &'a str, &'a str), ContactStats>,
+    agents_by_profile_status: HashMap<(&'a str, &'a str), u64>,
+    agents_by_next_status: HashMap<&'a str, u64>,
+    oldest_status_age: HashMap<&'a str, f64>,
+    contacts_by_initiation: HashMap<(&'a str, &'a str), u64>,
+    agents_with_missed: u64,
+}
+
+impl<'a> Tally<'a> {
+    fn add_agent(&mut self, agent: &'a AgentRecord, fetched_at: f64) {
+        for (totals, slots) in [
+            (&mut self.slots_available, &agent.available_slots),
+            (&mut self.slots_active, &agent.active_slots),
+            (&mut self.slots_max, &agent.max_slots),
+        ] {
+            for (channel, count) in slots {
+                *totals.entry(channel.as_str()).or_default() += count;
             }
         }
-        summary
+        let status = agent.status_name.as_str();
+        *self.agents_by_status.entry(status).or_default() += 1;
+        let profile = agent.routing_profile_id.as_deref().unwrap_or("");
+        *self
+            .agents_by_profile_status
+            .entry((profile, status))
+            .or_default() += 1;
+        if let Some(next) = &agent.next_status {
+            *self.agents_by_next_status.entry(next.as_str()).or_default() += 1;
+        }
+        if let Some(start) = agent.status_start {
+            let age = (fetched_at - start).max(0.0);
+            let oldest = self.oldest_status_age.entry(status).or_insert(age);
+            *oldest = oldest.max(age);
+        }
+        if agent
+            .contacts
+            .iter()
+            .any(|contact| contact.state == "MISSED")
+        {
+            self.agents_with_missed += 1;
+        }
+        for contact in &agent.contacts {
+            let method = contact.initiation_method.as_deref().unwrap_or("unknown");
+            *self
+                .contacts_by_initiation
+                .entry((method, contact.channel.as_str()))
+                .or_default() += 1;
+            let key = (
+                contact.queue_id.as_deref().unwrap_or(""),
+                contact.channel.as_str(),
+                contact.state.as_str(),
+            );
+            let stats = self.contacts.entry(key).or_default();
+            stats.count += 1;
+            if let Some(start) = contact.state_start {
+                // Clock skew between AWS and this host must not produce negative ages.
+                let age = (fetched_at - start).max(0.0);
+                stats.oldest_state_age =
+                    Some(stats.oldest_state_age.map_or(age, |oldest| oldest.max(age)));
+            }
+        }
+    }
+
+    fn into_summary(self) -> Summary {
+        fn lower_keys<V: Copy + std::ops::AddAssign + Default>(
+            map: HashMap<&str, V>,
+        ) -> BTreeMap<String, V> {
+            let mut lowered = BTreeMap::new();
+            for (key, value) in map {
+                *lowered.entry(label_value(key)).or_default() += value;
+            }
+            lowered
+        }
+        let mut contacts: BTreeMap<ContactKey, ContactStats> = BTreeMap::new();
+        for ((queue, channel, state), stats) in self.contacts {
+            let merged = contacts
+                .entry(ContactKey {
+                    queue: queue.to_string(),
+                    channel: label_value(channel),
+                    state: label_value(state),
+                })
+                .or_default();
+            merged.count += stats.count;
+            merged.oldest_state_age = match (merged.oldest_state_age, stats.oldest_state_age) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        let mut contacts_by_initiation: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for ((method, channel), count) in self.contacts_by_initiation {
+            *contacts_by_initiation
+                .entry((label_value(method), label_value(channel)))
+                .or_default() += count;
+        }
+        Summary {
+            slots_available: lower_keys(self.slots_available),
+            slots_active: lower_keys(self.slots_active),
+            slots_max: lower_keys(self.slots_max),
+            agents_by_status: owned_keys(self.agents_by_status),
+            contacts,
+            agents_by_profile_status: self
+                .agents_by_profile_status
+                .into_iter()
+                .map(|((profile, status), count)| {
+                    ((profile.to_string(), status.to_string()), count)
+                })
+                .collect(),
+            agents_by_next_status: owned_keys(self.agents_by_next_status),
+            oldest_status_age: owned_keys(self.oldest_status_age),
+            contacts_by_initiation,
+            agents_with_missed: self.agents_with_missed,
+        }
     }
 }
 
-fn add_slots(totals: &mut BTreeMap<String, i64>, slots: &SlotsByChannel) {
-    for (channel, count) in slots {
-        *totals.entry(label_value(channel)).or_default() += count;
+fn owned_keys<V>(map: HashMap<&str, V>) -> BTreeMap<String, V> {
+    map.into_iter()
+        .map(|(key, value)| (key.to_string(), value))
+        .collect()
+}
+
+impl Summary {
+    /// Aggregates `snapshot`; ages are measured from `snapshot.fetched_at`.
+    pub fn from_snapshot(snapshot: &Snapshot) -> Self {
+        let mut tally = Tally::default();
+        for agent in &snapshot.agents {
+            tally.add_agent(agent, snapshot.fetched_at);
+        }
+        tally.into_summary()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{AgentRecord, ContactRecord};
+    use crate::model::{shared, ContactRecord, SlotsByChannel};
 
     fn slots(pairs: &[(&str, i64)]) -> SlotsByChannel {
         pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
@@ -156,7 +223,7 @@ mod tests {
     fn sums_slots_counts_statuses_and_groups_contacts() {
         let snapshot = Snapshot {
             fetched_at: 1_000.0,
-            agents: vec![
+            agents: shared(vec![
                 AgentRecord {
                     user_id: "a".into(),
                     status_name: "Available".into(),
@@ -186,7 +253,7 @@ mod tests {
                     status_name: "Lunch".into(),
                     ..Default::default()
                 },
-            ],
+            ]),
         };
         let summary = Summary::from_snapshot(&snapshot);
         assert_eq!(
@@ -242,7 +309,7 @@ mod tests {
         let c = agent("c", "p2", "Offline", 100.0);
         let summary = Summary::from_snapshot(&Snapshot {
             fetched_at: 1_000.0,
-            agents: vec![a, b, c],
+            agents: shared(vec![a, b, c]),
         });
         assert_eq!(
             summary.agents_by_profile_status,
@@ -273,12 +340,12 @@ mod tests {
     fn future_timestamps_give_zero_age() {
         let snapshot = Snapshot {
             fetched_at: 100.0,
-            agents: vec![AgentRecord {
+            agents: shared(vec![AgentRecord {
                 user_id: "a".into(),
                 status_name: "Available".into(),
                 contacts: vec![contact("q", "CHAT", "CONNECTING", Some(105.0))],
                 ..Default::default()
-            }],
+            }]),
         };
         let summary = Summary::from_snapshot(&snapshot);
         let stats = summary

@@ -156,11 +156,16 @@ async fn resets_server_errors_and_unknown_enums_are_survived() {
     })
     .await;
     exporter.stop().await;
-    assert_set_matches(
-        &text,
-        "wide",
-        &scenario_views(&scenario, &queues[..120], reference),
-    );
+    // At an unknown-enum rate of 1 every contact arrives with the method from the future, and
+    // the exporter passes it on as a label value rather than dropping the contact.
+    let mut expected = scenario_views(&scenario, &queues[..120], reference);
+    for contact in expected
+        .iter_mut()
+        .flat_map(|agent| agent.contacts.iter_mut())
+    {
+        contact.initiation_method = "TELEPATHY".into();
+    }
+    assert_set_matches(&text, "wide", &expected);
     simulator.stop().await;
 }
 
