@@ -163,9 +163,6 @@ async fn build_sources(
     Ok(sources)
 }
 
-/// How often the queues of each routing profile are read again for the request planner.
-pub const DIRECTORY_REFRESH: std::time::Duration = std::time::Duration::from_secs(300);
-
 /// One polling target per instance, drawing from its account's budgets.
 fn targets(sources: &[InstanceSource], budgets: &Budgets) -> Vec<Target> {
     sources
@@ -192,7 +189,8 @@ fn targets(sources: &[InstanceSource], budgets: &Budgets) -> Vec<Target> {
                 timeout: instance.poll_timeout,
                 api: Arc::clone(source),
                 planner: instance.request_planner,
-                directory_refresh: DIRECTORY_REFRESH,
+                directory_refresh: instance.directory_refresh_interval,
+                label_values: instance.label_values,
                 limiter: budgets.limiter(budget_key(instance, "GetCurrentUserData")),
                 listing_limiters: [
                     "ListQueues",

@@ -12,12 +12,17 @@ use serde::Deserialize;
 
 use crate::budget::{self, RateLimit};
 use crate::ids;
+use crate::names::LabelValues;
 use crate::planner::PlannerMode;
 
 /// Poll interval used when neither the instance nor `defaults` sets one.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
 /// The shortest poll interval accepted: faster polling only burns the shared API budget.
 pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
+/// How often names and the queues of each routing profile are read again, unless configured.
+pub const DEFAULT_DIRECTORY_REFRESH: Duration = Duration::from_secs(300);
+/// The shortest accepted `directory_refresh_interval`.
+pub const MIN_DIRECTORY_REFRESH: Duration = Duration::from_secs(1);
 /// The shortest default poll timeout: a poll waiting for the request budget is slow, not
 /// broken (10,000 agents take 50 s at the default 2 requests/s).
 pub const MIN_DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -57,6 +62,10 @@ pub struct Instance {
     pub poll_timeout: Duration,
     /// How rounds are planned: `auto` (default), `queues` or `routing_profiles`.
     pub request_planner: PlannerMode,
+    /// Whether `queue` and `routing_profile` labels carry names (default) or IDs.
+    pub label_values: LabelValues,
+    /// How often names and the queues of each routing profile are read again.
+    pub directory_refresh_interval: Duration,
     /// The queue sets, in file order.
     pub queue_sets: Vec<QueueSet>,
 }
@@ -186,6 +195,8 @@ struct RawDefaults {
     poll_interval: Option<String>,
     poll_timeout: Option<String>,
     request_planner: Option<PlannerMode>,
+    label_values: Option<LabelValues>,
+    directory_refresh_interval: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -199,6 +210,8 @@ struct RawInstance {
     poll_interval: Option<String>,
     poll_timeout: Option<String>,
     request_planner: Option<PlannerMode>,
+    label_values: Option<LabelValues>,
+    directory_refresh_interval: Option<String>,
     queue_sets: Vec<RawQueueSet>,
 }
 
@@ -236,6 +249,11 @@ fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         "defaults.poll_timeout",
         &mut report,
     );
+    let default_refresh = parse_refresh_interval(
+        raw.defaults.directory_refresh_interval.as_deref(),
+        "defaults.directory_refresh_interval",
+        &mut report,
+    );
 
     if raw.instances.is_empty() {
         report(
@@ -249,6 +267,8 @@ fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         poll_interval: default_interval,
         poll_timeout: default_timeout,
         request_planner: raw.defaults.request_planner,
+        label_values: raw.defaults.label_values,
+        directory_refresh_interval: default_refresh,
     };
     let mut names_seen: HashMap<String, usize> = HashMap::new();
     let mut ids_seen: HashMap<String, usize> = HashMap::new();
@@ -328,6 +348,8 @@ struct Defaults {
     poll_interval: Option<Duration>,
     poll_timeout: Option<Duration>,
     request_planner: Option<PlannerMode>,
+    label_values: Option<LabelValues>,
+    directory_refresh_interval: Option<Duration>,
 }
 
 /// Validates one instance entry; problems that need other instances are checked by the caller.
@@ -464,6 +486,17 @@ fn validate_instance(
             .request_planner
             .or(defaults.request_planner)
             .unwrap_or_default(),
+        label_values: raw_instance
+            .label_values
+            .or(defaults.label_values)
+            .unwrap_or_default(),
+        directory_refresh_interval: parse_refresh_interval(
+            raw_instance.directory_refresh_interval.as_deref(),
+            &format!("{key}.directory_refresh_interval"),
+            report,
+        )
+        .or(defaults.directory_refresh_interval)
+        .unwrap_or(DEFAULT_DIRECTORY_REFRESH),
         queue_sets,
     }
 }
@@ -527,6 +560,27 @@ fn parse_duration_key(
             None
         }
     }
+}
+
+/// A `directory_refresh_interval`: a duration of at least [`MIN_DIRECTORY_REFRESH`].
+fn parse_refresh_interval(
+    value: Option<&str>,
+    key: &str,
+    report: &mut impl FnMut(String, String),
+) -> Option<Duration> {
+    let interval = parse_duration_key(value, key, report)?;
+    if interval < MIN_DIRECTORY_REFRESH {
+        report(
+            key.to_string(),
+            format!(
+                "{} is too short; the minimum is {} (each read costs one ListQueues, one ListRoutingProfiles and one ListRoutingProfileQueues per routing profile)",
+                humantime::format_duration(interval),
+                humantime::format_duration(MIN_DIRECTORY_REFRESH)
+            ),
+        );
+        return None;
+    }
+    Some(interval)
 }
 
 fn check_name(name: &str, key: &str, report: &mut impl FnMut(String, String)) {
@@ -816,6 +870,57 @@ instances:
         let text = error.to_string();
         assert!(text.starts_with("conf/x.yaml: 1 problem:"), "{text}");
         assert!(text.contains("instances[0].queue_sets[0].queues: the list is empty"));
+    }
+
+    #[test]
+    fn label_values_and_directory_refresh_inherit_from_defaults() {
+        let config = parse_ok(&minimal(&format!("[{QUEUE_A}]")));
+        assert_eq!(config.instances[0].label_values, LabelValues::Names);
+        assert_eq!(
+            config.instances[0].directory_refresh_interval,
+            DEFAULT_DIRECTORY_REFRESH
+        );
+        let text = format!(
+            "defaults:\n  label_values: ids\n  directory_refresh_interval: 10m\n{}",
+            minimal(&format!("[{QUEUE_A}]"))
+        );
+        let config = parse_ok(&text);
+        assert_eq!(config.instances[0].label_values, LabelValues::Ids);
+        assert_eq!(
+            config.instances[0].directory_refresh_interval,
+            Duration::from_secs(600)
+        );
+        let own = text.replace(
+            "    region: eu-west-2\n",
+            "    region: eu-west-2\n    label_values: names\n    directory_refresh_interval: 1m\n",
+        );
+        let config = parse_ok(&own);
+        assert_eq!(config.instances[0].label_values, LabelValues::Names);
+        assert_eq!(
+            config.instances[0].directory_refresh_interval,
+            Duration::from_secs(60)
+        );
+    }
+
+    #[test]
+    fn bad_label_values_and_refresh_intervals_are_named() {
+        let text = minimal(&format!("[{QUEUE_A}]"))
+            .replace("    region:", "    label_values: uuids\n    region:");
+        let message = syntax_error(&text);
+        assert!(message.contains("instances[0].label_values"), "{message}");
+        assert!(message.contains("expected `names` or `ids`"), "{message}");
+        let text = minimal(&format!("[{QUEUE_A}]")).replace(
+            "    region:",
+            "    directory_refresh_interval: 500ms\n    region:",
+        );
+        let found = problems(&text);
+        assert_eq!(found[0].key, "instances[0].directory_refresh_interval");
+        assert!(found[0].message.contains("too short"), "{found:?}");
+        let text = minimal(&format!("[{QUEUE_A}]")).replace(
+            "    region:",
+            "    directory_refresh_interval: soon\n    region:",
+        );
+        assert!(problems(&text)[0].message.contains("is not a duration"));
     }
 
     #[test]

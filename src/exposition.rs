@@ -18,6 +18,7 @@ use prometheus::{
 use crate::budget::Budgets;
 use crate::missed::StateCounter;
 use crate::model::{PollReport, TargetKey};
+use crate::names::LabelNames;
 use crate::scheduler::RoundReport;
 use crate::source::{RequestLog, RequestOutcome};
 use crate::summary::Summary;
@@ -58,8 +59,9 @@ impl crate::scheduler::PollSink for Exposition {
         instance: &str,
         polls: Vec<(TargetKey, PollReport)>,
         round: RoundReport,
+        names: Option<Arc<LabelNames>>,
     ) {
-        if let Err(error) = Exposition::record_round(self, instance, polls, round) {
+        if let Err(error) = Exposition::record_round(self, instance, polls, round, names) {
             // The previous exposition stays published; scrapes still get a consistent page.
             tracing::error!(%error, connect_instance = %instance, "metrics not updated");
         }
@@ -96,6 +98,8 @@ struct TargetState {
     last_error: Option<String>,
     /// Pairs counted in the terminal agent contact states, one counter per [`TERMINAL_STATES`].
     terminal: Vec<StateCounter>,
+    /// Label values of queue and routing profile IDs; `None` labels with IDs.
+    names: Option<Arc<LabelNames>>,
 }
 
 impl TargetState {
@@ -110,6 +114,7 @@ impl TargetState {
                 .iter()
                 .map(|(state, _, _)| StateCounter::new(state))
                 .collect(),
+            names: None,
         }
     }
 }
@@ -196,22 +201,24 @@ impl Exposition {
         Ok(exposition)
     }
 
-    /// Applies one poll's result and re-encodes the exposition.
+    /// Applies one poll's result (labelled with IDs) and re-encodes the exposition.
     pub fn record(&self, key: &TargetKey, report: PollReport) -> Result<(), ExpositionError> {
-        self.apply(key, report);
+        self.apply(key, report, None);
         self.publish()
     }
 
     /// Applies the polls of one round of `instance` and what the round planned and spent,
-    /// then re-encodes the exposition once.
+    /// then re-encodes the exposition once. `names` labels queues and routing profiles by
+    /// name; `None` labels them by ID.
     pub fn record_round(
         &self,
         instance: &str,
         polls: Vec<(TargetKey, PollReport)>,
         round: RoundReport,
+        names: Option<Arc<LabelNames>>,
     ) -> Result<(), ExpositionError> {
         for (key, report) in polls {
-            self.apply(&key, report);
+            self.apply(&key, report, names.clone());
         }
         self.rounds
             .lock()
@@ -220,7 +227,7 @@ impl Exposition {
         self.publish()
     }
 
-    fn apply(&self, key: &TargetKey, report: PollReport) {
+    fn apply(&self, key: &TargetKey, report: PollReport, names: Option<Arc<LabelNames>>) {
         let mut targets = self.lock_targets();
         let Some(state) = targets.get_mut(key) else {
             // A target removed while its last poll was in flight: nothing to apply.
@@ -230,6 +237,7 @@ impl Exposition {
             .with_label_values(&[key.instance.as_str(), key.queue_set.as_str()])
             .observe(report.duration.as_secs_f64());
         state.polled = true;
+        state.names = names;
         state.last_poll = Some(report.started_at + report.duration.as_secs_f64());
         match report.outcome {
             Ok(snapshot) => {
@@ -616,6 +624,16 @@ impl Families {
     }
 }
 
+/// The `queue` label of queue `id`: its name where `names` has one.
+fn queue_label<'a>(names: Option<&'a LabelNames>, id: &'a str) -> &'a str {
+    names.map_or(id, |names| names.queue(id))
+}
+
+/// The `routing_profile` label of routing profile `id`: its name where `names` has one.
+fn profile_label<'a>(names: Option<&'a LabelNames>, id: &'a str) -> &'a str {
+    names.map_or(id, |names| names.routing_profile(id))
+}
+
 fn build_families(
     targets: &BTreeMap<TargetKey, TargetState>,
     request_logs: &BTreeMap<String, RequestLog>,
@@ -642,6 +660,7 @@ fn build_families(
         let Some(summary) = &state.summary else {
             continue;
         };
+        let names = state.names.as_deref();
         for (gauge, values) in [
             (&families.slots_available, &summary.slots_available),
             (&families.slots_active, &summary.slots_active),
@@ -663,7 +682,7 @@ fn build_families(
             let labels = [
                 set[0],
                 set[1],
-                contact.queue.as_str(),
+                queue_label(names, contact.queue.as_str()),
                 contact.channel.as_str(),
                 contact.state.as_str(),
             ];
@@ -678,7 +697,12 @@ fn build_families(
         for ((profile, status), count) in &summary.agents_by_profile_status {
             families
                 .agents_by_profile
-                .with_label_values(&[set[0], set[1], profile.as_str(), status.as_str()])
+                .with_label_values(&[
+                    set[0],
+                    set[1],
+                    profile_label(names, profile.as_str()),
+                    status.as_str(),
+                ])
                 .set(*count as f64);
         }
         for (next, count) in &summary.agents_by_next_status {
@@ -704,9 +728,14 @@ fn build_families(
             .with_label_values(&set)
             .set(summary.agents_with_missed as f64);
         for (counter, family) in state.terminal.iter().zip(&families.terminal) {
-            for ((queue, channel), total) in counter.totals() {
+            for ((queue_id, channel), total) in counter.totals() {
                 family
-                    .with_label_values(&[set[0], set[1], queue.as_str(), channel.as_str()])
+                    .with_label_values(&[
+                        set[0],
+                        set[1],
+                        queue_label(names, &queue_id),
+                        channel.as_str(),
+                    ])
                     .inc_by(total);
             }
         }

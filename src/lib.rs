@@ -14,6 +14,7 @@ pub mod ids;
 pub mod logging;
 pub mod missed;
 pub mod model;
+pub mod names;
 pub mod planner;
 pub mod scheduler;
 pub mod server;

@@ -38,6 +38,10 @@ pub struct RoutingDirectory {
     pub queues: BTreeSet<String>,
     /// The queue IDs each routing profile serves, by routing profile ID.
     pub profile_queues: BTreeMap<String, BTreeSet<String>>,
+    /// Queue names by ID, where ListQueues gave one.
+    pub queue_names: BTreeMap<String, String>,
+    /// Routing profile names by ID.
+    pub profile_names: BTreeMap<String, String>,
 }
 
 impl RoutingDirectory {
@@ -277,6 +281,7 @@ mod tests {
                     )
                 })
                 .collect(),
+            ..RoutingDirectory::default()
         }
     }
 

@@ -10,10 +10,11 @@ use rand::Rng;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tracing::{debug, info, info_span, warn, Instrument};
+use tracing::{debug, error, info, info_span, warn, Instrument};
 
 use crate::budget::RateLimiter;
 use crate::model::{AgentRecord, PollReport, Snapshot, TargetKey};
+use crate::names::{LabelNames, LabelValues};
 use crate::planner::{self, AgentsByProfile, Plan, PlannerMode, RoutingDirectory};
 use crate::source::{
     fetch_routing_directory, sweep_queues, sweep_routing_profiles, InstanceApi, ListingBudgets,
@@ -30,7 +31,14 @@ const INTERVAL_JITTER: f64 = 0.05;
 pub trait PollSink: Send + Sync {
     /// Called once per finished round of an instance with the poll of each of its queue sets,
     /// successful or not, and what the round planned and spent.
-    fn record_round(&self, instance: &str, polls: Vec<(TargetKey, PollReport)>, round: RoundReport);
+    /// `names` gives the label values of queue and routing profile IDs; `None` keeps the IDs.
+    fn record_round(
+        &self,
+        instance: &str,
+        polls: Vec<(TargetKey, PollReport)>,
+        round: RoundReport,
+        names: Option<Arc<LabelNames>>,
+    );
 }
 
 /// What one round of an instance planned and spent.
@@ -70,8 +78,10 @@ pub struct Target {
     pub api: Arc<dyn InstanceApi>,
     /// How rounds are planned.
     pub planner: PlannerMode,
-    /// How often the routing directory (queues of each routing profile) is read again.
+    /// How often the routing directory (names, queues of each routing profile) is read again.
     pub directory_refresh: Duration,
+    /// Whether queue and routing profile labels carry names or IDs.
+    pub label_values: LabelValues,
     /// The request budget of the instance's account and region for GetCurrentUserData.
     pub limiter: Arc<RateLimiter>,
     /// The budgets of ListQueues, ListRoutingProfiles and ListRoutingProfileQueues.
@@ -90,13 +100,13 @@ pub struct Scheduler {
 
 impl Scheduler {
     /// Starts one round task per instance, and one directory task per instance whose planner
-    /// may sweep by routing profiles.
+    /// may sweep by routing profiles or whose labels carry names.
     pub fn start(targets: Vec<Target>, sink: Arc<dyn PollSink>) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         for target in targets {
-            let directory = Arc::new(DirectoryCache::default());
-            if target.planner != PlannerMode::Queues {
+            let directory = Arc::new(DirectoryCache::new());
+            if needs_directory(&target) {
                 tasks.spawn(directory_loop(
                     target.clone(),
                     Arc::clone(&directory),
@@ -121,16 +131,38 @@ impl Scheduler {
     }
 }
 
+/// Whether rounds of `target` use the routing directory: to sweep by routing profile or to
+/// label by name.
+fn needs_directory(target: &Target) -> bool {
+    target.planner != PlannerMode::Queues || target.label_values == LabelValues::Names
+}
+
 /// The latest routing directory of an instance, shared by its directory and round tasks.
-#[derive(Default)]
 struct DirectoryCache {
-    directory: Mutex<Option<Arc<RoutingDirectory>>>,
+    directory: Mutex<Option<(Arc<RoutingDirectory>, Arc<LabelNames>)>>,
     /// Asks the directory task to refresh now (a round saw a routing profile it lacks).
     refresh: Notify,
+    /// Becomes true once the first read has finished, successfully or not.
+    first_read_done: watch::Sender<bool>,
 }
 
 impl DirectoryCache {
-    fn get(&self) -> Option<Arc<RoutingDirectory>> {
+    fn new() -> Self {
+        Self {
+            directory: Mutex::new(None),
+            refresh: Notify::new(),
+            first_read_done: watch::channel(false).0,
+        }
+    }
+
+    /// Waits until the first read has finished or `limit` has passed, so that the first
+    /// round is labelled and planned like the ones after it.
+    async fn first_read(&self, limit: Duration) {
+        let mut done = self.first_read_done.subscribe();
+        let _ = tokio::time::timeout(limit, done.wait_for(|done| *done)).await;
+    }
+
+    fn get(&self) -> Option<(Arc<RoutingDirectory>, Arc<LabelNames>)> {
         self.directory
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -138,10 +170,11 @@ impl DirectoryCache {
     }
 
     fn set(&self, directory: RoutingDirectory) {
+        let names = LabelNames::from_directory(&directory);
         *self
             .directory
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(directory));
+            .unwrap_or_else(PoisonError::into_inner) = Some((Arc::new(directory), Arc::new(names)));
     }
 }
 
@@ -190,8 +223,13 @@ async fn directory_loop(
                     queues = directory.queues.len(),
                     routing_profiles = directory.profile_queues.len(),
                     duration_ms = started.elapsed().as_millis() as u64,
-                    "routing directory read; rounds sweep by routing profile where it saves requests"
+                    "routing directory read (names, queues of each routing profile)"
                 );
+                if target.label_values == LabelValues::Names {
+                    for (kind, name, count) in LabelNames::ambiguous(&directory) {
+                        warn!(kind, name, count, "this name is shared; those resources are labelled by ID");
+                    }
+                }
                 cache.set(directory);
                 failing = false;
             }
@@ -208,13 +246,25 @@ async fn directory_loop(
                 failing = true;
             }
         });
+        // A refresh a round asks for waits a little after the last read, so that an ID the
+        // API never lists (a deleted queue still on a contact) cannot spend the List* budget
+        // round after round.
+        let soonest = started + target.directory_refresh.min(MIN_ASKED_REFRESH_GAP);
+        let asked = async {
+            cache.refresh.notified().await;
+            tokio::time::sleep_until(soonest).await;
+        };
+        cache.first_read_done.send_replace(true);
         tokio::select! {
             () = tokio::time::sleep(target.directory_refresh) => {}
-            () = cache.refresh.notified() => {}
+            () = asked => {}
             _ = stopped.changed() => return,
         }
     }
 }
+
+/// The shortest time between two directory reads that rounds asked for.
+const MIN_ASKED_REFRESH_GAP: Duration = Duration::from_secs(30);
 
 async fn round_loop(
     target: Target,
@@ -229,6 +279,12 @@ async fn round_loop(
     let mut overran = false;
     let mut agent_counts = AgentsByProfile::new();
     let mut last_shape: Option<(usize, usize)> = None;
+    if needs_directory(&target) {
+        tokio::select! {
+            () = directory.first_read(target.timeout) => {}
+            _ = stopped.changed() => return,
+        }
+    }
     loop {
         tokio::select! {
             () = tokio::time::sleep_until(next_start) => {}
@@ -236,7 +292,12 @@ async fn round_loop(
         }
         let started = Instant::now();
         let started_at = epoch_seconds(SystemTime::now());
-        let current_directory = directory.get();
+        let current = directory.get();
+        let current_directory = current.as_ref().map(|(directory, _)| Arc::clone(directory));
+        let names = match target.label_values {
+            LabelValues::Names => current.as_ref().map(|(_, names)| Arc::clone(names)),
+            LabelValues::Ids => None,
+        };
         let plan = planner::plan(
             target.planner,
             &set_queues,
@@ -259,7 +320,7 @@ async fn round_loop(
         let made_requests = target.requests.count_of(USER_DATA) - requests_before;
         let mut round_agents: Vec<&AgentRecord> = Vec::new();
         let mut seen_users = std::collections::HashSet::new();
-        let mut unknown_profile = false;
+        let mut unknown_id = false;
         for (index, (duration, outcome)) in results.iter().enumerate() {
             let set = &target.sets[index];
             let set_span = info_span!(parent: &span, "poll", queue_set = %set.key.queue_set);
@@ -269,10 +330,17 @@ async fn round_loop(
                     if seen_users.insert(agent.user_id.as_str()) {
                         round_agents.push(agent.as_ref());
                     }
-                    if let (Some(known), Some(profile)) =
-                        (current_directory.as_deref(), &agent.routing_profile_id)
-                    {
-                        unknown_profile |= !known.profile_queues.contains_key(profile);
+                    if let Some(known) = current_directory.as_deref() {
+                        unknown_id |= agent
+                            .routing_profile_id
+                            .as_ref()
+                            .is_some_and(|profile| !known.profile_queues.contains_key(profile));
+                        unknown_id |= agent.contacts.iter().any(|contact| {
+                            contact
+                                .queue_id
+                                .as_ref()
+                                .is_some_and(|queue| !known.queues.contains(queue))
+                        });
                     }
                 }
             }
@@ -280,8 +348,8 @@ async fn round_loop(
         if !round_agents.is_empty() {
             agent_counts = planner::agents_by_profile(round_agents.iter().copied());
         }
-        if unknown_profile {
-            // A profile created since the last read: its queues are unknown, read again now.
+        if unknown_id {
+            // A profile or queue created since the last read: its queues or name are unknown.
             directory.refresh.notify_one();
         }
         let duration = started.elapsed();
@@ -319,16 +387,23 @@ async fn round_loop(
                 )
             })
             .collect();
-        sink.record_round(
-            &target.instance,
-            polls,
-            RoundReport {
-                planned_requests: plan.expected_requests,
-                made_requests,
-                swept_sets: plan.swept_sets.len(),
-                queue_filter_sets: plan.queue_filter_sets.len(),
-            },
-        );
+        let report = RoundReport {
+            planned_requests: plan.expected_requests,
+            made_requests,
+            swept_sets: plan.swept_sets.len(),
+            queue_filter_sets: plan.queue_filter_sets.len(),
+        };
+        // Summarising and encoding a large round takes a CPU for a while: off the async
+        // workers, so that scrapes and other instances' requests are not held up behind it.
+        let recorder = Arc::clone(&sink);
+        let instance = target.instance.clone();
+        let recorded = tokio::task::spawn_blocking(move || {
+            recorder.record_round(&instance, polls, report, names)
+        })
+        .await;
+        if let Err(error) = recorded {
+            span.in_scope(|| error!(%error, "recording the round failed"));
+        }
         // Rounds of one instance never overlap: a slow round pushes the next one back.
         next_start = (started + jittered(target.interval)).max(Instant::now());
     }
@@ -504,7 +579,9 @@ fn epoch_seconds(time: SystemTime) -> f64 {
 mod tests {
     use super::*;
     use crate::source::UserDataPages;
-    use crate::source::{ListPage, Listing, Listings, RequestError, UserDataFilter, UserDataPage};
+    use crate::source::{
+        ListEntry, ListPage, Listing, Listings, RequestError, UserDataFilter, UserDataPage,
+    };
     use futures_util::future::BoxFuture;
     use std::collections::{BTreeMap, BTreeSet};
 
@@ -600,16 +677,23 @@ mod tests {
             listing: Listing<'a>,
             _next_token: Option<String>,
         ) -> BoxFuture<'a, Result<ListPage, RequestError>> {
-            let ids = match listing {
+            let ids: Vec<String> = match listing {
                 Listing::Queues => self.profile_queues.values().flatten().cloned().collect(),
                 Listing::RoutingProfiles => self.profile_queues.keys().cloned().collect(),
                 Listing::RoutingProfileQueues(profile) => {
                     self.profile_queues[profile].iter().cloned().collect()
                 }
             };
+            let entries = ids
+                .into_iter()
+                .map(|id| ListEntry {
+                    name: Some(format!("name of {id}")),
+                    id,
+                })
+                .collect();
             Box::pin(async move {
                 Ok(ListPage {
-                    ids,
+                    entries,
                     next_token: None,
                 })
             })
@@ -628,6 +712,7 @@ mod tests {
             _instance: &str,
             polls: Vec<(TargetKey, PollReport)>,
             round: RoundReport,
+            _names: Option<Arc<LabelNames>>,
         ) {
             self.0.lock().unwrap().push((Instant::now(), polls, round));
         }
@@ -665,6 +750,7 @@ mod tests {
             api,
             planner,
             directory_refresh: Duration::from_secs(300),
+            label_values: LabelValues::Ids,
             limiter: limiter(),
             listing_limiters: [limiter(), limiter(), limiter()],
             requests: RequestLog::default(),

@@ -80,8 +80,9 @@ async fn the_routing_profile_sweep_equals_the_queue_filters_at_the_minimum_cost(
 
     let swept = common::start_exporter(&config("routing_profiles")).await;
     let address = swept.address();
-    // Wait for a round that used the sweep (the first runs before the routing directory is
-    // read), then measure two more rounds on the simulator's own count.
+    // Wait for a swept round planned with the agent counts of the one before (the first round
+    // knows the routing profiles but not yet how many agents each has), then measure two more
+    // rounds on the simulator's own count.
     let text = eventually(Duration::from_secs(30), async || {
         let text = http_get(address, "/metrics").await.body;
         let swept_sets = value(
@@ -89,7 +90,12 @@ async fn the_routing_profile_sweep_equals_the_queue_filters_at_the_minimum_cost(
             "amazon_connect_exporter_round_queue_sets",
             &[("method", "routing_profiles")],
         );
-        (swept_sets == Some(3.0)).then_some(text)
+        let rounds = value(
+            &text,
+            "amazon_connect_exporter_poll_duration_seconds_count",
+            &[("queue_set", "three")],
+        );
+        (swept_sets == Some(3.0) && rounds >= Some(2.0)).then_some(text)
     })
     .await;
     assert_eq!(

@@ -86,6 +86,11 @@ impl Service {
         f(&world)
     }
 
+    /// Changes the world as an administrator would (renames, new queues), under its lock.
+    pub(crate) fn change_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
+        f(&mut self.world.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
     pub(crate) fn request_count(&self, operation: &str) -> u64 {
         self.counts
             .lock()

@@ -134,6 +134,28 @@ impl Simulator {
         self.service.with_world(|world| world.scenario.clone())
     }
 
+    /// Renames queue `id`, as an administrator would in the console; false if there is none.
+    pub fn rename_queue(&self, id: &str, name: &str) -> bool {
+        self.service.change_world(|world| {
+            let queue = world.scenario.queues.iter_mut().find(|q| q.id == id);
+            queue.map(|queue| queue.name = name.to_string()).is_some()
+        })
+    }
+
+    /// Renames routing profile `id`; false if there is none.
+    pub fn rename_routing_profile(&self, id: &str, name: &str) -> bool {
+        self.service.change_world(|world| {
+            let profile = world
+                .scenario
+                .routing_profiles
+                .iter_mut()
+                .find(|p| p.id == id);
+            profile
+                .map(|profile| profile.name = name.to_string())
+                .is_some()
+        })
+    }
+
     /// Requests served per operation name (`GetCurrentUserData`, `ListQueues`, ...).
     pub fn request_count(&self, operation: &str) -> u64 {
         self.service.request_count(operation)

@@ -15,7 +15,7 @@ use futures_util::future::BoxFuture;
 
 use super::attempts::AttemptCounter;
 use super::{
-    ListPage, Listing, Listings, RequestError, RequestLog, RequestOutcome, SourceError,
+    ListEntry, ListPage, Listing, Listings, RequestError, RequestLog, RequestOutcome, SourceError,
     UserDataFilter, UserDataPage, UserDataPages, PAGE_SIZE,
 };
 use crate::config::Instance;
@@ -159,13 +159,18 @@ impl Listings for ConnectSource {
                         .send()
                         .await
                         .map_err(|error| request_error(error, operation))?;
-                    let ids = output
+                    let entries = output
                         .queue_summary_list()
                         .iter()
-                        .map(|queue| queue.id().map(str::to_string).ok_or_else(|| missing("Id")))
+                        .map(|queue| {
+                            Ok(ListEntry {
+                                id: queue.id().ok_or_else(|| missing("Id"))?.to_string(),
+                                name: queue.name().map(str::to_string),
+                            })
+                        })
                         .collect::<Result<_, _>>()?;
                     Ok(ListPage {
-                        ids,
+                        entries,
                         next_token: output.next_token().map(str::to_string),
                     })
                 }
@@ -179,18 +184,18 @@ impl Listings for ConnectSource {
                         .send()
                         .await
                         .map_err(|error| request_error(error, operation))?;
-                    let ids = output
+                    let entries = output
                         .routing_profile_summary_list()
                         .iter()
                         .map(|profile| {
-                            profile
-                                .id()
-                                .map(str::to_string)
-                                .ok_or_else(|| missing("Id"))
+                            Ok(ListEntry {
+                                id: profile.id().ok_or_else(|| missing("Id"))?.to_string(),
+                                name: profile.name().map(str::to_string),
+                            })
                         })
                         .collect::<Result<_, _>>()?;
                     Ok(ListPage {
-                        ids,
+                        entries,
                         next_token: output.next_token().map(str::to_string),
                     })
                 }
@@ -206,10 +211,10 @@ impl Listings for ConnectSource {
                         .await
                         .map_err(|error| request_error(error, operation))?;
                     Ok(ListPage {
-                        ids: output
+                        entries: output
                             .routing_profile_queue_config_summary_list()
                             .iter()
-                            .map(|queue| queue.queue_id().to_string())
+                            .map(|queue| ListEntry::named(queue.queue_id(), queue.queue_name()))
                             .collect(),
                         next_token: output.next_token().map(str::to_string),
                     })

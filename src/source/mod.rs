@@ -267,11 +267,30 @@ impl Listing<'_> {
     }
 }
 
-/// One page of a listing: IDs, possibly repeated (a queue is listed once per channel).
+/// One entry of a listing: an ID and, where the API gives one, its name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListEntry {
+    /// The resource's ID.
+    pub id: String,
+    /// Its name; `None` where the API leaves it out (agent queues have none).
+    pub name: Option<String>,
+}
+
+impl ListEntry {
+    /// An entry with a name.
+    pub fn named(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: Some(name.into()),
+        }
+    }
+}
+
+/// One page of a listing: entries, possibly repeated (a queue is listed once per channel).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListPage {
-    /// The IDs on this page.
-    pub ids: Vec<String>,
+    /// The entries on this page.
+    pub entries: Vec<ListEntry>,
     /// The token of the next page; `None` on the last.
     pub next_token: Option<String>,
 }
@@ -414,12 +433,12 @@ async fn sweep<'a>(
     Ok(agents)
 }
 
-/// Every ID of `listing`, all pages, each once, in the order first seen.
+/// Every entry of `listing`, all pages, each ID once, in the order first seen.
 pub async fn list_all(
     listings: &dyn Listings,
     listing: Listing<'_>,
     budget: &SweepBudget<'_>,
-) -> Result<Vec<String>, SourceError> {
+) -> Result<Vec<ListEntry>, SourceError> {
     let mut ids = Vec::new();
     let mut seen = HashSet::new();
     let mut next_token: Option<String> = None;
@@ -447,9 +466,9 @@ pub async fn list_all(
                 detail: detail.clone(),
                 source,
             })?;
-        for id in page.ids {
-            if seen.insert(id.clone()) {
-                ids.push(id);
+        for entry in page.entries {
+            if seen.insert(entry.id.clone()) {
+                ids.push(entry);
             }
         }
         match page.next_token {
@@ -488,20 +507,29 @@ pub async fn fetch_routing_directory(
         &budgets.routing_profiles,
     )
     .await?;
-    let mut profile_queues = BTreeMap::new();
+    let mut directory = crate::planner::RoutingDirectory::default();
+    for queue in queues {
+        if let Some(name) = queue.name {
+            directory.queue_names.insert(queue.id.clone(), name);
+        }
+        directory.queues.insert(queue.id);
+    }
     for profile in profiles {
         let served = list_all(
             listings,
-            Listing::RoutingProfileQueues(&profile),
+            Listing::RoutingProfileQueues(&profile.id),
             &budgets.routing_profile_queues,
         )
         .await?;
-        profile_queues.insert(profile, served.into_iter().collect());
+        if let Some(name) = profile.name {
+            directory.profile_names.insert(profile.id.clone(), name);
+        }
+        directory.profile_queues.insert(
+            profile.id,
+            served.into_iter().map(|queue| queue.id).collect(),
+        );
     }
-    Ok(crate::planner::RoutingDirectory {
-        queues: queues.into_iter().collect(),
-        profile_queues,
-    })
+    Ok(directory)
 }
 
 /// One request, retried while the failure is retryable, attempts remain and the deadline

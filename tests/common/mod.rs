@@ -172,7 +172,7 @@ pub async fn eventually<T>(limit: Duration, mut check: impl AsyncFnMut() -> Opti
 #[derive(Debug, Clone)]
 pub struct AgentView {
     pub status: String,
-    /// Routing profile ID.
+    /// Routing profile label value: its name, or its ID where the test labels by ID.
     pub routing_profile: String,
     /// Pending next status.
     pub next_status: Option<String>,
@@ -186,6 +186,7 @@ pub struct AgentView {
 /// A contact as a test sees it in its source data.
 #[derive(Debug, Clone)]
 pub struct ContactView {
+    /// Queue label value: its name, or its ID where the test labels by ID.
     pub queue: String,
     /// API channel, e.g. `VOICE`.
     pub channel: String,
@@ -455,8 +456,46 @@ pub fn now() -> f64 {
 }
 
 /// The agents of `set` as the API's queue filter defines them: those whose routing profile
-/// serves any of its queues.
+/// serves any of its queues; queues and routing profiles by name, as the exporter labels them
+/// by default.
 pub fn scenario_views(
+    scenario: &amazon_connect_exporter::simulator::scenario::Scenario,
+    set: &[String],
+    reference: f64,
+) -> Vec<AgentView> {
+    let queue_names: std::collections::HashMap<&str, &str> = scenario
+        .queues
+        .iter()
+        .map(|q| (q.id.as_str(), q.name.as_str()))
+        .collect();
+    let profile_names: std::collections::HashMap<&str, &str> = scenario
+        .routing_profiles
+        .iter()
+        .map(|p| (p.id.as_str(), p.name.as_str()))
+        .collect();
+    let unique = |names: &std::collections::HashMap<&str, &str>| {
+        names
+            .values()
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            == names.len()
+    };
+    assert!(
+        unique(&queue_names) && unique(&profile_names),
+        "the simulator names every queue and profile uniquely"
+    );
+    let mut views = scenario_views_by_id(scenario, set, reference);
+    for agent in &mut views {
+        agent.routing_profile = profile_names[agent.routing_profile.as_str()].to_string();
+        for contact in &mut agent.contacts {
+            contact.queue = queue_names[contact.queue.as_str()].to_string();
+        }
+    }
+    views
+}
+
+/// [`scenario_views`] labelled by ID (`label_values: ids`).
+pub fn scenario_views_by_id(
     scenario: &amazon_connect_exporter::simulator::scenario::Scenario,
     set: &[String],
     reference: f64,

@@ -1,0 +1,149 @@
+//! Label values for resource IDs: queue and routing profile names from the routing directory,
+//! falling back to the ID where a name is unknown or not unique. No I/O here.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::planner::RoutingDirectory;
+
+/// What the `queue` and `routing_profile` labels carry (`label_values` in the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LabelValues {
+    /// Names from ListQueues and ListRoutingProfiles, the ID where there is none.
+    #[default]
+    Names,
+    /// IDs always: stable across renames, no look-ups needed.
+    Ids,
+}
+
+impl LabelValues {
+    /// The configuration spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Names => "names",
+            Self::Ids => "ids",
+        }
+    }
+}
+
+/// Label values by ID for one instance, built from one read of its routing directory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LabelNames {
+    queues: HashMap<String, String>,
+    routing_profiles: HashMap<String, String>,
+}
+
+impl LabelNames {
+    /// Names of the directory's queues and routing profiles. A name that two resources share
+    /// is left out for both, so that their series stay apart (under their IDs) instead of
+    /// overwriting each other.
+    pub fn from_directory(directory: &RoutingDirectory) -> Self {
+        Self {
+            queues: unique_names(&directory.queue_names),
+            routing_profiles: unique_names(&directory.profile_names),
+        }
+    }
+
+    /// The label value of queue `id`: its name, or the ID itself.
+    pub fn queue<'a>(&'a self, id: &'a str) -> &'a str {
+        self.queues.get(id).map_or(id, String::as_str)
+    }
+
+    /// The label value of routing profile `id`: its name, or the ID itself.
+    pub fn routing_profile<'a>(&'a self, id: &'a str) -> &'a str {
+        self.routing_profiles.get(id).map_or(id, String::as_str)
+    }
+
+    /// Whether queue `id` has a name here.
+    pub fn knows_queue(&self, id: &str) -> bool {
+        self.queues.contains_key(id)
+    }
+
+    /// Names shared by more than one resource, for the log: (kind, name, how many).
+    pub fn ambiguous(directory: &RoutingDirectory) -> Vec<(&'static str, String, usize)> {
+        let mut shared = Vec::new();
+        for (kind, names) in [
+            ("queue", &directory.queue_names),
+            ("routing profile", &directory.profile_names),
+        ] {
+            for (name, count) in name_counts(names) {
+                if count > 1 {
+                    shared.push((kind, name.to_string(), count));
+                }
+            }
+        }
+        shared
+    }
+}
+
+fn name_counts(names: &BTreeMap<String, String>) -> BTreeMap<&str, usize> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for name in names.values() {
+        *counts.entry(name.as_str()).or_default() += 1;
+    }
+    counts
+}
+
+fn unique_names(names: &BTreeMap<String, String>) -> HashMap<String, String> {
+    let counts = name_counts(names);
+    names
+        .iter()
+        .filter(|(_, name)| !name.is_empty() && counts[name.as_str()] == 1)
+        .map(|(id, name)| (id.clone(), name.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn directory(queues: &[(&str, &str)], profiles: &[(&str, &str)]) -> RoutingDirectory {
+        let map = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(id, name)| (id.to_string(), name.to_string()))
+                .collect()
+        };
+        RoutingDirectory {
+            queue_names: map(queues),
+            profile_names: map(profiles),
+            ..RoutingDirectory::default()
+        }
+    }
+
+    #[test]
+    fn names_replace_ids_and_unknown_ids_stay() {
+        let names = LabelNames::from_directory(&directory(
+            &[("q1", "Sales"), ("q2", "Support")],
+            &[("p1", "Tier 1")],
+        ));
+        assert_eq!(names.queue("q1"), "Sales");
+        assert_eq!(names.queue("q2"), "Support");
+        assert_eq!(names.queue("q9"), "q9");
+        assert_eq!(names.queue(""), "");
+        assert_eq!(names.routing_profile("p1"), "Tier 1");
+        assert_eq!(names.routing_profile("p2"), "p2");
+        assert!(names.knows_queue("q1") && !names.knows_queue("q9"));
+    }
+
+    #[test]
+    fn a_shared_or_empty_name_falls_back_to_the_ids() {
+        let shared = directory(&[("q1", "Sales"), ("q2", "Sales"), ("q3", "")], &[]);
+        let names = LabelNames::from_directory(&shared);
+        assert_eq!(names.queue("q1"), "q1");
+        assert_eq!(names.queue("q2"), "q2");
+        assert_eq!(names.queue("q3"), "q3");
+        assert_eq!(
+            LabelNames::ambiguous(&shared),
+            vec![("queue", "Sales".to_string(), 2)]
+        );
+    }
+
+    #[test]
+    fn label_values_parse_from_the_configuration_spelling() {
+        let parsed: LabelValues = serde_yaml::from_str("ids").unwrap();
+        assert_eq!(parsed, LabelValues::Ids);
+        assert_eq!(LabelValues::default().as_str(), "names");
+        assert!(serde_yaml::from_str::<LabelValues>("uuids").is_err());
+    }
+}

@@ -1,0 +1,157 @@
+//! Queue and routing profile labels: names from ListQueues and ListRoutingProfiles that follow
+//! renames after a directory refresh, IDs for names two resources share, and IDs throughout
+//! (with no look-ups at all) under `label_values: ids`. The real exporter and SDK against the
+//! simulator on 127.0.0.1.
+
+mod common;
+
+use std::time::Duration;
+
+use amazon_connect_exporter::simulator::SimulatorOptions;
+
+use common::{
+    assert_set_matches, eventually, http_get, metric, scenario_views, scenario_views_by_id,
+    scrape_when_up, start_exporter,
+};
+
+fn options() -> SimulatorOptions {
+    SimulatorOptions {
+        agents: 60,
+        queues: 8,
+        routing_profiles: 4,
+        seed: 5,
+        frozen: true,
+        ..SimulatorOptions::default()
+    }
+}
+
+fn config(instance_id: &str, endpoint: &str, extra: &str, queues: &[String]) -> String {
+    format!(
+        "instances:\n  - name: sim\n    instance_id: {instance_id}\n    region: eu-west-2\n    endpoint_url: {endpoint}\n    poll_interval: 1s\n{extra}    queue_sets:\n      - name: all\n        queues: [{}]\n",
+        queues.join(", ")
+    )
+}
+
+/// The values of `label` on the `name` series of the set `all`.
+fn label_values(text: &str, name: &str, label: &str) -> std::collections::BTreeSet<String> {
+    metric(text, name)
+        .into_iter()
+        .filter(|(labels, _)| labels.get("queue_set").map(String::as_str) == Some("all"))
+        .filter_map(|(labels, _)| labels.get(label).cloned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_carry_names_and_follow_renames_after_a_refresh() {
+    let simulator = common::start_simulator(options()).await;
+    let scenario = simulator.simulator().scenario();
+    let queues: Vec<String> = scenario.queues.iter().map(|q| q.id.clone()).collect();
+    let reference = common::now();
+    let yaml = config(
+        &scenario.instance_id,
+        &simulator.endpoint_url(),
+        "    directory_refresh_interval: 1s\n",
+        &queues,
+    );
+    let exporter = start_exporter(&yaml).await;
+    let address = exporter.address();
+    let text = scrape_when_up(address, &["all"]).await;
+    // The first round already waits for the names: every value matches, by name.
+    assert_set_matches(&text, "all", &scenario_views(&scenario, &queues, reference));
+    let contacts = "amazon_connect_agent_contacts";
+    let profiles = "amazon_connect_agents_by_routing_profile";
+    let first_queue = &scenario.queues[0];
+    let first_profile = &scenario.routing_profiles[0];
+    assert!(label_values(&text, contacts, "queue").contains(&first_queue.name));
+    assert!(label_values(&text, profiles, "routing_profile").contains(&first_profile.name));
+
+    // An administrator renames a queue and a profile, and gives two other queues one name.
+    assert!(simulator
+        .simulator()
+        .rename_queue(&first_queue.id, "Renamed queue"));
+    assert!(simulator
+        .simulator()
+        .rename_routing_profile(&first_profile.id, "Renamed profile"));
+    // Two queues with contacts (so that they have series), other than the renamed one.
+    let with_contacts: Vec<&String> = queues[1..]
+        .iter()
+        .filter(|id| {
+            scenario
+                .agents
+                .iter()
+                .flat_map(|agent| &agent.contacts)
+                .any(|contact| &contact.queue_id == *id)
+        })
+        .collect();
+    assert!(with_contacts.len() >= 2, "too few queues with contacts");
+    let second = scenario
+        .queues
+        .iter()
+        .find(|q| &q.id == with_contacts[0])
+        .unwrap();
+    let third = scenario
+        .queues
+        .iter()
+        .find(|q| &q.id == with_contacts[1])
+        .unwrap();
+    assert!(simulator.simulator().rename_queue(&second.id, "Shared"));
+    assert!(simulator.simulator().rename_queue(&third.id, "Shared"));
+    let text = eventually(Duration::from_secs(20), async || {
+        let text = http_get(address, "/metrics").await.body;
+        label_values(&text, profiles, "routing_profile")
+            .contains("Renamed profile")
+            .then_some(text)
+    })
+    .await;
+    exporter.stop().await;
+
+    let queue_labels = label_values(&text, contacts, "queue");
+    assert!(queue_labels.contains("Renamed queue"), "{queue_labels:?}");
+    assert!(
+        !queue_labels.contains(&first_queue.name),
+        "{queue_labels:?}"
+    );
+    // A shared name would merge two queues' series: both fall back to their IDs.
+    assert!(!queue_labels.contains("Shared"), "{queue_labels:?}");
+    assert!(
+        queue_labels.contains(&second.id) && queue_labels.contains(&third.id),
+        "{queue_labels:?}"
+    );
+    let profile_labels = label_values(&text, profiles, "routing_profile");
+    assert!(!profile_labels.contains(&first_profile.name));
+    simulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn label_values_ids_keeps_ids_and_makes_no_look_ups() {
+    let simulator = common::start_simulator(options()).await;
+    let scenario = simulator.simulator().scenario();
+    let queues: Vec<String> = scenario.queues.iter().map(|q| q.id.clone()).collect();
+    let reference = common::now();
+    let yaml = config(
+        &scenario.instance_id,
+        &simulator.endpoint_url(),
+        "    label_values: ids\n    request_planner: queues\n",
+        &queues,
+    );
+    let exporter = start_exporter(&yaml).await;
+    let text = scrape_when_up(exporter.address(), &["all"]).await;
+    exporter.stop().await;
+    assert_set_matches(
+        &text,
+        "all",
+        &scenario_views_by_id(&scenario, &queues, reference),
+    );
+    for operation in [
+        "ListQueues",
+        "ListRoutingProfiles",
+        "ListRoutingProfileQueues",
+    ] {
+        assert_eq!(
+            simulator.simulator().request_count(operation),
+            0,
+            "{operation}"
+        );
+    }
+    simulator.stop().await;
+}
