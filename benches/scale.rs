@@ -5,7 +5,8 @@
 //! and scrape latency with 1 and 32 concurrent scrapers. Writes the figures to BENCHMARKS.md.
 //! Bounded: each size stops after a few rounds or its time limit.
 //!
-//! Run: `cargo bench --bench scale` (`SCALE_SIZES=1000,10000` to choose sizes).
+//! Run: `cargo bench --bench scale` (`SCALE_SIZES=1000,10000` to choose sizes,
+//! `SCALE_LOG_DIR=DIR` to keep the exporter's log and `/metrics`).
 
 mod common;
 
@@ -20,10 +21,10 @@ use tokio::net::TcpStream;
 
 const BIN: &str = env!("CARGO_BIN_EXE_amazon-connect-exporter");
 /// Rounds measured per size, after the first swept round.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 /// Scrapes per scraper in the latency runs.
 const SCRAPES_ONE: usize = 200;
-const SCRAPES_EACH_OF_32: usize = 25;
+const SCRAPES_EACH_OF_32: usize = 100;
 
 /// Kills the child when dropped, so a failed run leaves nothing behind.
 struct Running(Child);
@@ -55,6 +56,18 @@ async fn wait_for_port(port: u16, limit: Duration) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Where a child's log goes: `$SCALE_LOG_DIR/NAME-AGENTS.log` when that is set (to look into
+/// a surprising figure), nowhere otherwise.
+fn log_file(name: &str, agents: usize) -> Stdio {
+    let Some(directory) = std::env::var_os("SCALE_LOG_DIR") else {
+        return Stdio::null();
+    };
+    let path = std::path::Path::new(&directory).join(format!("{name}-{agents}.log"));
+    std::fs::File::create(&path)
+        .map(Stdio::from)
+        .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())))
 }
 
 /// One HTTP/1.1 GET on a kept-alive connection; returns the body.
@@ -102,12 +115,18 @@ async fn connect(address: SocketAddr) -> BufReader<TcpStream> {
     )
 }
 
+/// One scrape as Prometheus makes it (gzip), decompressed.
 async fn metrics(address: SocketAddr) -> String {
+    use std::io::Read as _;
     let mut stream = connect(address).await;
-    let body = get(&mut stream, "/metrics", false)
+    let body = get(&mut stream, "/metrics", true)
         .await
         .unwrap_or_else(|e| fail(format!("scrape: {e}")));
-    String::from_utf8_lossy(&body).into_owned()
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(body.as_slice())
+        .read_to_string(&mut text)
+        .unwrap_or_else(|e| fail(format!("scrape: not gzip text: {e}")));
+    text
 }
 
 /// The value of the first sample of `name` whose labels contain every `label="value"`.
@@ -134,6 +153,12 @@ async fn scrape_latencies(address: SocketAddr, scrapers: usize, each: usize) -> 
         .map(|_| {
             tokio::spawn(async move {
                 let mut stream = connect(address).await;
+                // One scrape each to warm the connection, not timed: otherwise the first
+                // requests of all scrapers arrive in the same instant, a lock-step no set of
+                // Prometheus servers keeps up.
+                if let Err(e) = get(&mut stream, "/metrics", true).await {
+                    fail(format!("scrape: {e}"));
+                }
                 let mut latencies = Vec::with_capacity(each);
                 for _ in 0..each {
                     let started = Instant::now();
@@ -253,7 +278,7 @@ async fn measure(agents: usize) -> Figures {
                 ("AWS_EC2_METADATA_DISABLED", "true"),
             ])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log_file("exporter", agents))
             .spawn()
             .unwrap_or_else(|e| fail(format!("exporter: {e}"))),
     );
@@ -326,7 +351,13 @@ async fn measure(agents: usize) -> Figures {
         sample(&text, "amazon_connect_exporter_round_planned_requests", &[]).unwrap_or(f64::NAN);
     let made_per_round = (requests_of(&text) - requests_before) / measured_rounds;
 
-    let plain_bytes = metrics(address).await.len();
+    let exposition = metrics(address).await;
+    let plain_bytes = exposition.len();
+    if let Some(directory) = std::env::var_os("SCALE_LOG_DIR") {
+        let path = std::path::Path::new(&directory).join(format!("metrics-{agents}.txt"));
+        std::fs::write(&path, &exposition)
+            .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+    }
     let gzip_bytes = {
         let mut stream = connect(address).await;
         get(&mut stream, "/metrics", true)
@@ -398,7 +429,7 @@ fn main() {
     );
     let _ = writeln!(
         report,
-        "- Requests: GetCurrentUserData successes per round; minimum = ceil(agents whose routing profile serves a configured queue / 100). Round = the sweep's wall time (poll duration of the set `all`). CPU = user + system time of the exporter process per round, including one `/metrics` scrape per second. Scrape latency: request sent to last byte read over a kept-alive connection, `Accept-Encoding: gzip` as Prometheus sends; {SCRAPES_ONE} scrapes by one scraper, {SCRAPES_EACH_OF_32} by each of 32 at once.\n"
+        "- Requests: GetCurrentUserData successes per round; minimum = ceil(agents whose routing profile serves a configured queue / 100). Round = the sweep's wall time (poll duration of the set `all`). CPU = user + system time of the exporter process per round, including one `/metrics` scrape per second (gzip, as Prometheus asks). Scrape latency: request sent to last byte read over a kept-alive connection, `Accept-Encoding: gzip` as Prometheus sends; {SCRAPES_ONE} scrapes by one scraper, {SCRAPES_EACH_OF_32} by each of 32 at once, each connection first warmed by one untimed scrape (so that the 32 do not start in lock-step).\n"
     );
     let _ = writeln!(
         report,

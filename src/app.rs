@@ -17,7 +17,7 @@ use crate::config::{Config, ConfigError, Instance};
 use crate::exposition::{Exposition, ExpositionError};
 use crate::model::TargetKey;
 use crate::planner::PlannerMode;
-use crate::scheduler::{QueueSetTarget, Scheduler, Target};
+use crate::scheduler::{PollThread, QueueSetTarget, Scheduler, Target};
 use crate::server::{self, ReloadRequest, ServerError, ServerState};
 use crate::source::connect::ConnectSource;
 use crate::source::{InstanceApi, RequestLog, RetryPolicy, SourceError, MAX_QUEUES_PER_REQUEST};
@@ -63,6 +63,9 @@ pub enum StartError {
     /// The metric families could not be built.
     #[error(transparent)]
     Exposition(#[from] ExpositionError),
+    /// The polling thread could not be started (the system is out of threads or memory).
+    #[error("cannot start the polling thread: {0}")]
+    PollThread(std::io::Error),
 }
 
 /// The budget an instance's requests of `operation` draw from.
@@ -128,6 +131,7 @@ pub struct Exporter {
     exposition: Arc<Exposition>,
     budgets: Arc<Budgets>,
     scheduler: Scheduler,
+    poll_thread: PollThread,
     server: JoinHandle<()>,
     stop_server: oneshot::Sender<()>,
     reload_requests: mpsc::Receiver<ReloadRequest>,
@@ -241,7 +245,8 @@ impl Exporter {
             source,
         })?;
         let queue_sets = keys.len();
-        let scheduler = Scheduler::start(targets, exposition.clone());
+        let poll_thread = PollThread::start().map_err(StartError::PollThread)?;
+        let scheduler = Scheduler::start_on(targets, exposition.clone(), poll_thread.runtime());
         let (reload_sender, reload_requests) = mpsc::channel(4);
         let state = Arc::new(ServerState {
             exposition: Arc::clone(&exposition),
@@ -272,6 +277,7 @@ impl Exporter {
             exposition,
             budgets,
             scheduler,
+            poll_thread,
             server,
             stop_server,
             reload_requests,
@@ -305,7 +311,8 @@ impl Exporter {
         let keys = keys(&targets);
         self.scheduler.stop().await;
         self.exposition.set_targets(&keys, request_logs(&sources))?;
-        self.scheduler = Scheduler::start(targets, self.exposition.clone());
+        self.scheduler =
+            Scheduler::start_on(targets, self.exposition.clone(), self.poll_thread.runtime());
         info!(queue_sets = keys.len(), "configuration reloaded");
         Ok(keys.len())
     }

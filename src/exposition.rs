@@ -9,7 +9,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::Bytes;
-use prometheus::core::Collector;
 use prometheus::proto::MetricFamily;
 use prometheus::{
     Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
@@ -22,6 +21,7 @@ use crate::names::LabelNames;
 use crate::scheduler::RoundReport;
 use crate::source::{RequestLog, RequestOutcome};
 use crate::summary::Summary;
+use crate::text_format::{Family, Kind, TextWriter};
 
 /// `Content-Type` of the text exposition format 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -241,10 +241,14 @@ impl Exposition {
         state.last_poll = Some(report.started_at + report.duration.as_secs_f64());
         match report.outcome {
             Ok(snapshot) => {
+                let summary = Summary::from_snapshot(&snapshot);
                 for counter in &mut state.terminal {
-                    counter.observe(&snapshot);
+                    let pairs = summary.contacts.keys();
+                    counter
+                        .start_at_zero(pairs.map(|key| (key.queue.as_str(), key.channel.as_str())));
+                    counter.observe_in_state(&snapshot);
                 }
-                state.summary = Some(Summary::from_snapshot(&snapshot));
+                state.summary = Some(summary);
                 state.last_success = Some(report.started_at);
                 state.last_error = None;
             }
@@ -379,7 +383,7 @@ impl Exposition {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        let mut families = build_families(&targets, &request_logs, &self.version, &self.revision)?;
+        let mut families = exporter_families(&request_logs, &self.version, &self.revision)?;
         families.extend(round_families(&rounds)?);
         families.extend(budget_families(&self.budgets)?);
         families.extend(self.self_registry.gather());
@@ -388,7 +392,9 @@ impl Exposition {
             let current = self.encoded.read().unwrap_or_else(PoisonError::into_inner);
             (current.plain.len().max(4096), current.gzip.len().max(1024))
         };
-        let mut buffer = Vec::with_capacity(plain_capacity);
+        let mut writer = TextWriter::with_capacity(plain_capacity);
+        write_target_families(&mut writer, &targets);
+        let mut buffer = writer.into_bytes();
         TextEncoder::new().encode(&families, &mut buffer)?;
         let gzip = gzip(&buffer, gzip_capacity)?;
         *self.encoded.write().unwrap_or_else(PoisonError::into_inner) = Encoded {
@@ -478,151 +484,12 @@ fn round_families(
     Ok(registry.gather())
 }
 
-/// The families built fresh on every publish.
-struct Families {
-    slots_available: GaugeVec,
-    slots_active: GaugeVec,
-    slots_max: GaugeVec,
-    agents: GaugeVec,
-    contacts: GaugeVec,
-    contact_age: GaugeVec,
-    terminal: Vec<IntCounterVec>,
-    agents_by_profile: GaugeVec,
-    agents_next_status: GaugeVec,
-    status_age: GaugeVec,
-    contacts_by_initiation: GaugeVec,
-    agents_with_missed: GaugeVec,
-    up: GaugeVec,
-    last_success: GaugeVec,
-    api_requests: IntCounterVec,
-    build_info: GaugeVec,
-}
-
-fn gauge(name: &str, help: &str, labels: &[&str]) -> Result<GaugeVec, prometheus::Error> {
-    GaugeVec::new(Opts::new(name, help), labels)
-}
-
-impl Families {
-    fn new() -> Result<Self, prometheus::Error> {
-        const SET: &[&str] = &["connect_instance", "queue_set"];
-        const CHANNEL: &[&str] = &["connect_instance", "queue_set", "channel"];
-        const CONTACT: &[&str] = &["connect_instance", "queue_set", "queue", "channel", "state"];
-        Ok(Self {
-            slots_available: gauge(
-                "amazon_connect_agent_slots_available",
-                &format!("Sum of AvailableSlotsByChannel over the queue set's agents. {POLLED}"),
-                CHANNEL,
-            )?,
-            slots_active: gauge(
-                "amazon_connect_agent_slots_active",
-                &format!("Sum of ActiveSlotsByChannel over the queue set's agents. {POLLED}"),
-                CHANNEL,
-            )?,
-            slots_max: gauge(
-                "amazon_connect_agent_slots_max",
-                &format!("Sum of MaxSlotsByChannel over the queue set's agents. {POLLED}"),
-                CHANNEL,
-            )?,
-            agents: gauge(
-                "amazon_connect_agents",
-                &format!("Agents serving the queue set, by agent status name. {POLLED}"),
-                &["connect_instance", "queue_set", "status"],
-            )?,
-            contacts: gauge(
-                "amazon_connect_agent_contacts",
-                &format!("Contacts with the queue set's agents, by the contact's queue, channel and agent contact state. {POLLED}"),
-                CONTACT,
-            )?,
-            contact_age: gauge(
-                "amazon_connect_agent_contact_state_age_seconds_max",
-                &format!("Seconds the oldest of these contacts has been in its state, measured at poll start. {POLLED}"),
-                CONTACT,
-            )?,
-            terminal: TERMINAL_STATES
-                .iter()
-                .map(|(_, name, help)| {
-                    IntCounterVec::new(
-                        Opts::new(*name, *help),
-                        &["connect_instance", "queue_set", "queue", "channel"],
-                    )
-                })
-                .collect::<Result<_, _>>()?,
-            agents_by_profile: gauge(
-                "amazon_connect_agents_by_routing_profile",
-                &format!("Agents serving the queue set by routing profile (ID) and agent status name. {POLLED}"),
-                &["connect_instance", "queue_set", "routing_profile", "status"],
-            )?,
-            agents_next_status: gauge(
-                "amazon_connect_agents_next_status",
-                &format!("Agents with a pending next status (set while on contacts), by that status name. {POLLED}"),
-                &["connect_instance", "queue_set", "next_status"],
-            )?,
-            status_age: gauge(
-                "amazon_connect_agent_status_age_seconds_max",
-                &format!("Seconds the longest-running agent in each status has been in it, measured at poll start. {POLLED}"),
-                &["connect_instance", "queue_set", "status"],
-            )?,
-            contacts_by_initiation: gauge(
-                "amazon_connect_agent_contacts_by_initiation_method",
-                &format!("Contacts with the queue set's agents by initiation method (lower case; unknown when not reported) and channel. {POLLED}"),
-                &["connect_instance", "queue_set", "initiation_method", "channel"],
-            )?,
-            agents_with_missed: gauge(
-                "amazon_connect_agents_with_missed_contacts",
-                &format!("Agents of the queue set with at least one contact in the MISSED state. {POLLED}"),
-                SET,
-            )?,
-            up: gauge(
-                "amazon_connect_up",
-                "1 if the last poll of the queue set succeeded, 0 if it failed (its data series are then dropped).",
-                SET,
-            )?,
-            last_success: gauge(
-                "amazon_connect_last_poll_success_timestamp_seconds",
-                "Unix time at which the last successful poll of the queue set started: the age of the data served.",
-                SET,
-            )?,
-            api_requests: IntCounterVec::new(
-                Opts::new(
-                    "amazon_connect_exporter_api_requests_total",
-                    "Amazon Connect API request attempts, SDK retries included, by operation and outcome (success, throttled, client_error, server_error, timeout, network_error, malformed_response).",
-                ),
-                &["connect_instance", "operation", "outcome"],
-            )?,
-            build_info: gauge(
-                "amazon_connect_exporter_build_info",
-                "Always 1; the labels say which build of the exporter is running.",
-                &["version", "revision"],
-            )?,
-        })
-    }
-
-    fn collectors(self) -> Vec<Box<dyn Collector>> {
-        let terminal = self
-            .terminal
-            .into_iter()
-            .map(|counter| Box::new(counter) as Box<dyn Collector>);
-        let mut collectors: Vec<Box<dyn Collector>> = vec![
-            Box::new(self.slots_available),
-            Box::new(self.slots_active),
-            Box::new(self.slots_max),
-            Box::new(self.agents),
-            Box::new(self.contacts),
-            Box::new(self.contact_age),
-            Box::new(self.agents_by_profile),
-            Box::new(self.agents_next_status),
-            Box::new(self.status_age),
-            Box::new(self.contacts_by_initiation),
-            Box::new(self.agents_with_missed),
-            Box::new(self.up),
-            Box::new(self.last_success),
-            Box::new(self.api_requests),
-            Box::new(self.build_info),
-        ];
-        collectors.extend(terminal);
-        collectors
-    }
-}
+/// The labels every data family starts with.
+const SET: &[&str] = &["connect_instance", "queue_set"];
+const CHANNEL: &[&str] = &["connect_instance", "queue_set", "channel"];
+const STATUS: &[&str] = &["connect_instance", "queue_set", "status"];
+const CONTACT: &[&str] = &["connect_instance", "queue_set", "queue", "channel", "state"];
+const TERMINAL: &[&str] = &["connect_instance", "queue_set", "queue", "channel"];
 
 /// The `queue` label of queue `id`: its name where `names` has one.
 fn queue_label<'a>(names: Option<&'a LabelNames>, id: &'a str) -> &'a str {
@@ -634,125 +501,269 @@ fn profile_label<'a>(names: Option<&'a LabelNames>, id: &'a str) -> &'a str {
     names.map_or(id, |names| names.routing_profile(id))
 }
 
-fn build_families(
+/// Writes one data family: `write` is called for every target with data (a successful last
+/// poll), with the target's labels, summary and state.
+fn data_family(
+    writer: &mut TextWriter,
     targets: &BTreeMap<TargetKey, TargetState>,
+    (name, help, kind, labels): (&'static str, &str, Kind, &'static [&'static str]),
+    mut write: impl FnMut(&mut Family<'_>, [&str; 2], &Summary, &TargetState),
+) {
+    let mut family = writer.family(name, help, kind, labels);
+    for (key, state) in targets {
+        if let Some(summary) = &state.summary {
+            let set = [key.instance.as_str(), key.queue_set.as_str()];
+            write(&mut family, set, summary, state);
+        }
+    }
+}
+
+/// Writes the families of every target's data, `up` and the last-success time.
+fn write_target_families(writer: &mut TextWriter, targets: &BTreeMap<TargetKey, TargetState>) {
+    let polled = || targets.iter().filter(|(_, state)| state.polled);
+    let mut up = writer.family(
+        "amazon_connect_up",
+        "1 if the last poll of the queue set succeeded, 0 if it failed (its data series are then dropped).",
+        Kind::Gauge,
+        SET,
+    );
+    for (key, state) in polled() {
+        let value = if state.summary.is_some() { 1.0 } else { 0.0 };
+        up.sample(&[&key.instance, &key.queue_set], value);
+    }
+    let mut last_success = writer.family(
+        "amazon_connect_last_poll_success_timestamp_seconds",
+        "Unix time at which the last successful poll of the queue set started: the age of the data served.",
+        Kind::Gauge,
+        SET,
+    );
+    for (key, state) in polled() {
+        if let Some(at) = state.last_success {
+            last_success.sample(&[&key.instance, &key.queue_set], at);
+        }
+    }
+    type SlotsOf = fn(&Summary) -> &BTreeMap<String, i64>;
+    let slot_families: [(&'static str, String, SlotsOf); 3] = [
+        (
+            "amazon_connect_agent_slots_available",
+            format!("Sum of AvailableSlotsByChannel over the queue set's agents. {POLLED}"),
+            |summary| &summary.slots_available,
+        ),
+        (
+            "amazon_connect_agent_slots_active",
+            format!("Sum of ActiveSlotsByChannel over the queue set's agents. {POLLED}"),
+            |summary| &summary.slots_active,
+        ),
+        (
+            "amazon_connect_agent_slots_max",
+            format!("Sum of MaxSlotsByChannel over the queue set's agents. {POLLED}"),
+            |summary| &summary.slots_max,
+        ),
+    ];
+    for (name, help, values) in &slot_families {
+        data_family(
+            writer,
+            targets,
+            (name, help, Kind::Gauge, CHANNEL),
+            |family, set, summary, _| {
+                for (channel, value) in values(summary) {
+                    family.sample(&[set[0], set[1], channel], *value as f64);
+                }
+            },
+        );
+    }
+    let help = format!("Agents serving the queue set, by agent status name. {POLLED}");
+    data_family(
+        writer,
+        targets,
+        ("amazon_connect_agents", &help, Kind::Gauge, STATUS),
+        |family, set, summary, _| {
+            for (status, count) in &summary.agents_by_status {
+                family.sample(&[set[0], set[1], status], *count as f64);
+            }
+        },
+    );
+    let help = format!("Contacts with the queue set's agents, by the contact's queue, channel and agent contact state. {POLLED}");
+    data_family(
+        writer,
+        targets,
+        ("amazon_connect_agent_contacts", &help, Kind::Gauge, CONTACT),
+        |family, set, summary, state| {
+            let names = state.names.as_deref();
+            for (contact, stats) in &summary.contacts {
+                let queue = queue_label(names, &contact.queue);
+                family.sample(
+                    &[set[0], set[1], queue, &contact.channel, &contact.state],
+                    stats.count as f64,
+                );
+            }
+        },
+    );
+    let help = format!("Seconds the oldest of these contacts has been in its state, measured at poll start. {POLLED}");
+    data_family(
+        writer,
+        targets,
+        (
+            "amazon_connect_agent_contact_state_age_seconds_max",
+            &help,
+            Kind::Gauge,
+            CONTACT,
+        ),
+        |family, set, summary, state| {
+            let names = state.names.as_deref();
+            for (contact, stats) in &summary.contacts {
+                if let Some(age) = stats.oldest_state_age {
+                    let queue = queue_label(names, &contact.queue);
+                    family.sample(
+                        &[set[0], set[1], queue, &contact.channel, &contact.state],
+                        age,
+                    );
+                }
+            }
+        },
+    );
+    for (index, (_, name, help)) in TERMINAL_STATES.iter().enumerate() {
+        data_family(
+            writer,
+            targets,
+            (name, help, Kind::Counter, TERMINAL),
+            |family, set, _, state| {
+                let names = state.names.as_deref();
+                for ((queue_id, channel), total) in state.terminal[index].totals() {
+                    family.sample(
+                        &[set[0], set[1], queue_label(names, &queue_id), &channel],
+                        total as f64,
+                    );
+                }
+            },
+        );
+    }
+    let help = format!("Agents serving the queue set by routing profile (name, or ID where there is none) and agent status name. {POLLED}");
+    data_family(
+        writer,
+        targets,
+        (
+            "amazon_connect_agents_by_routing_profile",
+            &help,
+            Kind::Gauge,
+            &["connect_instance", "queue_set", "routing_profile", "status"],
+        ),
+        |family, set, summary, state| {
+            let names = state.names.as_deref();
+            for ((profile, status), count) in &summary.agents_by_profile_status {
+                family.sample(
+                    &[set[0], set[1], profile_label(names, profile), status],
+                    *count as f64,
+                );
+            }
+        },
+    );
+    let help = format!(
+        "Agents with a pending next status (set while on contacts), by that status name. {POLLED}"
+    );
+    data_family(
+        writer,
+        targets,
+        (
+            "amazon_connect_agents_next_status",
+            &help,
+            Kind::Gauge,
+            &["connect_instance", "queue_set", "next_status"],
+        ),
+        |family, set, summary, _| {
+            for (next, count) in &summary.agents_by_next_status {
+                family.sample(&[set[0], set[1], next], *count as f64);
+            }
+        },
+    );
+    let help = format!("Seconds the longest-running agent in each status has been in it, measured at poll start. {POLLED}");
+    data_family(
+        writer,
+        targets,
+        (
+            "amazon_connect_agent_status_age_seconds_max",
+            &help,
+            Kind::Gauge,
+            STATUS,
+        ),
+        |family, set, summary, _| {
+            for (status, age) in &summary.oldest_status_age {
+                family.sample(&[set[0], set[1], status], *age);
+            }
+        },
+    );
+    let help = format!("Contacts with the queue set's agents by initiation method (lower case; unknown when not reported) and channel. {POLLED}");
+    data_family(
+        writer,
+        targets,
+        (
+            "amazon_connect_agent_contacts_by_initiation_method",
+            &help,
+            Kind::Gauge,
+            &[
+                "connect_instance",
+                "queue_set",
+                "initiation_method",
+                "channel",
+            ],
+        ),
+        |family, set, summary, _| {
+            for ((method, channel), count) in &summary.contacts_by_initiation {
+                family.sample(&[set[0], set[1], method, channel], *count as f64);
+            }
+        },
+    );
+    let help =
+        format!("Agents of the queue set with at least one contact in the MISSED state. {POLLED}");
+    data_family(
+        writer,
+        targets,
+        (
+            "amazon_connect_agents_with_missed_contacts",
+            &help,
+            Kind::Gauge,
+            SET,
+        ),
+        |family, set, summary, _| {
+            family.sample(&set, summary.agents_with_missed as f64);
+        },
+    );
+}
+
+/// The few families that stay with the `prometheus` crate: API requests and build info.
+fn exporter_families(
     request_logs: &BTreeMap<String, RequestLog>,
     version: &str,
     revision: &str,
 ) -> Result<Vec<MetricFamily>, prometheus::Error> {
-    let families = Families::new()?;
-    families
-        .build_info
-        .with_label_values(&[version, revision])
-        .set(1.0);
-    for (key, state) in targets {
-        let set = [key.instance.as_str(), key.queue_set.as_str()];
-        if !state.polled {
-            continue;
-        }
-        families
-            .up
-            .with_label_values(&set)
-            .set(if state.summary.is_some() { 1.0 } else { 0.0 });
-        if let Some(at) = state.last_success {
-            families.last_success.with_label_values(&set).set(at);
-        }
-        let Some(summary) = &state.summary else {
-            continue;
-        };
-        let names = state.names.as_deref();
-        for (gauge, values) in [
-            (&families.slots_available, &summary.slots_available),
-            (&families.slots_active, &summary.slots_active),
-            (&families.slots_max, &summary.slots_max),
-        ] {
-            for (channel, value) in values {
-                gauge
-                    .with_label_values(&[set[0], set[1], channel.as_str()])
-                    .set(*value as f64);
-            }
-        }
-        for (status, count) in &summary.agents_by_status {
-            families
-                .agents
-                .with_label_values(&[set[0], set[1], status.as_str()])
-                .set(*count as f64);
-        }
-        for (contact, stats) in &summary.contacts {
-            let labels = [
-                set[0],
-                set[1],
-                queue_label(names, contact.queue.as_str()),
-                contact.channel.as_str(),
-                contact.state.as_str(),
-            ];
-            families
-                .contacts
-                .with_label_values(&labels)
-                .set(stats.count as f64);
-            if let Some(age) = stats.oldest_state_age {
-                families.contact_age.with_label_values(&labels).set(age);
-            }
-        }
-        for ((profile, status), count) in &summary.agents_by_profile_status {
-            families
-                .agents_by_profile
-                .with_label_values(&[
-                    set[0],
-                    set[1],
-                    profile_label(names, profile.as_str()),
-                    status.as_str(),
-                ])
-                .set(*count as f64);
-        }
-        for (next, count) in &summary.agents_by_next_status {
-            families
-                .agents_next_status
-                .with_label_values(&[set[0], set[1], next.as_str()])
-                .set(*count as f64);
-        }
-        for (status, age) in &summary.oldest_status_age {
-            families
-                .status_age
-                .with_label_values(&[set[0], set[1], status.as_str()])
-                .set(*age);
-        }
-        for ((method, channel), count) in &summary.contacts_by_initiation {
-            families
-                .contacts_by_initiation
-                .with_label_values(&[set[0], set[1], method.as_str(), channel.as_str()])
-                .set(*count as f64);
-        }
-        families
-            .agents_with_missed
-            .with_label_values(&set)
-            .set(summary.agents_with_missed as f64);
-        for (counter, family) in state.terminal.iter().zip(&families.terminal) {
-            for ((queue_id, channel), total) in counter.totals() {
-                family
-                    .with_label_values(&[
-                        set[0],
-                        set[1],
-                        queue_label(names, &queue_id),
-                        channel.as_str(),
-                    ])
-                    .inc_by(total);
-            }
-        }
-    }
+    let api_requests = IntCounterVec::new(
+        Opts::new(
+            "amazon_connect_exporter_api_requests_total",
+            "Amazon Connect API request attempts, SDK retries included, by operation and outcome (success, throttled, client_error, server_error, timeout, network_error, malformed_response).",
+        ),
+        &["connect_instance", "operation", "outcome"],
+    )?;
+    let build_info = gauge(
+        "amazon_connect_exporter_build_info",
+        "Always 1; the labels say which build of the exporter is running.",
+        &["version", "revision"],
+    )?;
+    build_info.with_label_values(&[version, revision]).set(1.0);
     for (instance, log) in request_logs {
         for ((operation, outcome), count) in log.counts() {
-            families
-                .api_requests
+            api_requests
                 .with_label_values(&[instance.as_str(), operation.as_str(), outcome.as_str()])
                 .inc_by(count);
         }
     }
     let registry = Registry::new();
-    for collector in families.collectors() {
-        registry.register(collector)?;
-    }
+    registry.register(Box::new(api_requests))?;
+    registry.register(Box::new(build_info))?;
     Ok(registry.gather())
+}
+
+fn gauge(name: &str, help: &str, labels: &[&str]) -> Result<GaugeVec, prometheus::Error> {
+    GaugeVec::new(Opts::new(name, help), labels)
 }
 
 #[cfg(test)]
@@ -774,13 +785,13 @@ mod tests {
             agents: shared(vec![AgentRecord {
                 user_id: "u1".into(),
                 status_name: status.into(),
-                available_slots: [("VOICE".to_string(), 0)].into(),
-                active_slots: [("VOICE".to_string(), 1)].into(),
-                max_slots: [("VOICE".to_string(), 1)].into(),
+                available_slots: vec![("VOICE".into(), 0)],
+                active_slots: vec![("VOICE".into(), 1)],
+                max_slots: vec![("VOICE".into(), 1)],
                 contacts: vec![ContactRecord {
                     contact_id: "c1".into(),
                     channel: "VOICE".into(),
-                    state: contact_state.into(),
+                    state: contact_state.to_string().into(),
                     queue_id: Some("q1".into()),
                     state_start: Some(990.0),
                     ..Default::default()

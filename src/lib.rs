@@ -22,4 +22,5 @@ pub mod shard;
 pub mod simulator;
 pub mod source;
 pub mod summary;
+pub mod text_format;
 pub mod web_config;

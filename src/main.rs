@@ -16,6 +16,10 @@ use amazon_connect_exporter::simulator::{Faults, SimulatorOptions};
 use amazon_connect_exporter::web_config::{self, WebConfig};
 use amazon_connect_exporter::{config, logging, shard};
 
+/// See the note on `mimalloc` in Cargo.toml: less memory held and less CPU per round at scale.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::try_parse_args(std::env::args_os()).unwrap_or_else(|error| error.exit());
     if let Err(problem) = logging::init(cli.log_level, cli.log_format) {

@@ -1,7 +1,9 @@
 //! Counts (contact, agent) pairs the first time they are seen in one terminal contact state,
 //! such as `MISSED`, with memory bounded by a time-to-live and a hard cap.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::model::Snapshot;
 use crate::summary::label_value;
@@ -20,8 +22,7 @@ pub struct StateCounter {
     memory_seconds: f64,
     max_remembered: usize,
     last_seen: HashMap<(String, String), f64>,
-    /// By queue, then by channel as the API sends it (lower-cased on the way out), so that
-    /// looking a pair up allocates nothing.
+    /// By queue, then by lower-case channel, so that looking a pair up allocates nothing.
     totals: HashMap<String, HashMap<String, u64>>,
 }
 
@@ -37,23 +38,43 @@ impl StateCounter {
             state: state.to_string(),
             memory_seconds,
             max_remembered: max_remembered.max(1),
-            last_seen: HashMap::new(),
-            totals: HashMap::new(),
+            last_seen: HashMap::default(),
+            totals: HashMap::default(),
+        }
+    }
+
+    /// Counts the pairs of `snapshot` in this counter's state that were not seen before, and
+    /// gives every (queue, channel) with a contact in any state a total.
+    pub fn observe(&mut self, snapshot: &Snapshot) {
+        for agent in &snapshot.agents {
+            for contact in &agent.contacts {
+                let queue = contact.queue_id.as_deref().unwrap_or("");
+                total_of(&mut self.totals, queue, &label_value(&contact.channel));
+            }
+        }
+        self.observe_in_state(snapshot);
+    }
+
+    /// Gives each (queue, lower-case channel) of `pairs` a total, at 0 until its
+    /// first pair in this state, so that `increase()` in Prometheus counts that first one.
+    /// With [`Self::observe_in_state`], what [`Self::observe`] does when the caller already
+    /// knows the pairs (from the poll's summary), without a lookup per contact.
+    pub fn start_at_zero<'a>(&mut self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        for (queue, channel) in pairs {
+            total_of(&mut self.totals, queue, channel);
         }
     }
 
     /// Counts the pairs of `snapshot` in this counter's state that were not seen before.
-    pub fn observe(&mut self, snapshot: &Snapshot) {
+    pub fn observe_in_state(&mut self, snapshot: &Snapshot) {
         let now = snapshot.fetched_at;
         for agent in &snapshot.agents {
             for contact in &agent.contacts {
-                let queue = contact.queue_id.as_deref().unwrap_or("");
-                // Every (queue, channel) with a contact gets a total, at 0 until its first
-                // pair in this state, so that increase() in Prometheus counts that first one.
-                let total = total_of(&mut self.totals, queue, &contact.channel);
                 if contact.state != self.state {
                     continue;
                 }
+                let queue = contact.queue_id.as_deref().unwrap_or("");
+                let total = total_of(&mut self.totals, queue, &label_value(&contact.channel));
                 if let Some(seen) = self
                     .last_seen
                     .get_mut(&(contact.contact_id.clone(), agent.user_id.clone()))
@@ -75,9 +96,7 @@ impl StateCounter {
         let mut totals = BTreeMap::new();
         for (queue, channels) in &self.totals {
             for (channel, total) in channels {
-                *totals
-                    .entry((queue.clone(), label_value(channel)))
-                    .or_default() += total;
+                totals.insert((queue.clone(), channel.clone()), *total);
             }
         }
         totals
@@ -107,7 +126,7 @@ fn total_of<'a>(
     channel: &str,
 ) -> &'a mut u64 {
     if !totals.contains_key(queue) {
-        totals.insert(queue.to_string(), HashMap::new());
+        totals.insert(queue.to_string(), HashMap::default());
     }
     let channels = totals.get_mut(queue).expect("inserted above");
     if !channels.contains_key(channel) {
@@ -127,7 +146,7 @@ mod tests {
             let record = ContactRecord {
                 contact_id: contact.to_string(),
                 channel: "VOICE".into(),
-                state: state.to_string(),
+                state: state.to_string().into(),
                 queue_id: Some("q".into()),
                 ..Default::default()
             };
@@ -192,6 +211,26 @@ mod tests {
         ));
         assert_eq!(counter.remembered(), 3);
         assert_eq!(total(&counter), 5, "forgetting never lowers a total");
+    }
+
+    #[test]
+    fn zero_start_from_known_pairs_counts_like_observe() {
+        let polls = [
+            snapshot(0.0, &[("c1", "a1", "CONNECTING"), ("c2", "a2", "MISSED")]),
+            snapshot(5.0, &[("c1", "a1", "MISSED"), ("c2", "a2", "MISSED")]),
+        ];
+        let mut whole = StateCounter::new("MISSED");
+        let mut split = StateCounter::new("MISSED");
+        for poll in &polls {
+            whole.observe(poll);
+            split.start_at_zero([("q", "voice")]);
+            split.observe_in_state(poll);
+        }
+        assert_eq!(whole.totals(), split.totals());
+        assert_eq!(
+            split.totals(),
+            BTreeMap::from([(("q".to_string(), "voice".to_string()), 2)])
+        );
     }
 
     #[test]

@@ -1,10 +1,28 @@
 //! Plain data of one poll: agents with their slots, status and contacts. No I/O here.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::sync::Arc;
 
-/// Per-channel slot counts keyed by the API's channel name (`VOICE`, `CHAT`, or a newer one).
-pub type SlotsByChannel = BTreeMap<String, i64>;
+/// A value the API sends from a fixed set (channel, contact state, initiation method), as sent:
+/// borrowed from the SDK's list of known values, owned only for a value newer than the SDK.
+/// Fifty thousand agents then share one `"VOICE"` instead of allocating their own.
+pub type ApiValue = Cow<'static, str>;
+
+/// `value` as an [`ApiValue`]: borrowed when it is one of `known`.
+pub fn api_value(value: &str, known: &'static [&'static str]) -> ApiValue {
+    known
+        .iter()
+        .find(|candidate| **candidate == value)
+        .map_or_else(
+            || Cow::Owned(value.to_string()),
+            |known| Cow::Borrowed(*known),
+        )
+}
+
+/// Per-channel slot counts keyed by the API's channel name (`VOICE`, `CHAT`, or a newer one),
+/// each channel once. A list, not a map: an agent has a handful of channels, and a map's
+/// node would cost several times the entries it holds.
+pub type SlotsByChannel = Vec<(ApiValue, i64)>;
 
 /// One agent as GetCurrentUserData reports it.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -35,11 +53,11 @@ pub struct ContactRecord {
     /// `ContactId`.
     pub contact_id: String,
     /// `Channel`, raw API value (`VOICE`, ...); values the SDK does not know are kept as sent.
-    pub channel: String,
+    pub channel: ApiValue,
     /// `AgentContactState`, raw API value (`CONNECTED`, `MISSED`, ...).
-    pub state: String,
+    pub state: ApiValue,
     /// `InitiationMethod`, raw API value.
-    pub initiation_method: Option<String>,
+    pub initiation_method: Option<ApiValue>,
     /// `Queue.Id`; `None` when the service sends no queue.
     pub queue_id: Option<String>,
     /// `StateStartTimestamp`, epoch seconds.
@@ -85,4 +103,16 @@ pub struct PollReport {
     pub duration: std::time::Duration,
     /// The snapshot, or why there is none.
     pub outcome: Result<Snapshot, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_values_are_borrowed_and_new_ones_kept_as_sent() {
+        const KNOWN: &[&str] = &["VOICE", "CHAT"];
+        assert!(matches!(api_value("VOICE", KNOWN), Cow::Borrowed("VOICE")));
+        assert!(matches!(api_value("VIDEO", KNOWN), Cow::Owned(ref v) if v == "VIDEO"));
+    }
 }

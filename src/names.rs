@@ -38,9 +38,14 @@ impl LabelNames {
     /// is left out for both, so that their series stay apart (under their IDs) instead of
     /// overwriting each other.
     pub fn from_directory(directory: &RoutingDirectory) -> Self {
+        let mut queues = unique_names(&directory.queue_names);
+        // A name that is also some queue's ID would collide with that queue's fallback label.
+        queues.retain(|_, name| !directory.queues.contains(name.as_str()));
+        let mut routing_profiles = unique_names(&directory.profile_names);
+        routing_profiles.retain(|_, name| !directory.profile_queues.contains_key(name.as_str()));
         Self {
-            queues: unique_names(&directory.queue_names),
-            routing_profiles: unique_names(&directory.profile_names),
+            queues,
+            routing_profiles,
         }
     }
 
@@ -137,6 +142,15 @@ mod tests {
             LabelNames::ambiguous(&shared),
             vec![("queue", "Sales".to_string(), 2)]
         );
+    }
+
+    #[test]
+    fn a_name_that_is_another_resources_id_is_not_used() {
+        let mut listed = directory(&[("q1", "q2"), ("q2", "Support")], &[]);
+        listed.queues = ["q1".to_string(), "q2".to_string()].into();
+        let names = LabelNames::from_directory(&listed);
+        assert_eq!(names.queue("q1"), "q1");
+        assert_eq!(names.queue("q2"), "Support");
     }
 
     #[test]

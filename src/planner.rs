@@ -8,7 +8,7 @@
 //! profile (ListRoutingProfileQueues) the agents of any queue set can be picked locally from
 //! one sweep of the profiles that serve any configured queue.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::model::AgentRecord;
@@ -49,7 +49,7 @@ impl RoutingDirectory {
     pub fn profiles_serving(&self, queue_ids: &[String]) -> BTreeSet<String> {
         // A profile serves a handful of queues while a set may list a thousand: look the
         // profile's queues up in the set, not the other way round.
-        let wanted: HashSet<&str> = queue_ids.iter().map(String::as_str).collect();
+        let wanted: rustc_hash::FxHashSet<&str> = queue_ids.iter().map(String::as_str).collect();
         self.profile_queues
             .iter()
             .filter(|(_, queues)| queues.iter().any(|queue| wanted.contains(queue.as_str())))
@@ -243,13 +243,14 @@ pub fn agents_of_set(
     queue_ids: &[String],
     directory: &RoutingDirectory,
 ) -> Vec<Arc<AgentRecord>> {
-    let profiles = directory.profiles_serving(queue_ids);
+    let serving = directory.profiles_serving(queue_ids);
+    let profiles: rustc_hash::FxHashSet<&str> = serving.iter().map(String::as_str).collect();
     swept
         .iter()
         .filter(|agent| {
             agent
                 .routing_profile_id
-                .as_ref()
+                .as_deref()
                 .is_some_and(|profile| profiles.contains(profile))
         })
         .cloned()

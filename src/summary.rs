@@ -3,7 +3,9 @@
 //! Keeping only these aggregates (not the raw agents) bounds memory by the number of series,
 //! not by the number of agents.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::model::{AgentRecord, Snapshot};
 
@@ -83,7 +85,7 @@ impl<'a> Tally<'a> {
             (&mut self.slots_max, &agent.max_slots),
         ] {
             for (channel, count) in slots {
-                *totals.entry(channel.as_str()).or_default() += count;
+                *totals.entry(channel.as_ref()).or_default() += count;
             }
         }
         let status = agent.status_name.as_str();
@@ -112,12 +114,12 @@ impl<'a> Tally<'a> {
             let method = contact.initiation_method.as_deref().unwrap_or("unknown");
             *self
                 .contacts_by_initiation
-                .entry((method, contact.channel.as_str()))
+                .entry((method, contact.channel.as_ref()))
                 .or_default() += 1;
             let key = (
                 contact.queue_id.as_deref().unwrap_or(""),
-                contact.channel.as_str(),
-                contact.state.as_str(),
+                contact.channel.as_ref(),
+                contact.state.as_ref(),
             );
             let stats = self.contacts.entry(key).or_default();
             stats.count += 1;
@@ -205,14 +207,17 @@ mod tests {
     use crate::model::{shared, ContactRecord, SlotsByChannel};
 
     fn slots(pairs: &[(&str, i64)]) -> SlotsByChannel {
-        pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string().into(), *v))
+            .collect()
     }
 
     fn contact(queue: &str, channel: &str, state: &str, start: Option<f64>) -> ContactRecord {
         ContactRecord {
             contact_id: format!("{queue}-{channel}-{state}-{start:?}"),
-            channel: channel.into(),
-            state: state.into(),
+            channel: channel.to_string().into(),
+            state: state.to_string().into(),
             initiation_method: Some("INBOUND".into()),
             queue_id: Some(queue.into()),
             state_start: start,

@@ -9,7 +9,9 @@ use aws_sdk_connect::config::http::HttpResponse;
 use aws_sdk_connect::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_connect::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::primitives::DateTime;
-use aws_sdk_connect::types::{Channel, UserData, UserDataFilters};
+use aws_sdk_connect::types::{
+    Channel, ContactInitiationMethod, ContactState, UserData, UserDataFilters,
+};
 use aws_sdk_connect::Client;
 use futures_util::future::BoxFuture;
 
@@ -19,7 +21,7 @@ use super::{
     UserDataFilter, UserDataPage, UserDataPages, PAGE_SIZE,
 };
 use crate::config::Instance;
-use crate::model::{AgentRecord, ContactRecord, SlotsByChannel};
+use crate::model::{api_value, AgentRecord, ContactRecord, SlotsByChannel};
 
 /// Connecting to the API should never take long; a slow connect is a network problem.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -115,9 +117,12 @@ impl UserDataPages for ConnectSource {
                 .send()
                 .await
                 .map_err(|error| request_error(error, "GetCurrentUserData"))?;
+            // Taken apart rather than copied: the records keep the strings the SDK allocated.
+            let next_token = output.next_token;
             let agents = output
-                .user_data_list()
-                .iter()
+                .user_data_list
+                .unwrap_or_default()
+                .into_iter()
                 .enumerate()
                 .map(|(index, user)| {
                     agent_from_sdk(user).map_err(|problem| RequestError {
@@ -127,10 +132,7 @@ impl UserDataPages for ConnectSource {
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(UserDataPage {
-                agents,
-                next_token: output.next_token().map(str::to_string),
-            })
+            Ok(UserDataPage { agents, next_token })
         })
     }
 }
@@ -224,69 +226,70 @@ impl Listings for ConnectSource {
     }
 }
 
-/// Converts one `UserData`. Fields every agent has are required: a response without them is
-/// malformed, and guessing would publish wrong numbers.
-pub fn agent_from_sdk(user: &UserData) -> Result<AgentRecord, String> {
+/// Converts one `UserData`, keeping its strings. Fields every agent has are required: a
+/// response without them is malformed, and guessing would publish wrong numbers.
+pub fn agent_from_sdk(user: UserData) -> Result<AgentRecord, String> {
     let user_id = user
-        .user()
-        .and_then(|reference| reference.id())
-        .ok_or("has no User.Id")?
-        .to_string();
+        .user
+        .and_then(|reference| reference.id)
+        .ok_or("has no User.Id")?;
     let status = user
-        .status()
+        .status
         .ok_or_else(|| format!("(user {user_id}) has no Status"))?;
     let status_name = status
-        .status_name()
-        .ok_or_else(|| format!("(user {user_id}) has no Status.StatusName"))?
-        .to_string();
+        .status_name
+        .ok_or_else(|| format!("(user {user_id}) has no Status.StatusName"))?;
     let contacts = user
-        .contacts()
-        .iter()
+        .contacts
+        .unwrap_or_default()
+        .into_iter()
         .enumerate()
         .map(|(index, contact)| {
             let field = |name: &str| format!("(user {user_id}) Contacts[{index}] has no {name}");
             Ok(ContactRecord {
-                contact_id: contact
-                    .contact_id()
-                    .ok_or_else(|| field("ContactId"))?
-                    .to_string(),
-                channel: contact
-                    .channel()
-                    .ok_or_else(|| field("Channel"))?
-                    .as_str()
-                    .to_string(),
-                state: contact
-                    .agent_contact_state()
-                    .ok_or_else(|| field("AgentContactState"))?
-                    .as_str()
-                    .to_string(),
-                initiation_method: contact.initiation_method().map(|m| m.as_str().to_string()),
-                queue_id: contact.queue().and_then(|q| q.id()).map(str::to_string),
-                state_start: contact.state_start_timestamp().map(epoch_seconds),
+                contact_id: contact.contact_id.ok_or_else(|| field("ContactId"))?,
+                channel: api_value(
+                    contact.channel.ok_or_else(|| field("Channel"))?.as_str(),
+                    Channel::values(),
+                ),
+                state: api_value(
+                    contact
+                        .agent_contact_state
+                        .ok_or_else(|| field("AgentContactState"))?
+                        .as_str(),
+                    ContactState::values(),
+                ),
+                initiation_method: contact
+                    .initiation_method
+                    .map(|method| api_value(method.as_str(), ContactInitiationMethod::values())),
+                queue_id: contact.queue.and_then(|queue| queue.id),
+                state_start: contact.state_start_timestamp.as_ref().map(epoch_seconds),
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(AgentRecord {
-        status_start: status.status_start_timestamp().map(epoch_seconds),
-        next_status: user.next_status().map(str::to_string),
-        routing_profile_id: user
-            .routing_profile()
-            .and_then(|profile| profile.id())
-            .map(str::to_string),
-        available_slots: slots(user.available_slots_by_channel()),
-        active_slots: slots(user.active_slots_by_channel()),
-        max_slots: slots(user.max_slots_by_channel()),
+        status_start: status.status_start_timestamp.as_ref().map(epoch_seconds),
+        next_status: user.next_status,
+        routing_profile_id: user.routing_profile.and_then(|profile| profile.id),
+        available_slots: slots(user.available_slots_by_channel),
+        active_slots: slots(user.active_slots_by_channel),
+        max_slots: slots(user.max_slots_by_channel),
         user_id,
         status_name,
         contacts,
     })
 }
 
-fn slots(map: Option<&std::collections::HashMap<Channel, i32>>) -> SlotsByChannel {
-    map.into_iter()
-        .flatten()
-        .map(|(channel, count)| (channel.as_str().to_string(), i64::from(*count)))
-        .collect()
+fn slots(map: Option<std::collections::HashMap<Channel, i32>>) -> SlotsByChannel {
+    let map = map.unwrap_or_default();
+    let mut slots = Vec::with_capacity(map.len());
+    for (channel, count) in map {
+        slots.push((
+            api_value(channel.as_str(), Channel::values()),
+            i64::from(count),
+        ));
+    }
+    slots
 }
 
 fn epoch_seconds(time: &DateTime) -> f64 {
@@ -400,13 +403,20 @@ mod tests {
                     .build(),
             )
             .build();
-        let agent = agent_from_sdk(&data).unwrap();
+        let agent = agent_from_sdk(data.clone()).unwrap();
         assert_eq!(agent.user_id, "u1");
         assert_eq!(agent.status_start, Some(1_700_000_000.5));
         assert_eq!(agent.next_status.as_deref(), Some("Lunch"));
-        assert_eq!(agent.available_slots["VIDEO"], 2);
-        assert_eq!(agent.available_slots["VOICE"], 0);
-        assert_eq!(agent.max_slots["VOICE"], 1);
+        let count = |slots: &SlotsByChannel, channel: &str| {
+            slots
+                .iter()
+                .find(|(name, _)| name == channel)
+                .map(|(_, count)| *count)
+        };
+        assert_eq!(count(&agent.available_slots, "VIDEO"), Some(2));
+        assert_eq!(count(&agent.available_slots, "VOICE"), Some(0));
+        assert_eq!(count(&agent.max_slots, "VOICE"), Some(1));
+        assert_eq!(agent.available_slots.len(), 2);
         assert!(agent.active_slots.is_empty());
         let contact = &agent.contacts[0];
         assert_eq!(contact.state, "WRAPPING_UP");
@@ -418,7 +428,7 @@ mod tests {
     #[test]
     fn missing_required_fields_are_named() {
         let no_user = UserData::builder().build();
-        assert_eq!(agent_from_sdk(&no_user).unwrap_err(), "has no User.Id");
+        assert_eq!(agent_from_sdk(no_user).unwrap_err(), "has no User.Id");
         let no_state = user()
             .contacts(
                 AgentContactReference::builder()
@@ -428,7 +438,7 @@ mod tests {
             )
             .build();
         assert_eq!(
-            agent_from_sdk(&no_state).unwrap_err(),
+            agent_from_sdk(no_state).unwrap_err(),
             "(user u1) Contacts[0] has no AgentContactState"
         );
     }

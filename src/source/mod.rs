@@ -362,7 +362,7 @@ pub async fn sweep_queues(
     pages: &dyn UserDataPages,
     queue_ids: &[String],
     budget: &SweepBudget<'_>,
-) -> Result<Vec<AgentRecord>, SourceError> {
+) -> Result<Vec<Arc<AgentRecord>>, SourceError> {
     let chunks: Vec<&[String]> = queue_ids.chunks(MAX_QUEUES_PER_REQUEST).collect();
     sweep(pages, &chunks, UserDataFilter::Queues, budget).await
 }
@@ -373,7 +373,7 @@ pub async fn sweep_routing_profiles(
     pages: &dyn UserDataPages,
     chunks: &[Vec<String>],
     budget: &SweepBudget<'_>,
-) -> Result<Vec<AgentRecord>, SourceError> {
+) -> Result<Vec<Arc<AgentRecord>>, SourceError> {
     let chunks: Vec<&[String]> = chunks.iter().map(Vec::as_slice).collect();
     sweep(pages, &chunks, UserDataFilter::RoutingProfiles, budget).await
 }
@@ -383,9 +383,9 @@ async fn sweep<'a>(
     chunks: &[&'a [String]],
     filter: fn(&'a [String]) -> UserDataFilter<'a>,
     budget: &SweepBudget<'_>,
-) -> Result<Vec<AgentRecord>, SourceError> {
+) -> Result<Vec<Arc<AgentRecord>>, SourceError> {
     let mut agents = Vec::new();
-    let mut seen_users = HashSet::new();
+    let mut seen_users = rustc_hash::FxHashSet::default();
     let total: usize = chunks.iter().map(|chunk| chunk.len()).sum();
     let mut first = 1;
     for chunk in chunks {
@@ -417,7 +417,8 @@ async fn sweep<'a>(
                 })?;
             for agent in page.agents {
                 if seen_users.insert(agent.user_id.clone()) {
-                    agents.push(agent);
+                    // Shared from here on: the queue sets of a round hold the same records.
+                    agents.push(Arc::new(agent));
                 }
             }
             match page.next_token {
@@ -668,7 +669,7 @@ mod tests {
         fake: &FakePages,
         queue_count: usize,
         limiter: &RateLimiter,
-    ) -> Result<Vec<AgentRecord>, SourceError> {
+    ) -> Result<Vec<Arc<AgentRecord>>, SourceError> {
         let budget = SweepBudget {
             limiter,
             retry: RetryPolicy::default(),
