@@ -41,13 +41,29 @@ const CONTACT_STATES: [&str; 9] = [
 #[derive(Debug)]
 pub(crate) struct Service {
     pub(crate) world: Mutex<World>,
-    pub(crate) frozen: bool,
+    pub(crate) frozen: std::sync::atomic::AtomicBool,
     faults: Faults,
     quota: Option<RateLimiter>,
     started: tokio::time::Instant,
     counts: Mutex<BTreeMap<&'static str, u64>>,
     user_data_times: Mutex<Vec<std::time::Duration>>,
+    /// Every (contact, agent) pair a GetCurrentUserData answer carried in the MISSED state.
+    served_missed: Mutex<BTreeSet<MissedPair>>,
     request_ids: AtomicU64,
+}
+
+/// A (contact, agent) pair served in the MISSED state, with the labels the exporter counts it
+/// under.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MissedPair {
+    /// Contact ID.
+    pub contact_id: String,
+    /// User ID of the agent who did not answer.
+    pub user_id: String,
+    /// Queue ID of the contact.
+    pub queue_id: String,
+    /// API channel, e.g. `VOICE`.
+    pub channel: String,
 }
 
 type HttpResponse = Response<Full<Bytes>>;
@@ -56,12 +72,13 @@ impl Service {
     pub(crate) fn new(world: World, frozen: bool, faults: Faults) -> Self {
         Self {
             world: Mutex::new(world),
-            frozen,
+            frozen: std::sync::atomic::AtomicBool::new(frozen),
             quota: faults.rate_limit.map(RateLimiter::new),
             faults,
             started: tokio::time::Instant::now(),
             counts: Mutex::new(BTreeMap::new()),
             user_data_times: Mutex::new(Vec::new()),
+            served_missed: Mutex::new(BTreeSet::new()),
             request_ids: AtomicU64::new(0),
         }
     }
@@ -74,10 +91,18 @@ impl Service {
             .clone()
     }
 
+    /// Every (contact, agent) pair served in the MISSED state so far.
+    pub(crate) fn served_missed(&self) -> BTreeSet<MissedPair> {
+        self.served_missed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// Runs `f` on the world, advanced to the present unless frozen.
     pub(crate) fn with_world<T>(&self, f: impl FnOnce(&World) -> T) -> T {
         let mut world = self.world.lock().unwrap_or_else(PoisonError::into_inner);
-        if !self.frozen {
+        if !self.frozen.load(std::sync::atomic::Ordering::Relaxed) {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64());
@@ -279,7 +304,7 @@ pub(crate) fn route(
             );
         }
         let result = match operation {
-            "GetCurrentUserData" => get_current_user_data(world, body),
+            "GetCurrentUserData" => get_current_user_data(world, body, &service.served_missed),
             "ListRoutingProfileQueues" => {
                 list_routing_profile_queues(world, profile.unwrap_or(""), &query)
             }
@@ -304,7 +329,11 @@ fn invalid(message: String) -> Failure {
     )
 }
 
-fn get_current_user_data(world: &World, body: &[u8]) -> Result<Value, Failure> {
+fn get_current_user_data(
+    world: &World,
+    body: &[u8],
+    served_missed: &Mutex<BTreeSet<MissedPair>>,
+) -> Result<Value, Failure> {
     let request: GetCurrentUserDataRequest = serde_json::from_slice(body).map_err(|error| {
         (
             StatusCode::BAD_REQUEST,
@@ -408,6 +437,19 @@ fn get_current_user_data(world: &World, body: &[u8]) -> Result<Value, Failure> {
         .collect();
     let (start, end, next_token) =
         page_bounds(matching.len(), request.next_token.as_deref(), page_size)?;
+    {
+        let mut served = served_missed.lock().unwrap_or_else(PoisonError::into_inner);
+        for agent in &matching[start..end] {
+            for contact in agent.contacts.iter().filter(|c| c.state == "MISSED") {
+                served.insert(MissedPair {
+                    contact_id: contact.contact_id.clone(),
+                    user_id: agent.id.clone(),
+                    queue_id: contact.queue_id.clone(),
+                    channel: contact.channel.clone(),
+                });
+            }
+        }
+    }
     let response = GetCurrentUserDataResponse {
         user_data_list: matching[start..end]
             .iter()

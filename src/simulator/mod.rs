@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::net::TcpListener;
 
+pub use api::MissedPair;
 pub use faults::Faults;
 use scenario::{Scenario, Size, World};
 
@@ -154,6 +155,22 @@ impl Simulator {
                 .map(|profile| profile.name = name.to_string())
                 .is_some()
         })
+    }
+
+    /// Stops the clock: from now on every answer shows the same state (what `frozen` does from
+    /// the start), so that a test can let the exporter catch up and compare exactly.
+    pub fn freeze(&self) {
+        self.service
+            .frozen
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Every (contact, agent) pair a GetCurrentUserData answer has carried in the MISSED state
+    /// (the agent did not answer): what the exporter's missed-contact counter must count, each
+    /// pair once. Answers later spoiled by a fault (malformed, reset) count too, so compare
+    /// against a run without faults.
+    pub fn served_missed(&self) -> std::collections::BTreeSet<api::MissedPair> {
+        self.service.served_missed()
     }
 
     /// Requests served per operation name (`GetCurrentUserData`, `ListQueues`, ...).
