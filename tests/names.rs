@@ -7,6 +7,7 @@ mod common;
 
 use std::time::Duration;
 
+use amazon_connect_exporter::simulator::scenario::Scenario;
 use amazon_connect_exporter::simulator::SimulatorOptions;
 
 use common::{
@@ -41,8 +42,19 @@ fn label_values(text: &str, name: &str, label: &str) -> std::collections::BTreeS
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn labels_carry_names_and_follow_renames_after_a_refresh() {
+/// A simulator, an exporter polling all its queues as the set `all` with `extra` instance
+/// keys, what the test compares against (scenario, queue IDs, reference time) and the first
+/// scrape with the set up.
+type Run = (
+    amazon_connect_exporter::demo::RunningSimulator,
+    Scenario,
+    Vec<String>,
+    f64,
+    amazon_connect_exporter::app::Exporter,
+    String,
+);
+
+async fn run(extra: &str) -> Run {
     let simulator = common::start_simulator(options()).await;
     let scenario = simulator.simulator().scenario();
     let queues: Vec<String> = scenario.queues.iter().map(|q| q.id.clone()).collect();
@@ -50,12 +62,19 @@ async fn labels_carry_names_and_follow_renames_after_a_refresh() {
     let yaml = config(
         &scenario.instance_id,
         &simulator.endpoint_url(),
-        "    directory_refresh_interval: 1s\n",
+        extra,
         &queues,
     );
     let exporter = start_exporter(&yaml).await;
+    let text = scrape_when_up(exporter.address(), &["all"]).await;
+    (simulator, scenario, queues, reference, exporter, text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn labels_carry_names_and_follow_renames_after_a_refresh() {
+    let (simulator, scenario, queues, reference, exporter, text) =
+        run("    directory_refresh_interval: 1s\n").await;
     let address = exporter.address();
-    let text = scrape_when_up(address, &["all"]).await;
     // The first round already waits for the names: every value matches, by name.
     assert_set_matches(&text, "all", &scenario_views(&scenario, &queues, reference));
     let contacts = "amazon_connect_agent_contacts";
@@ -124,18 +143,8 @@ async fn labels_carry_names_and_follow_renames_after_a_refresh() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn label_values_ids_keeps_ids_and_makes_no_look_ups() {
-    let simulator = common::start_simulator(options()).await;
-    let scenario = simulator.simulator().scenario();
-    let queues: Vec<String> = scenario.queues.iter().map(|q| q.id.clone()).collect();
-    let reference = common::now();
-    let yaml = config(
-        &scenario.instance_id,
-        &simulator.endpoint_url(),
-        "    label_values: ids\n    request_planner: queues\n",
-        &queues,
-    );
-    let exporter = start_exporter(&yaml).await;
-    let text = scrape_when_up(exporter.address(), &["all"]).await;
+    let (simulator, scenario, queues, reference, exporter, text) =
+        run("    label_values: ids\n    request_planner: queues\n").await;
     exporter.stop().await;
     assert_set_matches(
         &text,
