@@ -94,7 +94,9 @@ pub fn minimum_request_rates(config: &Config) -> BTreeMap<BudgetKey, f64> {
             PlannerMode::Queues => instance
                 .queue_sets
                 .iter()
-                .map(|set| set.queue_ids.len().div_ceil(MAX_QUEUES_PER_REQUEST))
+                // A discovered set's size is not known before the queue list is read: at
+                // least one request.
+                .map(|set| set.queue_ids.len().div_ceil(MAX_QUEUES_PER_REQUEST).max(1))
                 .sum(),
             PlannerMode::Auto | PlannerMode::RoutingProfiles => 1,
         };
@@ -187,6 +189,7 @@ fn targets(sources: &[InstanceSource], budgets: &Budgets) -> Vec<Target> {
                             queue_set: set.name.clone(),
                         },
                         queue_ids: set.queue_ids.clone(),
+                        discovery: set.discovery.clone(),
                     })
                     .collect(),
                 interval: instance.poll_interval,

@@ -76,7 +76,37 @@ pub struct QueueSet {
     /// Config name; the `queue_set` label.
     pub name: String,
     /// Bare queue IDs, in file order, without duplicates. May exceed 100: the source chunks them.
+    /// Empty when the queues are discovered.
     pub queue_ids: Vec<String>,
+    /// `queues: all`: every STANDARD queue of the instance whose name passes the patterns,
+    /// found again at every directory read.
+    pub discovery: Option<QueueDiscovery>,
+}
+
+/// Which queues `queues: all` takes: every STANDARD queue whose name matches `include` (when
+/// given) and does not match `exclude` (when given).
+#[derive(Debug, Clone, Default)]
+pub struct QueueDiscovery {
+    /// Names must match this (unanchored; write `^...$` for the whole name).
+    pub include: Option<regex::Regex>,
+    /// Names must not match this.
+    pub exclude: Option<regex::Regex>,
+}
+
+impl PartialEq for QueueDiscovery {
+    fn eq(&self, other: &Self) -> bool {
+        let pattern = |re: &Option<regex::Regex>| re.as_ref().map(|re| re.as_str().to_string());
+        pattern(&self.include) == pattern(&other.include)
+            && pattern(&self.exclude) == pattern(&other.exclude)
+    }
+}
+
+impl QueueDiscovery {
+    /// Whether a queue named `name` belongs to the set.
+    pub fn selects(&self, name: &str) -> bool {
+        self.include.as_ref().is_none_or(|re| re.is_match(name))
+            && !self.exclude.as_ref().is_some_and(|re| re.is_match(name))
+    }
 }
 
 /// What went wrong while loading a configuration file.
@@ -220,6 +250,8 @@ struct RawInstance {
 struct RawQueueSet {
     name: String,
     queues: RawQueues,
+    include: Option<String>,
+    exclude: Option<String>,
 }
 
 /// `queues:` is a list today; the keyword form (`queues: all`) is reserved for discovery.
@@ -460,15 +492,43 @@ fn validate_instance(
                 ),
             );
         }
-        let queue_ids = validate_queues(
-            raw_set.queues,
-            &instance_id,
-            &format!("{set_key}.queues"),
-            report,
-        );
+        let (queue_ids, discovery) = match raw_set.queues {
+            RawQueues::Keyword(word) if word == "all" => {
+                let mut pattern = |raw: Option<String>, which: &str| {
+                    raw.and_then(|raw| match regex::Regex::new(&raw) {
+                        Ok(re) => Some(re),
+                        Err(error) => {
+                            report(
+                                format!("{set_key}.{which}"),
+                                format!("{raw:?} is not a regular expression: {error}"),
+                            );
+                            None
+                        }
+                    })
+                };
+                let include = pattern(raw_set.include, "include");
+                let exclude = pattern(raw_set.exclude, "exclude");
+                (Vec::new(), Some(QueueDiscovery { include, exclude }))
+            }
+            queues => {
+                for (which, given) in [("include", &raw_set.include), ("exclude", &raw_set.exclude)]
+                {
+                    if given.is_some() {
+                        report(
+                            format!("{set_key}.{which}"),
+                            "only goes with `queues: all` (a list names its queues already)".into(),
+                        );
+                    }
+                }
+                let ids =
+                    validate_queues(queues, &instance_id, &format!("{set_key}.queues"), report);
+                (ids, None)
+            }
+        };
         queue_sets.push(QueueSet {
             name: raw_set.name,
             queue_ids,
+            discovery,
         });
     }
 
@@ -512,7 +572,7 @@ fn validate_queues(
         RawQueues::Keyword(word) => {
             report(
                 key.to_string(),
-                format!("expected a list of queue IDs or ARNs, found {word:?} (queue discovery with `all` is not available in this version)"),
+                format!("expected a list of queue IDs or ARNs or the word `all`, found {word:?}"),
             );
             return Vec::new();
         }
@@ -860,8 +920,8 @@ instances:
         assert_eq!(problems("instances: []\n")[0].key, "instances");
         let found = problems(&minimal("[]"));
         assert_eq!(found[0].key, "instances[0].queue_sets[0].queues");
-        let found = problems(&minimal("all"));
-        assert!(found[0].message.contains("not available in this version"));
+        let found = problems(&minimal("everything"));
+        assert!(found[0].message.contains("or the word `all`"), "{found:?}");
     }
 
     #[test]
@@ -921,6 +981,34 @@ instances:
             "    directory_refresh_interval: soon\n    region:",
         );
         assert!(problems(&text)[0].message.contains("is not a duration"));
+    }
+
+    #[test]
+    fn queues_all_takes_include_and_exclude_patterns() {
+        let config = parse_ok(&format!(
+            "{}        include: \"^Sales\"\n        exclude: \"(?i)test\"\n",
+            minimal("all")
+        ));
+        let set = &config.instances[0].queue_sets[0];
+        assert!(set.queue_ids.is_empty());
+        let discovery = set.discovery.as_ref().expect("discovery");
+        assert!(discovery.selects("Sales EU"));
+        assert!(!discovery.selects("Sales Test"));
+        assert!(!discovery.selects("Support"));
+        assert!(QueueDiscovery::default().selects("anything"));
+
+        let found = problems(&format!("{}        include: \"(\"\n", minimal("all")));
+        assert_eq!(found[0].key, "instances[0].queue_sets[0].include");
+        assert!(
+            found[0].message.contains("not a regular expression"),
+            "{found:?}"
+        );
+        let found = problems(&format!(
+            "{}        exclude: \"x\"\n",
+            minimal(&format!("[{QUEUE_A}]"))
+        ));
+        assert_eq!(found[0].key, "instances[0].queue_sets[0].exclude");
+        assert!(found[0].message.contains("only goes with `queues: all`"));
     }
 
     #[test]

@@ -40,6 +40,8 @@ pub struct RoutingDirectory {
     pub profile_queues: BTreeMap<String, BTreeSet<String>>,
     /// Queue names by ID, where ListQueues gave one.
     pub queue_names: BTreeMap<String, String>,
+    /// The IDs of the STANDARD queues (`queues: all` takes these; agent queues are left out).
+    pub standard_queues: BTreeSet<String>,
     /// Routing profile names by ID.
     pub profile_names: BTreeMap<String, String>,
 }

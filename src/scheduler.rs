@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
 use crate::budget::RateLimiter;
+use crate::config::QueueDiscovery;
 use crate::model::{AgentRecord, PollReport, Snapshot, TargetKey};
 use crate::names::{LabelNames, LabelValues};
 use crate::planner::{self, AgentsByProfile, Plan, PlannerMode, RoutingDirectory};
@@ -59,8 +60,35 @@ pub struct RoundReport {
 pub struct QueueSetTarget {
     /// Labels of the target.
     pub key: TargetKey,
-    /// Queue IDs of the set; any number (the source chunks them).
+    /// Queue IDs of the set; any number (the source chunks them). Empty when discovered.
     pub queue_ids: Vec<String>,
+    /// `queues: all`: the set's queues are taken from each routing-directory read instead.
+    pub discovery: Option<QueueDiscovery>,
+}
+
+impl QueueSetTarget {
+    /// The set's queue IDs for a round: the configured ones, or those `directory` lists that
+    /// discovery selects (`None` when there is no directory to discover them in yet).
+    fn queue_ids(&self, directory: Option<&RoutingDirectory>) -> Option<Vec<String>> {
+        let Some(discovery) = &self.discovery else {
+            return Some(self.queue_ids.clone());
+        };
+        let directory = directory?;
+        Some(
+            directory
+                .standard_queues
+                .iter()
+                .filter(|id| {
+                    let name = directory
+                        .queue_names
+                        .get(*id)
+                        .map_or(id.as_str(), String::as_str);
+                    discovery.selects(name)
+                })
+                .cloned()
+                .collect(),
+        )
+    }
 }
 
 /// One instance with its queue sets and everything needed to poll them.
@@ -140,7 +168,9 @@ impl Scheduler {
 /// Whether rounds of `target` use the routing directory: to sweep by routing profile or to
 /// label by name.
 fn needs_directory(target: &Target) -> bool {
-    target.planner != PlannerMode::Queues || target.label_values == LabelValues::Names
+    target.planner != PlannerMode::Queues
+        || target.label_values == LabelValues::Names
+        || target.sets.iter().any(|set| set.discovery.is_some())
 }
 
 /// A thread of its own for polling, at a lower CPU priority. Reading a page of a hundred agents
@@ -368,7 +398,7 @@ async fn round_loop(
     mut stopped: watch::Receiver<bool>,
 ) {
     let span = info_span!("round", connect_instance = %target.instance);
-    let set_queues: Vec<Vec<String>> = target.sets.iter().map(|s| s.queue_ids.clone()).collect();
+    let mut discovered_counts: Vec<Option<usize>> = vec![None; target.sets.len()];
     let mut next_start = Instant::now() + start_jitter(target.interval);
     let mut last_errors: Vec<Option<String>> = vec![None; target.sets.len()];
     let mut overran = false;
@@ -393,6 +423,16 @@ async fn round_loop(
             LabelValues::Names => current.as_ref().map(|(_, names)| Arc::clone(names)),
             LabelValues::Ids => None,
         };
+        let resolved: Vec<Option<Vec<String>>> = target
+            .sets
+            .iter()
+            .map(|set| set.queue_ids(current_directory.as_deref()))
+            .collect();
+        span.in_scope(|| log_discovery(&target.sets, &resolved, &mut discovered_counts));
+        let set_queues: Vec<Vec<String>> = resolved
+            .iter()
+            .map(|queues| queues.clone().unwrap_or_default())
+            .collect();
         let plan = planner::plan(
             target.planner,
             &set_queues,
@@ -402,16 +442,22 @@ async fn round_loop(
         let requests_before = target.requests.count_of(USER_DATA);
         let round = run_round(
             &target,
+            &set_queues,
             &plan,
             current_directory.as_deref(),
             started,
             started_at,
         )
         .instrument(span.clone());
-        let results = tokio::select! {
+        let mut results = tokio::select! {
             results = round => results,
             _ = stopped.changed() => return,
         };
+        for ((_, outcome), queues) in results.iter_mut().zip(&resolved) {
+            if queues.is_none() {
+                *outcome = Err("`queues: all` needs the instance's queue list, which has not been read yet (ListQueues; see the routing directory in the log)".into());
+            }
+        }
         let made_requests = target.requests.count_of(USER_DATA) - requests_before;
         let mut round_agents: Vec<&AgentRecord> = Vec::new();
         let mut seen_users = rustc_hash::FxHashSet::default();
@@ -501,6 +547,7 @@ const USER_DATA: &str = "GetCurrentUserData";
 /// drawing from the same budget. Returns each set's duration and outcome, in set order.
 async fn run_round(
     target: &Target,
+    set_queues: &[Vec<String>],
     plan: &Plan,
     directory: Option<&RoutingDirectory>,
     started: Instant,
@@ -539,7 +586,7 @@ async fn run_round(
         (started.elapsed(), result)
     };
     let filtered = futures_util::future::join_all(plan.queue_filter_sets.iter().map(|&index| {
-        let queue_ids = &target.sets[index].queue_ids;
+        let queue_ids = &set_queues[index];
         let budget = &budget;
         async move {
             let result = tokio::time::timeout(
@@ -565,19 +612,19 @@ async fn run_round(
         results[index] = Some(result);
     }
     for &index in &plan.swept_sets {
-        let set = &target.sets[index];
+        let queue_ids = &set_queues[index];
         let outcome = match (&swept, directory) {
             (Err(error), _) => Err(error.clone()),
             (Ok(_), None) => {
                 Err("internal: a sweep was planned without a routing directory".to_string())
             }
-            (Ok(agents), Some(directory)) => match directory.unknown_queue(&set.queue_ids) {
+            (Ok(agents), Some(directory)) => match directory.unknown_queue(queue_ids) {
                 Some(queue) => Err(format!(
                     "queue {queue} is not a queue of this instance (ListQueues does not list it); check the queue IDs of this queue set"
                 )),
                 None => Ok(Snapshot {
                     fetched_at: started_at,
-                    agents: planner::agents_of_set(agents, &set.queue_ids, directory),
+                    agents: planner::agents_of_set(agents, queue_ids, directory),
                 }),
             },
         };
@@ -594,6 +641,29 @@ async fn run_round(
             })
         })
         .collect()
+}
+
+/// Logs how many queues each `queues: all` set found, when that changes; a set that finds
+/// none is a warning (a pattern that matches no queue name).
+fn log_discovery(
+    sets: &[QueueSetTarget],
+    resolved: &[Option<Vec<String>>],
+    last: &mut [Option<usize>],
+) {
+    for ((set, queues), last) in sets.iter().zip(resolved).zip(last.iter_mut()) {
+        let (Some(_), Some(queues)) = (&set.discovery, queues) else {
+            continue;
+        };
+        if *last == Some(queues.len()) {
+            continue;
+        }
+        *last = Some(queues.len());
+        if queues.is_empty() {
+            warn!(queue_set = %set.key.queue_set, "`queues: all` finds no STANDARD queue whose name passes include/exclude; the set has no agents");
+        } else {
+            info!(queue_set = %set.key.queue_set, queues = queues.len(), "`queues: all` found the set's queues");
+        }
+    }
 }
 
 /// Logs a failure once at warning level while it stays the same, and the recovery.
@@ -775,6 +845,7 @@ mod tests {
                 .map(|id| ListEntry {
                     name: Some(format!("name of {id}")),
                     id,
+                    queue_type: Some("STANDARD".into()),
                 })
                 .collect();
             Box::pin(async move {
@@ -829,6 +900,7 @@ mod tests {
                         queue_set: format!("set{index}"),
                     },
                     queue_ids: queues.iter().map(|q| q.to_string()).collect(),
+                    discovery: None,
                 })
                 .collect(),
             interval,

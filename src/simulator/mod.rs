@@ -143,6 +143,13 @@ impl Simulator {
         })
     }
 
+    /// Creates a STANDARD queue named `name` that routing profile `profile_id` serves on
+    /// `channel`; returns its ID, or `None` if there is no such profile.
+    pub fn add_queue(&self, name: &str, profile_id: &str, channel: &str) -> Option<String> {
+        self.service
+            .change_world(|world| world.add_queue(name, profile_id, channel))
+    }
+
     /// Renames routing profile `id`; false if there is none.
     pub fn rename_routing_profile(&self, id: &str, name: &str) -> bool {
         self.service.change_world(|world| {

@@ -394,6 +394,37 @@ impl World {
         }
     }
 
+    /// Adds a STANDARD queue named `name`, served on `channel` by routing profile
+    /// `profile_id`, as an administrator would; returns its ID, or `None` without that profile.
+    pub(crate) fn add_queue(
+        &mut self,
+        name: &str,
+        profile_id: &str,
+        channel: &str,
+    ) -> Option<String> {
+        let profile = self
+            .scenario
+            .routing_profiles
+            .iter()
+            .position(|p| p.id == profile_id)?;
+        let id = uuid(&mut self.rng);
+        self.scenario.queues.push(Queue {
+            arn: format!("{}/queue/{id}", self.scenario.instance_arn),
+            id: id.clone(),
+            name: name.to_string(),
+            queue_type: "STANDARD".into(),
+        });
+        self.scenario.routing_profiles[profile]
+            .queues
+            .push(RoutingProfileQueue {
+                queue_id: id.clone(),
+                channel: channel.to_string(),
+                priority: 1,
+                delay: 0,
+            });
+        Some(id)
+    }
+
     /// One tick: contacts progress, statuses change, new contacts arrive, slots follow.
     pub(crate) fn step(&mut self) {
         self.now += self.tick_seconds;

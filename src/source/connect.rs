@@ -168,6 +168,7 @@ impl Listings for ConnectSource {
                             Ok(ListEntry {
                                 id: queue.id().ok_or_else(|| missing("Id"))?.to_string(),
                                 name: queue.name().map(str::to_string),
+                                queue_type: queue.queue_type().map(|t| t.as_str().to_string()),
                             })
                         })
                         .collect::<Result<_, _>>()?;
@@ -193,6 +194,7 @@ impl Listings for ConnectSource {
                             Ok(ListEntry {
                                 id: profile.id().ok_or_else(|| missing("Id"))?.to_string(),
                                 name: profile.name().map(str::to_string),
+                                queue_type: None,
                             })
                         })
                         .collect::<Result<_, _>>()?;

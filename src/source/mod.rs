@@ -274,6 +274,8 @@ pub struct ListEntry {
     pub id: String,
     /// Its name; `None` where the API leaves it out (agent queues have none).
     pub name: Option<String>,
+    /// `QueueType` of a ListQueues entry (`STANDARD`, `AGENT`); `None` elsewhere.
+    pub queue_type: Option<String>,
 }
 
 impl ListEntry {
@@ -282,6 +284,7 @@ impl ListEntry {
         Self {
             id: id.into(),
             name: Some(name.into()),
+            queue_type: None,
         }
     }
 }
@@ -512,6 +515,9 @@ pub async fn fetch_routing_directory(
     for queue in queues {
         if let Some(name) = queue.name {
             directory.queue_names.insert(queue.id.clone(), name);
+        }
+        if queue.queue_type.as_deref() == Some("STANDARD") {
+            directory.standard_queues.insert(queue.id.clone());
         }
         directory.queues.insert(queue.id);
     }
