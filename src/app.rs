@@ -16,11 +16,15 @@ use crate::budget::{BudgetKey, Budgets};
 use crate::config::{Config, ConfigError, Instance};
 use crate::exposition::{Exposition, ExpositionError};
 use crate::model::TargetKey;
+use crate::names::resolve_queue_names;
 use crate::planner::PlannerMode;
 use crate::scheduler::{PollThread, QueueSetTarget, Scheduler, Target};
 use crate::server::{self, ReloadRequest, ServerError, ServerState};
 use crate::source::connect::ConnectSource;
-use crate::source::{InstanceApi, RequestLog, RetryPolicy, SourceError, MAX_QUEUES_PER_REQUEST};
+use crate::source::{
+    list_all, InstanceApi, Listing, RequestLog, RetryPolicy, SourceError, SweepBudget,
+    MAX_QUEUES_PER_REQUEST,
+};
 use crate::web_config::WebConfig;
 
 /// This build's version.
@@ -63,6 +67,9 @@ pub enum StartError {
     /// The metric families could not be built.
     #[error(transparent)]
     Exposition(#[from] ExpositionError),
+    /// Queue names in the configuration that ListQueues does not resolve.
+    #[error("queue names that do not resolve:\n{}", .0.join("\n"))]
+    QueueNames(Vec<String>),
     /// The polling thread could not be started (the system is out of threads or memory).
     #[error("cannot start the polling thread: {0}")]
     PollThread(std::io::Error),
@@ -146,6 +153,69 @@ struct InstanceSource {
     log: RequestLog,
 }
 
+/// Checks the queue names of every queue set against the instance's ListQueues, so that an
+/// unknown or shared name stops a start or a reload with the key that holds it. Where the
+/// list cannot be read (no network, no permission) the check is skipped with a warning: the
+/// sets' polls then report the names themselves once the list can be read.
+async fn check_queue_names(
+    config: &Config,
+    sources: &[InstanceSource],
+    budgets: &Budgets,
+) -> Result<(), StartError> {
+    let mut problems = Vec::new();
+    for (index, (instance, source)) in config.instances.iter().zip(sources).enumerate() {
+        let named: Vec<(usize, &crate::config::QueueSet)> = instance
+            .queue_sets
+            .iter()
+            .enumerate()
+            .filter(|(_, set)| !set.queue_names.is_empty())
+            .collect();
+        if named.is_empty() {
+            continue;
+        }
+        let limiter = budgets.limiter(budget_key(instance, "ListQueues"));
+        let budget = SweepBudget {
+            limiter: limiter.as_ref(),
+            retry: RetryPolicy::default(),
+            deadline: tokio::time::Instant::now() + instance.poll_timeout,
+        };
+        let listed = tokio::time::timeout(
+            instance.poll_timeout,
+            list_all(source.source.as_ref(), Listing::Queues, &budget),
+        )
+        .await;
+        let queues = match listed {
+            Ok(Ok(queues)) => queues,
+            Ok(Err(error)) => {
+                warn!(connect_instance = %instance.name, %error, "cannot check the queue names of this instance now; its queue sets report names that do not resolve when they poll");
+                continue;
+            }
+            Err(_) => {
+                warn!(connect_instance = %instance.name, "reading the queue list to check queue names timed out; its queue sets report names that do not resolve when they poll");
+                continue;
+            }
+        };
+        let names: BTreeMap<String, String> = queues
+            .into_iter()
+            .filter_map(|queue| Some((queue.id, queue.name?)))
+            .collect();
+        for (set_index, set) in named {
+            for name in &set.queue_names {
+                if let Err(reason) = resolve_queue_names(std::slice::from_ref(name), &names) {
+                    problems.push(format!(
+                        "  instances[{index}].queue_sets[{set_index}].queues: {reason}"
+                    ));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(StartError::QueueNames(problems))
+    }
+}
+
 /// Builds the SDK client of every instance: the part of applying a configuration that can
 /// fail. Request logs of instances `existing` already has are kept, so counters survive a
 /// reload.
@@ -189,6 +259,7 @@ fn targets(sources: &[InstanceSource], budgets: &Budgets) -> Vec<Target> {
                             queue_set: set.name.clone(),
                         },
                         queue_ids: set.queue_ids.clone(),
+                        queue_names: set.queue_names.clone(),
                         discovery: set.discovery.clone(),
                     })
                     .collect(),
@@ -232,6 +303,7 @@ impl Exporter {
         let config = (settings.config_loader)()?;
         let sources = build_sources(&config, settings.credentials.as_ref(), None).await?;
         let budgets = Arc::new(Budgets::new(config.api_rate_limits.clone()));
+        check_queue_names(&config, &sources, &budgets).await?;
         warn_if_over_budget(&config, &budgets);
         let targets = targets(&sources, &budgets);
         let keys = keys(&targets);
@@ -308,6 +380,7 @@ impl Exporter {
             Some(&self.exposition),
         )
         .await?;
+        check_queue_names(&config, &sources, &self.budgets).await?;
         self.budgets.reconfigure(config.api_rate_limits.clone());
         warn_if_over_budget(&config, &self.budgets);
         let targets = targets(&sources, &self.budgets);

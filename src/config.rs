@@ -78,6 +78,9 @@ pub struct QueueSet {
     /// Bare queue IDs, in file order, without duplicates. May exceed 100: the source chunks them.
     /// Empty when the queues are discovered.
     pub queue_ids: Vec<String>,
+    /// Queues given by name, resolved through ListQueues at start, on reload and at every
+    /// directory read.
+    pub queue_names: Vec<String>,
     /// `queues: all`: every STANDARD queue of the instance whose name passes the patterns,
     /// found again at every directory read.
     pub discovery: Option<QueueDiscovery>,
@@ -492,7 +495,7 @@ fn validate_instance(
                 ),
             );
         }
-        let (queue_ids, discovery) = match raw_set.queues {
+        let (queue_ids, queue_names, discovery) = match raw_set.queues {
             RawQueues::Keyword(word) if word == "all" => {
                 let mut pattern = |raw: Option<String>, which: &str| {
                     raw.and_then(|raw| match regex::Regex::new(&raw) {
@@ -508,7 +511,11 @@ fn validate_instance(
                 };
                 let include = pattern(raw_set.include, "include");
                 let exclude = pattern(raw_set.exclude, "exclude");
-                (Vec::new(), Some(QueueDiscovery { include, exclude }))
+                (
+                    Vec::new(),
+                    Vec::new(),
+                    Some(QueueDiscovery { include, exclude }),
+                )
             }
             queues => {
                 for (which, given) in [("include", &raw_set.include), ("exclude", &raw_set.exclude)]
@@ -520,14 +527,15 @@ fn validate_instance(
                         );
                     }
                 }
-                let ids =
+                let (ids, names) =
                     validate_queues(queues, &instance_id, &format!("{set_key}.queues"), report);
-                (ids, None)
+                (ids, names, None)
             }
         };
         queue_sets.push(QueueSet {
             name: raw_set.name,
             queue_ids,
+            queue_names,
             discovery,
         });
     }
@@ -561,12 +569,13 @@ fn validate_instance(
     }
 }
 
+/// The IDs and the names of a `queues:` list: a UUID or an ARN is an ID, anything else a name.
 fn validate_queues(
     raw: RawQueues,
     instance_id: &str,
     key: &str,
     report: &mut impl FnMut(String, String),
-) -> Vec<String> {
+) -> (Vec<String>, Vec<String>) {
     let entries = match raw {
         RawQueues::List(entries) => entries,
         RawQueues::Keyword(word) => {
@@ -574,7 +583,7 @@ fn validate_queues(
                 key.to_string(),
                 format!("expected a list of queue IDs or ARNs or the word `all`, found {word:?}"),
             );
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         }
     };
     if entries.is_empty() {
@@ -585,8 +594,33 @@ fn validate_queues(
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut queue_ids = Vec::with_capacity(entries.len());
+    let mut queue_names = Vec::new();
     for (index, entry) in entries.iter().enumerate() {
         let entry_key = format!("{key}[{index}]");
+        // A mistyped ID stays an ID error rather than becoming a name that never resolves.
+        // (hex digits and dashes, such as a truncated UUID, or the length and dashes of one).
+        let id_shaped = (entry.contains('-')
+            && entry.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+            || (entry.len() == 36
+                && [8, 13, 18, 23]
+                    .iter()
+                    .all(|&at| entry.as_bytes().get(at) == Some(&b'-')));
+        if !id_shaped && !entry.starts_with("arn:") {
+            if entry.trim().is_empty() || entry.chars().any(char::is_control) {
+                report(
+                    entry_key,
+                    format!("{entry:?} is neither a queue ID, a queue ARN nor a queue name"),
+                );
+            } else if let Some(first) = seen.insert(format!("name:{entry}"), index) {
+                report(
+                    entry_key,
+                    format!("queue {entry:?} is listed twice (first at {key}[{first}])"),
+                );
+            } else {
+                queue_names.push(entry.clone());
+            }
+            continue;
+        }
         match ids::parse_queue(entry, instance_id) {
             Ok(id) => {
                 if let Some(first) = seen.insert(id.clone(), index) {
@@ -601,7 +635,7 @@ fn validate_queues(
             Err(message) => report(entry_key, message),
         }
     }
-    queue_ids
+    (queue_ids, queue_names)
 }
 
 fn parse_duration_key(
@@ -981,6 +1015,24 @@ instances:
             "    directory_refresh_interval: soon\n    region:",
         );
         assert!(problems(&text)[0].message.contains("is not a duration"));
+    }
+
+    #[test]
+    fn queue_lists_take_names_beside_ids() {
+        let config = parse_ok(&minimal(&format!("[{QUEUE_A}, \"Sales EU\", Support]")));
+        let set = &config.instances[0].queue_sets[0];
+        assert_eq!(set.queue_ids, vec![QUEUE_A]);
+        assert_eq!(set.queue_names, vec!["Sales EU", "Support"]);
+        let found = problems(&minimal("[Support, Support, \" \"]"));
+        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "instances[0].queue_sets[0].queues[1]",
+                "instances[0].queue_sets[0].queues[2]"
+            ],
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -81,6 +81,38 @@ impl LabelNames {
     }
 }
 
+/// The IDs of the queues called `names` in `queue_names` (ID → name), in order. A name no
+/// queue has, or that two queues share, is an error that says which.
+pub fn resolve_queue_names(
+    names: &[String],
+    queue_names: &BTreeMap<String, String>,
+) -> Result<Vec<String>, String> {
+    let mut ids = Vec::with_capacity(names.len());
+    for name in names {
+        let matching: Vec<&String> = queue_names
+            .iter()
+            .filter(|(_, queue_name)| *queue_name == name)
+            .map(|(id, _)| id)
+            .collect();
+        match matching.as_slice() {
+            [id] => ids.push((*id).clone()),
+            [] => {
+                return Err(format!(
+                    "queue name {name:?}: ListQueues lists no queue of that name in this instance (names are case-sensitive)"
+                ))
+            }
+            several => {
+                return Err(format!(
+                    "queue name {name:?} is shared by {} queues ({}); list them by ID instead",
+                    several.len(),
+                    several.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            }
+        }
+    }
+    Ok(ids)
+}
+
 fn name_counts(names: &BTreeMap<String, String>) -> BTreeMap<&str, usize> {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for name in names.values() {
@@ -151,6 +183,23 @@ mod tests {
         let names = LabelNames::from_directory(&listed);
         assert_eq!(names.queue("q1"), "q1");
         assert_eq!(names.queue("q2"), "Support");
+    }
+
+    #[test]
+    fn queue_names_resolve_to_ids_and_say_what_is_wrong() {
+        let listed: BTreeMap<String, String> = [("q1", "Sales"), ("q2", "Twin"), ("q3", "Twin")]
+            .iter()
+            .map(|(id, name)| (id.to_string(), name.to_string()))
+            .collect();
+        let names = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            resolve_queue_names(&names(&["Sales"]), &listed),
+            Ok(vec!["q1".to_string()])
+        );
+        let unknown = resolve_queue_names(&names(&["sales"]), &listed).unwrap_err();
+        assert!(unknown.contains("\"sales\"") && unknown.contains("no queue of that name"));
+        let shared = resolve_queue_names(&names(&["Twin"]), &listed).unwrap_err();
+        assert!(shared.contains("shared by 2 queues (q2, q3)"), "{shared}");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tracing::{debug, error, info, info_span, warn, Instrument};
 use crate::budget::RateLimiter;
 use crate::config::QueueDiscovery;
 use crate::model::{AgentRecord, PollReport, Snapshot, TargetKey};
-use crate::names::{LabelNames, LabelValues};
+use crate::names::{resolve_queue_names, LabelNames, LabelValues};
 use crate::planner::{self, AgentsByProfile, Plan, PlannerMode, RoutingDirectory};
 use crate::source::{
     fetch_routing_directory, sweep_queues, sweep_routing_profiles, InstanceApi, ListingBudgets,
@@ -62,32 +62,46 @@ pub struct QueueSetTarget {
     pub key: TargetKey,
     /// Queue IDs of the set; any number (the source chunks them). Empty when discovered.
     pub queue_ids: Vec<String>,
+    /// Queues given by name: resolved at each round against the routing directory.
+    pub queue_names: Vec<String>,
     /// `queues: all`: the set's queues are taken from each routing-directory read instead.
     pub discovery: Option<QueueDiscovery>,
 }
 
 impl QueueSetTarget {
-    /// The set's queue IDs for a round: the configured ones, or those `directory` lists that
-    /// discovery selects (`None` when there is no directory to discover them in yet).
-    fn queue_ids(&self, directory: Option<&RoutingDirectory>) -> Option<Vec<String>> {
-        let Some(discovery) = &self.discovery else {
-            return Some(self.queue_ids.clone());
+    /// The set's queue IDs for a round: the configured ones and those its names resolve to,
+    /// or those `directory` lists that discovery selects. `Err` says why there are none: no
+    /// directory to look names up in yet, or a name that does not resolve.
+    fn queue_ids(&self, directory: Option<&RoutingDirectory>) -> Result<Vec<String>, String> {
+        let unread = || {
+            "this queue set names its queues (`queues: all` or queue names), and the instance's queue list has not been read yet (ListQueues; see the routing directory in the log)".to_string()
         };
-        let directory = directory?;
-        Some(
-            directory
-                .standard_queues
-                .iter()
-                .filter(|id| {
-                    let name = directory
-                        .queue_names
-                        .get(*id)
-                        .map_or(id.as_str(), String::as_str);
-                    discovery.selects(name)
-                })
-                .cloned()
-                .collect(),
-        )
+        let Some(discovery) = &self.discovery else {
+            if self.queue_names.is_empty() {
+                return Ok(self.queue_ids.clone());
+            }
+            let directory = directory.ok_or_else(unread)?;
+            let mut ids = self.queue_ids.clone();
+            for id in resolve_queue_names(&self.queue_names, &directory.queue_names)? {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            return Ok(ids);
+        };
+        let directory = directory.ok_or_else(unread)?;
+        Ok(directory
+            .standard_queues
+            .iter()
+            .filter(|id| {
+                let name = directory
+                    .queue_names
+                    .get(*id)
+                    .map_or(id.as_str(), String::as_str);
+                discovery.selects(name)
+            })
+            .cloned()
+            .collect())
     }
 }
 
@@ -170,7 +184,10 @@ impl Scheduler {
 fn needs_directory(target: &Target) -> bool {
     target.planner != PlannerMode::Queues
         || target.label_values == LabelValues::Names
-        || target.sets.iter().any(|set| set.discovery.is_some())
+        || target
+            .sets
+            .iter()
+            .any(|set| set.discovery.is_some() || !set.queue_names.is_empty())
 }
 
 /// A thread of its own for polling, at a lower CPU priority. Reading a page of a hundred agents
@@ -423,7 +440,7 @@ async fn round_loop(
             LabelValues::Names => current.as_ref().map(|(_, names)| Arc::clone(names)),
             LabelValues::Ids => None,
         };
-        let resolved: Vec<Option<Vec<String>>> = target
+        let resolved: Vec<Result<Vec<String>, String>> = target
             .sets
             .iter()
             .map(|set| set.queue_ids(current_directory.as_deref()))
@@ -431,7 +448,7 @@ async fn round_loop(
         span.in_scope(|| log_discovery(&target.sets, &resolved, &mut discovered_counts));
         let set_queues: Vec<Vec<String>> = resolved
             .iter()
-            .map(|queues| queues.clone().unwrap_or_default())
+            .map(|queues| queues.as_ref().cloned().unwrap_or_default())
             .collect();
         let plan = planner::plan(
             target.planner,
@@ -454,8 +471,8 @@ async fn round_loop(
             _ = stopped.changed() => return,
         };
         for ((_, outcome), queues) in results.iter_mut().zip(&resolved) {
-            if queues.is_none() {
-                *outcome = Err("`queues: all` needs the instance's queue list, which has not been read yet (ListQueues; see the routing directory in the log)".into());
+            if let Err(reason) = queues {
+                *outcome = Err(reason.clone());
             }
         }
         let made_requests = target.requests.count_of(USER_DATA) - requests_before;
@@ -647,11 +664,11 @@ async fn run_round(
 /// none is a warning (a pattern that matches no queue name).
 fn log_discovery(
     sets: &[QueueSetTarget],
-    resolved: &[Option<Vec<String>>],
+    resolved: &[Result<Vec<String>, String>],
     last: &mut [Option<usize>],
 ) {
     for ((set, queues), last) in sets.iter().zip(resolved).zip(last.iter_mut()) {
-        let (Some(_), Some(queues)) = (&set.discovery, queues) else {
+        let (Some(_), Ok(queues)) = (&set.discovery, queues) else {
             continue;
         };
         if *last == Some(queues.len()) {
@@ -900,6 +917,7 @@ mod tests {
                         queue_set: format!("set{index}"),
                     },
                     queue_ids: queues.iter().map(|q| q.to_string()).collect(),
+                    queue_names: Vec::new(),
                     discovery: None,
                 })
                 .collect(),

@@ -12,7 +12,7 @@ use amazon_connect_exporter::simulator::SimulatorOptions;
 
 use common::{
     assert_set_matches, eventually, http_get, metric, scenario_views, scenario_views_by_id,
-    scrape_when_up, start_exporter,
+    scrape_when_up, start_exporter, value,
 };
 
 fn options() -> SimulatorOptions {
@@ -162,5 +162,72 @@ async fn label_values_ids_keeps_ids_and_makes_no_look_ups() {
             "{operation}"
         );
     }
+    simulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_sets_can_name_their_queues_and_an_unknown_name_stops_the_start() {
+    let simulator = common::start_simulator(options()).await;
+    let scenario = simulator.simulator().scenario();
+    let reference = common::now();
+    let (first, second) = (&scenario.queues[0], &scenario.queues[1]);
+    let yaml = |queues: &str| {
+        format!(
+            "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    queue_sets:\n      - name: all\n        queues: [{queues}]\n",
+            scenario.instance_id,
+            simulator.endpoint_url(),
+        )
+    };
+    // One queue by name, one by ID: the set is exactly those two queues.
+    let current = std::sync::Arc::new(std::sync::Mutex::new(yaml(&format!(
+        "\"{}\", {}",
+        first.name, second.id
+    ))));
+    let shared = std::sync::Arc::clone(&current);
+    let mut exporter = common::start_exporter_with(
+        std::sync::Arc::new(move || {
+            let text = shared.lock().unwrap().clone();
+            amazon_connect_exporter::config::parse(&text, std::path::Path::new("test.yaml"))
+        }),
+        amazon_connect_exporter::server::DEFAULT_MAX_CONNECTIONS,
+    )
+    .await;
+    let text = scrape_when_up(exporter.address(), &["all"]).await;
+    let both = [first.id.clone(), second.id.clone()];
+    assert_set_matches(&text, "all", &scenario_views(&scenario, &both, reference));
+    // A reload that names a queue the instance does not have is refused; the old set stays.
+    *current.lock().unwrap() = yaml("\"Nowhere\"");
+    let refused = exporter
+        .reload()
+        .await
+        .expect_err("an unknown name is refused");
+    assert!(refused.to_string().contains("\"Nowhere\""), "{refused}");
+    let text = http_get(exporter.address(), "/metrics").await.body;
+    assert_eq!(
+        value(&text, "amazon_connect_up", &[("queue_set", "all")]),
+        Some(1.0)
+    );
+    exporter.stop().await;
+
+    let loader = |text: String| -> amazon_connect_exporter::app::ConfigLoader {
+        std::sync::Arc::new(move || {
+            amazon_connect_exporter::config::parse(&text, std::path::Path::new("test.yaml"))
+        })
+    };
+    let refused = common::try_start_exporter_with(
+        loader(yaml(&format!("{}, \"No such queue\"", first.id))),
+        amazon_connect_exporter::server::DEFAULT_MAX_CONNECTIONS,
+    )
+    .await;
+    let message = match refused {
+        Ok(_) => panic!("an unknown queue name must stop the start"),
+        Err(error) => error.to_string(),
+    };
+    assert!(
+        message.contains("instances[0].queue_sets[0].queues")
+            && message.contains("\"No such queue\"")
+            && message.contains("no queue of that name"),
+        "{message}"
+    );
     simulator.stop().await;
 }

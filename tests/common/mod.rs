@@ -422,6 +422,17 @@ pub async fn start_exporter_with(
     config_loader: amazon_connect_exporter::app::ConfigLoader,
     max_connections: usize,
 ) -> amazon_connect_exporter::app::Exporter {
+    try_start_exporter_with(config_loader, max_connections)
+        .await
+        .expect("exporter starts")
+}
+
+/// [`start_exporter_with`], returning the start error instead of panicking on it.
+#[allow(dead_code)]
+pub async fn try_start_exporter_with(
+    config_loader: amazon_connect_exporter::app::ConfigLoader,
+    max_connections: usize,
+) -> Result<amazon_connect_exporter::app::Exporter, amazon_connect_exporter::app::StartError> {
     amazon_connect_exporter::app::Exporter::start(amazon_connect_exporter::app::Settings {
         config_loader,
         listen_address: "127.0.0.1:0".into(),
@@ -433,7 +444,6 @@ pub async fn start_exporter_with(
         web: amazon_connect_exporter::web_config::WebConfig::default(),
     })
     .await
-    .expect("exporter starts")
 }
 
 /// Scrapes `/metrics` until every queue set in `sets` reports `up` 1, and returns that page.
