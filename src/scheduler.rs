@@ -334,7 +334,11 @@ async fn directory_loop(
         };
         let fetch = tokio::time::timeout(
             target.timeout,
-            fetch_routing_directory(target.api.as_ref(), &budgets),
+            fetch_routing_directory(
+                target.api.as_ref(),
+                &budgets,
+                target.planner != PlannerMode::Queues,
+            ),
         )
         .instrument(span.clone());
         let result = tokio::select! {

@@ -166,6 +166,22 @@ async fn label_values_ids_keeps_ids_and_makes_no_look_ups() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_without_the_sweep_skip_the_routing_profile_queue_look_ups() {
+    let (simulator, scenario, queues, reference, exporter, text) =
+        run("    request_planner: queues\n").await;
+    exporter.stop().await;
+    assert_set_matches(&text, "all", &scenario_views(&scenario, &queues, reference));
+    let count = |operation| simulator.simulator().request_count(operation);
+    assert!(count("ListQueues") >= 1 && count("ListRoutingProfiles") >= 1);
+    assert_eq!(
+        count("ListRoutingProfileQueues"),
+        0,
+        "queue filters need no routing profile's queues"
+    );
+    simulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_sets_can_name_their_queues_and_an_unknown_name_stops_the_start() {
     let simulator = common::start_simulator(options()).await;
     let scenario = simulator.simulator().scenario();

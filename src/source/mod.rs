@@ -498,11 +498,14 @@ pub struct ListingBudgets<'a> {
 }
 
 /// The queues of an instance and of each of its routing profiles: one ListQueues, one
-/// ListRoutingProfiles and one ListRoutingProfileQueues per profile (all paged), each attempt
-/// drawing from its operation's budget (not GetCurrentUserData's).
+/// ListRoutingProfiles and, `with_profile_queues`, one ListRoutingProfileQueues per profile
+/// (all paged), each attempt drawing from its operation's budget (not GetCurrentUserData's).
+/// Without them (no routing-profile sweep planned) every profile is listed with no queues:
+/// names and `queues: all` need only the first two look-ups.
 pub async fn fetch_routing_directory(
     listings: &dyn Listings,
     budgets: &ListingBudgets<'_>,
+    with_profile_queues: bool,
 ) -> Result<crate::planner::RoutingDirectory, SourceError> {
     let queues = list_all(listings, Listing::Queues, &budgets.queues).await?;
     let profiles = list_all(
@@ -522,12 +525,16 @@ pub async fn fetch_routing_directory(
         directory.queues.insert(queue.id);
     }
     for profile in profiles {
-        let served = list_all(
-            listings,
-            Listing::RoutingProfileQueues(&profile.id),
-            &budgets.routing_profile_queues,
-        )
-        .await?;
+        let served = if with_profile_queues {
+            list_all(
+                listings,
+                Listing::RoutingProfileQueues(&profile.id),
+                &budgets.routing_profile_queues,
+            )
+            .await?
+        } else {
+            Vec::new()
+        };
         if let Some(name) = profile.name {
             directory.profile_names.insert(profile.id.clone(), name);
         }
