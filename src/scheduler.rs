@@ -363,7 +363,7 @@ async fn directory_loop(
             }
             Ok(Err(error)) => {
                 if !failing {
-                    warn!(%error, retry_in = %humantime::format_duration(target.directory_refresh), "cannot read the routing directory; rounds use queue filters (more requests) until it can be read");
+                    warn!(%error, retry_in = %humantime::format_duration(retry_after_failure(&target)), "cannot read the routing directory; rounds use queue filters (more requests) and IDs in labels until it can be read");
                 }
                 failing = true;
             }
@@ -383,8 +383,15 @@ async fn directory_loop(
             tokio::time::sleep_until(soonest).await;
         };
         cache.first_read_done.send_replace(true);
+        // A failed read is tried again sooner than the refresh interval: names, the sweep and
+        // discovered queue sets all wait for it.
+        let next_read = if failing {
+            retry_after_failure(&target)
+        } else {
+            target.directory_refresh
+        };
         tokio::select! {
-            () = tokio::time::sleep(target.directory_refresh) => {}
+            () = tokio::time::sleep(next_read) => {}
             () = asked => {}
             _ = stopped.changed() => return,
         }
@@ -412,6 +419,11 @@ fn has_unknown_id(agents: &[&AgentRecord], known: &RoutingDirectory) -> bool {
         || queues
             .into_iter()
             .any(|queue| !known.queues.contains(queue))
+}
+
+/// How long after a failed directory read the next is tried.
+fn retry_after_failure(target: &Target) -> Duration {
+    target.directory_refresh.min(MIN_ASKED_REFRESH_GAP)
 }
 
 /// The shortest time between two directory reads that rounds asked for.

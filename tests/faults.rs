@@ -8,7 +8,10 @@ use std::time::Duration;
 use amazon_connect_exporter::demo::RunningSimulator;
 use amazon_connect_exporter::simulator::{Faults, SimulatorOptions};
 
-use common::{assert_set_matches, eventually, http_get, scenario_views, start_exporter, value};
+use common::{
+    assert_set_matches, eventually, http_get, scenario_views_by_id as scenario_views,
+    start_exporter, value,
+};
 
 async fn simulator(faults: Faults) -> RunningSimulator {
     common::start_simulator(SimulatorOptions {
@@ -25,7 +28,9 @@ async fn simulator(faults: Faults) -> RunningSimulator {
 
 fn config(simulator: &RunningSimulator, sets: &[(&str, &[String])], extra: &str) -> String {
     let mut yaml = format!(
-        "{extra}instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    queue_sets:\n",
+        // IDs in labels: under these fault rates the name look-ups may well fail (and the
+        // labels fall back to IDs), which is right but would make the expected labels a gamble.
+        "{extra}instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    label_values: ids\n    queue_sets:\n",
         simulator.simulator().instance_id(),
         simulator.endpoint_url()
     );
