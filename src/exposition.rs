@@ -243,10 +243,7 @@ impl Exposition {
             Ok(snapshot) => {
                 let summary = Summary::from_snapshot(&snapshot);
                 for counter in &mut state.terminal {
-                    let pairs = summary.contacts.keys();
-                    counter
-                        .start_at_zero(pairs.map(|key| (key.queue.as_str(), key.channel.as_str())));
-                    counter.observe_in_state(&snapshot);
+                    counter.observe(&snapshot, &summary);
                 }
                 state.summary = Some(summary);
                 state.last_success = Some(report.started_at);

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::model::Snapshot;
-use crate::summary::label_value;
+use crate::summary::{label_value, Summary};
 
 /// How long a pair is remembered after it was last seen. Every poll that still sees a pair
 /// renews it, so a pair is never forgotten while visible; five minutes after it vanished it
@@ -44,29 +44,14 @@ impl StateCounter {
     }
 
     /// Counts the pairs of `snapshot` in this counter's state that were not seen before, and
-    /// gives every (queue, channel) with a contact in any state a total.
-    pub fn observe(&mut self, snapshot: &Snapshot) {
-        for agent in &snapshot.agents {
-            for contact in &agent.contacts {
-                let queue = contact.queue_id.as_deref().unwrap_or("");
-                total_of(&mut self.totals, queue, &label_value(&contact.channel));
-            }
+    /// gives every (queue, channel) with a contact in any state a total, at 0 until its first
+    /// pair in this state, so that `increase()` in Prometheus counts that first one. Those
+    /// (queue, channel) pairs come from `summary`, the poll's own summary, rather than from a
+    /// lookup per contact.
+    pub fn observe(&mut self, snapshot: &Snapshot, summary: &Summary) {
+        for key in summary.contacts.keys() {
+            total_of(&mut self.totals, &key.queue, &key.channel);
         }
-        self.observe_in_state(snapshot);
-    }
-
-    /// Gives each (queue, lower-case channel) of `pairs` a total, at 0 until its
-    /// first pair in this state, so that `increase()` in Prometheus counts that first one.
-    /// With [`Self::observe_in_state`], what [`Self::observe`] does when the caller already
-    /// knows the pairs (from the poll's summary), without a lookup per contact.
-    pub fn start_at_zero<'a>(&mut self, pairs: impl IntoIterator<Item = (&'a str, &'a str)>) {
-        for (queue, channel) in pairs {
-            total_of(&mut self.totals, queue, channel);
-        }
-    }
-
-    /// Counts the pairs of `snapshot` in this counter's state that were not seen before.
-    pub fn observe_in_state(&mut self, snapshot: &Snapshot) {
         let now = snapshot.fetched_at;
         for agent in &snapshot.agents {
             for contact in &agent.contacts {
@@ -166,6 +151,11 @@ mod tests {
         }
     }
 
+    /// One poll observed as the exposition does it, with the poll's summary.
+    fn observe(counter: &mut StateCounter, snapshot: &Snapshot) {
+        counter.observe(snapshot, &Summary::from_snapshot(snapshot));
+    }
+
     fn total(counter: &StateCounter) -> u64 {
         counter.totals().values().sum()
     }
@@ -173,19 +163,22 @@ mod tests {
     #[test]
     fn counts_each_contact_agent_pair_once() {
         let mut counter = StateCounter::new("MISSED");
-        counter.observe(&snapshot(
-            0.0,
-            &[
-                ("c1", "a1", "MISSED"),
-                ("c1", "a2", "MISSED"),
-                ("c2", "a1", "CONNECTED"),
-            ],
-        ));
+        observe(
+            &mut counter,
+            &snapshot(
+                0.0,
+                &[
+                    ("c1", "a1", "MISSED"),
+                    ("c1", "a2", "MISSED"),
+                    ("c2", "a1", "CONNECTED"),
+                ],
+            ),
+        );
         assert_eq!(total(&counter), 2);
-        counter.observe(&snapshot(
-            15.0,
-            &[("c1", "a1", "MISSED"), ("c2", "a1", "MISSED")],
-        ));
+        observe(
+            &mut counter,
+            &snapshot(15.0, &[("c1", "a1", "MISSED"), ("c2", "a1", "MISSED")]),
+        );
         assert_eq!(total(&counter), 3);
         assert_eq!(
             counter
@@ -198,37 +191,36 @@ mod tests {
     #[test]
     fn memory_is_bounded_by_ttl_and_cap() {
         let mut counter = StateCounter::with_bounds("MISSED", 60.0, 3);
-        counter.observe(&snapshot(0.0, &[("c1", "a", "MISSED")]));
-        counter.observe(&snapshot(100.0, &[("c2", "a", "MISSED")]));
+        observe(&mut counter, &snapshot(0.0, &[("c1", "a", "MISSED")]));
+        observe(&mut counter, &snapshot(100.0, &[("c2", "a", "MISSED")]));
         assert_eq!(counter.remembered(), 1, "c1 is past its TTL");
-        counter.observe(&snapshot(
-            101.0,
-            &[
-                ("c3", "a", "MISSED"),
-                ("c4", "a", "MISSED"),
-                ("c5", "a", "MISSED"),
-            ],
-        ));
+        observe(
+            &mut counter,
+            &snapshot(
+                101.0,
+                &[
+                    ("c3", "a", "MISSED"),
+                    ("c4", "a", "MISSED"),
+                    ("c5", "a", "MISSED"),
+                ],
+            ),
+        );
         assert_eq!(counter.remembered(), 3);
         assert_eq!(total(&counter), 5, "forgetting never lowers a total");
     }
 
     #[test]
-    fn zero_start_from_known_pairs_counts_like_observe() {
+    fn pairs_missed_across_polls_add_up_once_each() {
         let polls = [
             snapshot(0.0, &[("c1", "a1", "CONNECTING"), ("c2", "a2", "MISSED")]),
             snapshot(5.0, &[("c1", "a1", "MISSED"), ("c2", "a2", "MISSED")]),
         ];
-        let mut whole = StateCounter::new("MISSED");
-        let mut split = StateCounter::new("MISSED");
+        let mut counter = StateCounter::new("MISSED");
         for poll in &polls {
-            whole.observe(poll);
-            split.start_at_zero([("q", "voice")]);
-            split.observe_in_state(poll);
+            observe(&mut counter, poll);
         }
-        assert_eq!(whole.totals(), split.totals());
         assert_eq!(
-            split.totals(),
+            counter.totals(),
             BTreeMap::from([(("q".to_string(), "voice".to_string()), 2)])
         );
     }
@@ -236,10 +228,10 @@ mod tests {
     #[test]
     fn a_queue_and_channel_with_contacts_starts_at_zero() {
         let mut counter = StateCounter::new("MISSED");
-        counter.observe(&snapshot(0.0, &[("c1", "a1", "CONNECTING")]));
+        observe(&mut counter, &snapshot(0.0, &[("c1", "a1", "CONNECTING")]));
         let key = ("q".to_string(), "voice".to_string());
         assert_eq!(counter.totals().get(&key), Some(&0));
-        counter.observe(&snapshot(5.0, &[("c1", "a1", "MISSED")]));
+        observe(&mut counter, &snapshot(5.0, &[("c1", "a1", "MISSED")]));
         assert_eq!(counter.totals().get(&key), Some(&1));
     }
 }
