@@ -105,6 +105,44 @@ impl QueueSetTarget {
     }
 }
 
+/// The queue IDs of an instance's sets as resolved against one directory read. Kept until
+/// the directory changes, so that queue names and `queues: all` patterns are resolved once per
+/// read, not once per round.
+struct ResolvedSets {
+    /// The read they were resolved against; `None` before the first.
+    directory: Option<Arc<RoutingDirectory>>,
+    /// Queue IDs by set; empty for a set that could not be resolved.
+    queues: Vec<Vec<String>>,
+    /// Why a set could not be resolved, by set.
+    errors: Vec<Option<String>>,
+}
+
+impl ResolvedSets {
+    fn resolve(sets: &[QueueSetTarget], directory: Option<Arc<RoutingDirectory>>) -> Self {
+        let (queues, errors) = sets
+            .iter()
+            .map(|set| match set.queue_ids(directory.as_deref()) {
+                Ok(queues) => (queues, None),
+                Err(reason) => (Vec::new(), Some(reason)),
+            })
+            .unzip();
+        Self {
+            directory,
+            queues,
+            errors,
+        }
+    }
+
+    /// Whether these were resolved against `directory`, the very same read.
+    fn is_for(&self, directory: Option<&Arc<RoutingDirectory>>) -> bool {
+        match (&self.directory, directory) {
+            (None, None) => true,
+            (Some(ours), Some(theirs)) => Arc::ptr_eq(ours, theirs),
+            _ => false,
+        }
+    }
+}
+
 /// One instance with its queue sets and everything needed to poll them.
 #[derive(Clone)]
 pub struct Target {
@@ -363,7 +401,7 @@ async fn directory_loop(
             }
             Ok(Err(error)) => {
                 if !failing {
-                    warn!(%error, retry_in = %humantime::format_duration(retry_after_failure(&target)), "cannot read the routing directory; rounds use queue filters (more requests) and IDs in labels until it can be read");
+                    warn!(%error, retry_in = %humantime::format_duration(shortest_reread(&target)), "cannot read the routing directory; rounds use queue filters (more requests) and IDs in labels until it can be read");
                 }
                 failing = true;
             }
@@ -377,7 +415,7 @@ async fn directory_loop(
         // A refresh a round asks for waits a little after the last read, so that an ID the
         // API never lists (a deleted queue still on a contact) cannot spend the List* budget
         // round after round.
-        let soonest = started + target.directory_refresh.min(MIN_ASKED_REFRESH_GAP);
+        let soonest = started + shortest_reread(&target);
         let asked = async {
             cache.refresh.notified().await;
             tokio::time::sleep_until(soonest).await;
@@ -386,7 +424,7 @@ async fn directory_loop(
         // A failed read is tried again sooner than the refresh interval: names, the sweep and
         // discovered queue sets all wait for it.
         let next_read = if failing {
-            retry_after_failure(&target)
+            shortest_reread(&target)
         } else {
             target.directory_refresh
         };
@@ -421,13 +459,14 @@ fn has_unknown_id(agents: &[&AgentRecord], known: &RoutingDirectory) -> bool {
             .any(|queue| !known.queues.contains(queue))
 }
 
-/// How long after a failed directory read the next is tried.
-fn retry_after_failure(target: &Target) -> Duration {
-    target.directory_refresh.min(MIN_ASKED_REFRESH_GAP)
+/// The wait before a directory read out of turn: a retry after a failed read, or one a round
+/// asked for. Never longer than the regular refresh interval.
+fn shortest_reread(target: &Target) -> Duration {
+    target.directory_refresh.min(MIN_REREAD_GAP)
 }
 
-/// The shortest time between two directory reads that rounds asked for.
-const MIN_ASKED_REFRESH_GAP: Duration = Duration::from_secs(30);
+/// The shortest time between a directory read and one out of turn.
+const MIN_REREAD_GAP: Duration = Duration::from_secs(30);
 
 async fn round_loop(
     target: Target,
@@ -437,6 +476,7 @@ async fn round_loop(
 ) {
     let span = info_span!("round", connect_instance = %target.instance);
     let mut discovered_counts: Vec<Option<usize>> = vec![None; target.sets.len()];
+    let mut resolved = ResolvedSets::resolve(&target.sets, None);
     let mut next_start = Instant::now() + start_jitter(target.interval);
     let mut last_errors: Vec<Option<String>> = vec![None; target.sets.len()];
     let mut overran = false;
@@ -461,26 +501,20 @@ async fn round_loop(
             LabelValues::Names => current.as_ref().map(|(_, names)| Arc::clone(names)),
             LabelValues::Ids => None,
         };
-        let resolved: Vec<Result<Vec<String>, String>> = target
-            .sets
-            .iter()
-            .map(|set| set.queue_ids(current_directory.as_deref()))
-            .collect();
-        span.in_scope(|| log_discovery(&target.sets, &resolved, &mut discovered_counts));
-        let set_queues: Vec<Vec<String>> = resolved
-            .iter()
-            .map(|queues| queues.as_ref().cloned().unwrap_or_default())
-            .collect();
+        if !resolved.is_for(current_directory.as_ref()) {
+            resolved = ResolvedSets::resolve(&target.sets, current_directory.clone());
+            span.in_scope(|| log_discovery(&target.sets, &resolved, &mut discovered_counts));
+        }
         let plan = planner::plan(
             target.planner,
-            &set_queues,
+            &resolved.queues,
             current_directory.as_deref(),
             &agent_counts,
         );
         let requests_before = target.requests.count_of(USER_DATA);
         let round = run_round(
             &target,
-            &set_queues,
+            &resolved.queues,
             &plan,
             current_directory.as_deref(),
             started,
@@ -491,15 +525,14 @@ async fn round_loop(
             results = round => results,
             _ = stopped.changed() => return,
         };
-        for ((_, outcome), queues) in results.iter_mut().zip(&resolved) {
-            if let Err(reason) = queues {
+        for ((_, outcome), error) in results.iter_mut().zip(&resolved.errors) {
+            if let Some(reason) = error {
                 *outcome = Err(reason.clone());
             }
         }
         let made_requests = target.requests.count_of(USER_DATA) - requests_before;
         let mut round_agents: Vec<&AgentRecord> = Vec::new();
         let mut seen_users = rustc_hash::FxHashSet::default();
-        let mut unknown_id = false;
         for (index, (duration, outcome)) in results.iter().enumerate() {
             let set = &target.sets[index];
             let set_span = info_span!(parent: &span, "poll", queue_set = %set.key.queue_set);
@@ -512,9 +545,9 @@ async fn round_loop(
                 }
             }
         }
-        if let Some(known) = current_directory.as_deref() {
-            unknown_id = has_unknown_id(&round_agents, known);
-        }
+        let unknown_id = current_directory
+            .as_deref()
+            .is_some_and(|known| has_unknown_id(&round_agents, known));
         if !round_agents.is_empty() {
             agent_counts = planner::agents_by_profile(round_agents.iter().copied());
         }
@@ -683,15 +716,12 @@ async fn run_round(
 
 /// Logs how many queues each `queues: all` set found, when that changes; a set that finds
 /// none is a warning (a pattern that matches no queue name).
-fn log_discovery(
-    sets: &[QueueSetTarget],
-    resolved: &[Result<Vec<String>, String>],
-    last: &mut [Option<usize>],
-) {
-    for ((set, queues), last) in sets.iter().zip(resolved).zip(last.iter_mut()) {
-        let (Some(_), Ok(queues)) = (&set.discovery, queues) else {
+fn log_discovery(sets: &[QueueSetTarget], resolved: &ResolvedSets, last: &mut [Option<usize>]) {
+    let outcomes = resolved.queues.iter().zip(&resolved.errors);
+    for ((set, (queues, error)), last) in sets.iter().zip(outcomes).zip(last.iter_mut()) {
+        if set.discovery.is_none() || error.is_some() {
             continue;
-        };
+        }
         if *last == Some(queues.len()) {
             continue;
         }
