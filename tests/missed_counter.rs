@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use amazon_connect_exporter::simulator::SimulatorOptions;
 
-use common::{eventually, http_get, metric, start_exporter, value};
+use common::{after_more_polls, metric, start_exporter};
 
 /// How long the simulator runs before its clock stops: long enough for misses at 5 %.
 const RUN: Duration = Duration::from_secs(12);
@@ -40,22 +40,9 @@ async fn the_missed_counter_equals_the_pairs_the_simulator_served_in_missed() {
     let address = exporter.address();
     tokio::time::sleep(RUN).await;
     simulator.simulator().freeze();
-    let rounds = |text: &str| {
-        value(
-            text,
-            "amazon_connect_exporter_poll_duration_seconds_count",
-            &[("queue_set", "all")],
-        )
-        .unwrap_or(0.0)
-    };
     // Two full rounds after the freeze: every answer since shows no new miss, and the round that
     // was in flight when the clock stopped has been recorded.
-    let frozen_at = rounds(&http_get(address, "/metrics").await.body);
-    let text = eventually(Duration::from_secs(20), async || {
-        let text = http_get(address, "/metrics").await.body;
-        (rounds(&text) >= frozen_at + 2.0).then_some(text)
-    })
-    .await;
+    let (_, text) = after_more_polls(address, "all", 2.0).await;
     exporter.stop().await;
 
     let served = simulator.simulator().served_missed();

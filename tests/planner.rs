@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use amazon_connect_exporter::simulator::SimulatorOptions;
 
-use common::{assert_set_matches, eventually, http_get, scenario_views as views, value};
+use common::{
+    after_more_polls, assert_set_matches, eventually, http_get, polls_of, scenario_views as views,
+    value,
+};
 
 /// The data series of `text` (not the self-metrics, and not the ages, which depend on when
 /// the poll ran), sorted.
@@ -90,12 +93,7 @@ async fn the_routing_profile_sweep_equals_the_queue_filters_at_the_minimum_cost(
             "amazon_connect_exporter_round_queue_sets",
             &[("method", "routing_profiles")],
         );
-        let rounds = value(
-            &text,
-            "amazon_connect_exporter_poll_duration_seconds_count",
-            &[("queue_set", "three")],
-        );
-        (swept_sets == Some(3.0) && rounds >= Some(2.0)).then_some(text)
+        (swept_sets == Some(3.0) && polls_of(&text, "three") >= 2.0).then_some(text)
     })
     .await;
     assert_eq!(
@@ -107,21 +105,9 @@ async fn the_routing_profile_sweep_equals_the_queue_filters_at_the_minimum_cost(
         Some(minimum),
         "the round made exactly the planned requests"
     );
-    let rounds = |text: &str| {
-        value(
-            text,
-            "amazon_connect_exporter_poll_duration_seconds_count",
-            &[("queue_set", "three")],
-        )
-        .unwrap_or(0.0)
-    };
     let requests_before = simulator.simulator().request_count("GetCurrentUserData");
-    let rounds_before = rounds(&http_get(address, "/metrics").await.body);
-    let text = eventually(Duration::from_secs(20), async || {
-        let text = http_get(address, "/metrics").await.body;
-        (rounds(&text) >= rounds_before + 2.0).then_some(text)
-    })
-    .await;
+    let (rounds_before, text) = after_more_polls(address, "three", 2.0).await;
+    let rounds = |text: &str| polls_of(text, "three");
     let requests = simulator.simulator().request_count("GetCurrentUserData") - requests_before;
     let rounds_seen = rounds(&text) - rounds_before;
     swept.stop().await;

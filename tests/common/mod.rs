@@ -446,6 +446,29 @@ pub async fn try_start_exporter_with(
     .await
 }
 
+/// How many polls of queue set `set` the exposition `text` has recorded.
+pub fn polls_of(text: &str, set: &str) -> f64 {
+    value(
+        text,
+        "amazon_connect_exporter_poll_duration_seconds_count",
+        &[("queue_set", set)],
+    )
+    .unwrap_or(0.0)
+}
+
+/// Waits until queue set `set` has finished `more` polls beyond those recorded now; returns
+/// the count it started from and the page that showed the later one.
+#[allow(dead_code)]
+pub async fn after_more_polls(address: SocketAddr, set: &str, more: f64) -> (f64, String) {
+    let before = polls_of(&http_get(address, "/metrics").await.body, set);
+    let text = eventually(Duration::from_secs(20), async || {
+        let text = http_get(address, "/metrics").await.body;
+        (polls_of(&text, set) >= before + more).then_some(text)
+    })
+    .await;
+    (before, text)
+}
+
 /// Scrapes `/metrics` until every queue set in `sets` reports `up` 1, and returns that page.
 pub async fn scrape_when_up(address: SocketAddr, sets: &[&str]) -> String {
     eventually(Duration::from_secs(40), async || {
