@@ -2,9 +2,9 @@
 //!
 //! It speaks the service's REST-JSON wire format (paths, JSON member names, epoch-second
 //! timestamps, error status codes with `x-amzn-ErrorType`), so any AWS SDK pointed at it with
-//! `endpoint_url` works, for GetCurrentUserData and the List* look-ups. Signatures are not
-//! checked. The exporter's production code paths never reach it: only `simulate` and `--demo`
-//! start it.
+//! `endpoint_url` works, for GetCurrentUserData, GetCurrentMetricData (over a simulated queue
+//! backlog) and the List* look-ups. Signatures are not checked. The exporter's production code
+//! paths never reach it: only `simulate` and `--demo` start it.
 
 pub mod api;
 pub mod faults;
@@ -133,6 +133,13 @@ impl Simulator {
     /// The current state (advanced to now unless frozen), for tests to compute expected values.
     pub fn scenario(&self) -> Scenario {
         self.service.with_world(|world| world.scenario.clone())
+    }
+
+    /// The simulated clock: epoch seconds the state is at (advanced to now unless frozen).
+    /// With a frozen simulator, `simulated_now() - enqueued_at` is the age GetCurrentMetricData
+    /// reports for a waiting contact.
+    pub fn simulated_now(&self) -> f64 {
+        self.service.with_world(|world| world.now)
     }
 
     /// Renames queue `id`, as an administrator would in the console; false if there is none.

@@ -154,3 +154,31 @@ pub(crate) struct GetCurrentUserDataResponse<'a> {
     pub(crate) next_token: Option<String>,
     pub(crate) approximate_total_count: usize,
 }
+
+/// GetCurrentMetricData request body (`SortCriteria` and other members are ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct GetCurrentMetricDataRequest {
+    pub(crate) filters: Option<MetricFilters>,
+    pub(crate) groupings: Option<Vec<String>>,
+    pub(crate) current_metrics: Option<Vec<CurrentMetricRequest>>,
+    pub(crate) max_results: Option<i64>,
+    pub(crate) next_token: Option<String>,
+}
+
+/// GetCurrentMetricData's `Filters` (`RoutingStepExpressions` and others are not simulated).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MetricFilters {
+    pub(crate) queues: Option<Vec<String>>,
+    pub(crate) routing_profiles: Option<Vec<String>>,
+    pub(crate) channels: Option<Vec<String>>,
+}
+
+/// One entry of `CurrentMetrics`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CurrentMetricRequest {
+    pub(crate) name: Option<String>,
+    pub(crate) unit: Option<String>,
+}
