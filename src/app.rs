@@ -14,9 +14,9 @@ use tracing::{error, info, warn};
 
 use crate::budget::{BudgetKey, Budgets};
 use crate::config::{Config, ConfigError, Instance};
-use crate::exposition::{Exposition, ExpositionError};
+use crate::exposition::{Exposition, ExpositionError, SeriesOptions};
 use crate::model::TargetKey;
-use crate::names::resolve_queue_names;
+use crate::names::{resolve_queue_names, LabelValues};
 use crate::planner::PlannerMode;
 use crate::scheduler::{PollThread, QueueSetTarget, Scheduler, Target};
 use crate::server::{self, ReloadRequest, ServerError, ServerState};
@@ -90,8 +90,8 @@ fn budget_key(instance: &Instance, operation: &str) -> BudgetKey {
     }
 }
 
-/// The fewest GetCurrentUserData requests per second the configuration needs, by budget
-/// (more with more than 100 agents).
+/// The fewest GetCurrentUserData (more with more than 100 agents) and GetCurrentMetricData
+/// requests per second the configuration needs, by budget.
 pub fn minimum_request_rates(config: &Config) -> BTreeMap<BudgetKey, f64> {
     let mut needed: BTreeMap<BudgetKey, f64> = BTreeMap::new();
     for instance in &config.instances {
@@ -107,9 +107,23 @@ pub fn minimum_request_rates(config: &Config) -> BTreeMap<BudgetKey, f64> {
                 .sum(),
             PlannerMode::Auto | PlannerMode::RoutingProfiles => 1,
         };
+        let interval = instance.poll_interval.as_secs_f64();
         *needed
             .entry(budget_key(instance, "GetCurrentUserData"))
-            .or_default() += per_poll as f64 / instance.poll_interval.as_secs_f64();
+            .or_default() += per_poll as f64 / interval;
+        if instance.queue_metrics {
+            // One GetCurrentMetricData request per 100 distinct queues of the instance's sets
+            // (at least one: a discovered set's queues are not known yet).
+            let queues: std::collections::BTreeSet<&String> = instance
+                .queue_sets
+                .iter()
+                .flat_map(|set| &set.queue_ids)
+                .collect();
+            let requests = queues.len().div_ceil(MAX_QUEUES_PER_REQUEST).max(1);
+            *needed
+                .entry(budget_key(instance, "GetCurrentMetricData"))
+                .or_default() += requests as f64 / interval;
+        }
     }
     needed
 }
@@ -261,6 +275,7 @@ fn targets(sources: &[InstanceSource], budgets: &Budgets) -> Vec<Target> {
                         queue_ids: set.queue_ids.clone(),
                         queue_names: set.queue_names.clone(),
                         discovery: set.discovery.clone(),
+                        selector: set.selector.clone(),
                     })
                     .collect(),
                 interval: instance.poll_interval,
@@ -274,12 +289,35 @@ fn targets(sources: &[InstanceSource], budgets: &Budgets) -> Vec<Target> {
                     "ListQueues",
                     "ListRoutingProfiles",
                     "ListRoutingProfileQueues",
+                    "ListUsers",
+                    "ListUserHierarchyGroups",
                 ]
                 .map(|operation| budgets.limiter(budget_key(instance, operation))),
+                agent_names: instance.agent_series && instance.label_values == LabelValues::Names,
+                queue_metrics: instance
+                    .queue_metrics
+                    .then(|| budgets.limiter(budget_key(instance, "GetCurrentMetricData"))),
                 requests: log.clone(),
                 retry: RetryPolicy::default(),
             },
         )
+        .collect()
+}
+
+/// What each instance's queue sets publish beyond the aggregates, and their series limit.
+fn series_options(config: &Config) -> BTreeMap<String, SeriesOptions> {
+    config
+        .instances
+        .iter()
+        .map(|instance| {
+            (
+                instance.name.clone(),
+                SeriesOptions {
+                    agent_series: instance.agent_series,
+                    series_limit: instance.series_limit,
+                },
+            )
+        })
         .collect()
 }
 
@@ -314,6 +352,7 @@ impl Exporter {
             VERSION,
             REVISION,
         )?);
+        exposition.set_series_options(series_options(&config));
         let listener = server::bind(&settings.listen_address).await?;
         let address = listener.local_addr().map_err(|source| ServerError::Bind {
             address: settings.listen_address.clone(),
@@ -386,6 +425,7 @@ impl Exporter {
         let targets = targets(&sources, &self.budgets);
         let keys = keys(&targets);
         self.scheduler.stop().await;
+        self.exposition.set_series_options(series_options(&config));
         self.exposition.set_targets(&keys, request_logs(&sources))?;
         self.scheduler =
             Scheduler::start_on(targets, self.exposition.clone(), self.poll_thread.runtime());

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::budget::{self, RateLimit};
-use crate::ids;
+use crate::ids::{self, ResourceKind};
 use crate::names::LabelValues;
 use crate::planner::PlannerMode;
 
@@ -23,6 +23,11 @@ pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
 pub const DEFAULT_DIRECTORY_REFRESH: Duration = Duration::from_secs(300);
 /// The shortest accepted `directory_refresh_interval`.
 pub const MIN_DIRECTORY_REFRESH: Duration = Duration::from_secs(1);
+/// Data series one queue set may publish unless `series_limit` says otherwise. Far above what
+/// the aggregate families of a large set need (a few thousand), low enough that per-agent
+/// series of a set with tens of thousands of agents stop here instead of at Prometheus's
+/// `sample_limit`, which would fail the whole scrape.
+pub const DEFAULT_SERIES_LIMIT: usize = 20_000;
 /// The shortest default poll timeout: a poll waiting for the request budget is slow, not
 /// broken (10,000 agents take 50 s at the default 2 requests/s).
 pub const MIN_DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(60);
@@ -66,6 +71,13 @@ pub struct Instance {
     pub label_values: LabelValues,
     /// How often names and the queues of each routing profile are read again.
     pub directory_refresh_interval: Duration,
+    /// Whether each round also reads GetCurrentMetricData for the sets' queues (the backlog).
+    pub queue_metrics: bool,
+    /// Whether every agent gets series of its own (status, slots, contacts), not only the
+    /// aggregates.
+    pub agent_series: bool,
+    /// Most data series one queue set publishes per round; the rest are dropped and counted.
+    pub series_limit: usize,
     /// The queue sets, in file order.
     pub queue_sets: Vec<QueueSet>,
 }
@@ -84,6 +96,36 @@ pub struct QueueSet {
     /// `queues: all`: every STANDARD queue of the instance whose name passes the patterns,
     /// found again at every directory read.
     pub discovery: Option<QueueDiscovery>,
+    /// Whether the agents are those serving the queues (the default) or those of routing
+    /// profiles or a hierarchy group; then the queue lists are empty.
+    pub selector: AgentSelector,
+}
+
+/// How a queue set picks its agents.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum AgentSelector {
+    /// Agents whose routing profile serves any of the set's queues (`queues:`).
+    #[default]
+    Queues,
+    /// Agents with any of these routing profiles (`routing_profiles:`): bare IDs and names,
+    /// names resolved through ListRoutingProfiles at every directory read.
+    RoutingProfiles {
+        /// Routing profile IDs.
+        ids: Vec<String>,
+        /// Routing profile names.
+        names: Vec<String>,
+    },
+    /// Agents of one user hierarchy group and the groups below it (`hierarchy_group:`).
+    HierarchyGroup(IdOrName),
+}
+
+/// A resource given by ID (or ARN, reduced to its ID) or by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdOrName {
+    /// The bare ID.
+    Id(String),
+    /// The name, looked up through the routing directory.
+    Name(String),
 }
 
 /// Which queues `queues: all` takes: every STANDARD queue whose name matches `include` (when
@@ -230,6 +272,9 @@ struct RawDefaults {
     request_planner: Option<PlannerMode>,
     label_values: Option<LabelValues>,
     directory_refresh_interval: Option<String>,
+    queue_metrics: Option<bool>,
+    agent_series: Option<bool>,
+    series_limit: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,6 +290,9 @@ struct RawInstance {
     request_planner: Option<PlannerMode>,
     label_values: Option<LabelValues>,
     directory_refresh_interval: Option<String>,
+    queue_metrics: Option<bool>,
+    agent_series: Option<bool>,
+    series_limit: Option<usize>,
     queue_sets: Vec<RawQueueSet>,
 }
 
@@ -252,7 +300,9 @@ struct RawInstance {
 #[serde(deny_unknown_fields)]
 struct RawQueueSet {
     name: String,
-    queues: RawQueues,
+    queues: Option<RawQueues>,
+    routing_profiles: Option<Vec<String>>,
+    hierarchy_group: Option<String>,
     include: Option<String>,
     exclude: Option<String>,
 }
@@ -304,6 +354,13 @@ fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         request_planner: raw.defaults.request_planner,
         label_values: raw.defaults.label_values,
         directory_refresh_interval: default_refresh,
+        queue_metrics: raw.defaults.queue_metrics,
+        agent_series: raw.defaults.agent_series,
+        series_limit: check_series_limit(
+            raw.defaults.series_limit,
+            "defaults.series_limit",
+            &mut report,
+        ),
     };
     let mut names_seen: HashMap<String, usize> = HashMap::new();
     let mut ids_seen: HashMap<String, usize> = HashMap::new();
@@ -385,6 +442,9 @@ struct Defaults {
     request_planner: Option<PlannerMode>,
     label_values: Option<LabelValues>,
     directory_refresh_interval: Option<Duration>,
+    queue_metrics: Option<bool>,
+    agent_series: Option<bool>,
+    series_limit: Option<usize>,
 }
 
 /// Validates one instance entry; problems that need other instances are checked by the caller.
@@ -495,8 +555,59 @@ fn validate_instance(
                 ),
             );
         }
+        let selector = match (
+            &raw_set.queues,
+            raw_set.routing_profiles,
+            raw_set.hierarchy_group,
+        ) {
+            (None, Some(profiles), None) => {
+                let (ids, names) = validate_references(
+                    &profiles,
+                    &instance_id,
+                    &format!("{set_key}.routing_profiles"),
+                    ResourceKind::RoutingProfile,
+                    report,
+                );
+                AgentSelector::RoutingProfiles { ids, names }
+            }
+            (None, None, Some(group)) => {
+                match parse_reference(&group, &instance_id, ResourceKind::HierarchyGroup) {
+                    Ok(group) => AgentSelector::HierarchyGroup(group),
+                    Err(message) => {
+                        report(format!("{set_key}.hierarchy_group"), message);
+                        AgentSelector::Queues
+                    }
+                }
+            }
+            (Some(_), None, None) => AgentSelector::Queues,
+            (None, None, None) => {
+                report(
+                    set_key.clone(),
+                    "give the set's agents with one of `queues`, `routing_profiles` or `hierarchy_group`".into(),
+                );
+                AgentSelector::Queues
+            }
+            _ => {
+                report(
+                    set_key.clone(),
+                    "give only one of `queues`, `routing_profiles` and `hierarchy_group`; a set picks its agents one way".into(),
+                );
+                AgentSelector::Queues
+            }
+        };
+        if raw_set.queues.is_none() {
+            for (which, given) in [("include", &raw_set.include), ("exclude", &raw_set.exclude)] {
+                if given.is_some() {
+                    report(
+                        format!("{set_key}.{which}"),
+                        "only goes with `queues: all`".into(),
+                    );
+                }
+            }
+        }
         let (queue_ids, queue_names, discovery) = match raw_set.queues {
-            RawQueues::Keyword(word) if word == "all" => {
+            None => (Vec::new(), Vec::new(), None),
+            Some(RawQueues::Keyword(word)) if word == "all" => {
                 let mut pattern = |raw: Option<String>, which: &str| {
                     raw.and_then(|raw| match regex::Regex::new(&raw) {
                         Ok(re) => Some(re),
@@ -517,7 +628,7 @@ fn validate_instance(
                     Some(QueueDiscovery { include, exclude }),
                 )
             }
-            queues => {
+            Some(queues) => {
                 for (which, given) in [("include", &raw_set.include), ("exclude", &raw_set.exclude)]
                 {
                     if given.is_some() {
@@ -537,6 +648,7 @@ fn validate_instance(
             queue_ids,
             queue_names,
             discovery,
+            selector,
         });
     }
 
@@ -565,7 +677,40 @@ fn validate_instance(
         )
         .or(defaults.directory_refresh_interval)
         .unwrap_or(DEFAULT_DIRECTORY_REFRESH),
+        queue_metrics: raw_instance
+            .queue_metrics
+            .or(defaults.queue_metrics)
+            .unwrap_or(true),
+        agent_series: raw_instance
+            .agent_series
+            .or(defaults.agent_series)
+            .unwrap_or(false),
+        series_limit: check_series_limit(
+            raw_instance.series_limit,
+            &format!("{key}.series_limit"),
+            report,
+        )
+        .or(defaults.series_limit)
+        .unwrap_or(DEFAULT_SERIES_LIMIT),
         queue_sets,
+    }
+}
+
+/// A `series_limit`: at least 1 (a set that may publish nothing would only ever drop).
+fn check_series_limit(
+    value: Option<usize>,
+    key: &str,
+    report: &mut impl FnMut(String, String),
+) -> Option<usize> {
+    match value {
+        Some(0) => {
+            report(
+                key.to_string(),
+                "must be at least 1 (it is the most data series one queue set publishes)".into(),
+            );
+            None
+        }
+        other => other,
     }
 }
 
@@ -576,66 +721,92 @@ fn validate_queues(
     key: &str,
     report: &mut impl FnMut(String, String),
 ) -> (Vec<String>, Vec<String>) {
-    let entries = match raw {
-        RawQueues::List(entries) => entries,
+    match raw {
+        RawQueues::List(entries) => {
+            validate_references(&entries, instance_id, key, ResourceKind::Queue, report)
+        }
         RawQueues::Keyword(word) => {
             report(
                 key.to_string(),
                 format!("expected a list of queue IDs or ARNs or the word `all`, found {word:?}"),
             );
-            return (Vec::new(), Vec::new());
+            (Vec::new(), Vec::new())
         }
-    };
+    }
+}
+
+/// Whether `entry` looks like an ID or ARN rather than a name. A mistyped ID stays an ID
+/// error rather than becoming a name that never resolves (hex digits and dashes, such as a
+/// truncated UUID, or the length and dashes of one).
+fn id_shaped(entry: &str) -> bool {
+    entry.starts_with("arn:")
+        || (entry.contains('-') && entry.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
+        || (entry.len() == 36
+            && [8, 13, 18, 23]
+                .iter()
+                .all(|&at| entry.as_bytes().get(at) == Some(&b'-')))
+}
+
+/// One reference to a resource of `kind`: its bare ID, or its name (resolved later through
+/// the routing directory). `Err` says what is wrong with it.
+fn parse_reference(entry: &str, instance_id: &str, kind: ResourceKind) -> Result<IdOrName, String> {
+    if id_shaped(entry) {
+        return ids::parse_resource(entry, instance_id, kind).map(IdOrName::Id);
+    }
+    if entry.trim().is_empty() || entry.chars().any(char::is_control) {
+        let noun = kind.noun();
+        return Err(format!(
+            "{entry:?} is neither a {noun} ID, a {noun} ARN nor a {noun} name"
+        ));
+    }
+    Ok(IdOrName::Name(entry.to_string()))
+}
+
+/// The IDs and the names of a list of references to resources of `kind`, each at most once.
+fn validate_references(
+    entries: &[String],
+    instance_id: &str,
+    key: &str,
+    kind: ResourceKind,
+    report: &mut impl FnMut(String, String),
+) -> (Vec<String>, Vec<String>) {
+    let noun = kind.noun();
     if entries.is_empty() {
         report(
             key.to_string(),
-            "the list is empty; give at least one queue ID or ARN".into(),
+            format!("the list is empty; give at least one {noun} ID, ARN or name"),
         );
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut queue_ids = Vec::with_capacity(entries.len());
-    let mut queue_names = Vec::new();
+    let mut found_ids = Vec::with_capacity(entries.len());
+    let mut found_names = Vec::new();
     for (index, entry) in entries.iter().enumerate() {
         let entry_key = format!("{key}[{index}]");
-        // A mistyped ID stays an ID error rather than becoming a name that never resolves.
-        // (hex digits and dashes, such as a truncated UUID, or the length and dashes of one).
-        let id_shaped = (entry.contains('-')
-            && entry.chars().all(|c| c.is_ascii_hexdigit() || c == '-'))
-            || (entry.len() == 36
-                && [8, 13, 18, 23]
-                    .iter()
-                    .all(|&at| entry.as_bytes().get(at) == Some(&b'-')));
-        if !id_shaped && !entry.starts_with("arn:") {
-            if entry.trim().is_empty() || entry.chars().any(char::is_control) {
-                report(
-                    entry_key,
-                    format!("{entry:?} is neither a queue ID, a queue ARN nor a queue name"),
-                );
-            } else if let Some(first) = seen.insert(format!("name:{entry}"), index) {
-                report(
-                    entry_key,
-                    format!("queue {entry:?} is listed twice (first at {key}[{first}])"),
-                );
-            } else {
-                queue_names.push(entry.clone());
+        let (seen_key, shown) = match parse_reference(entry, instance_id, kind) {
+            Ok(IdOrName::Id(id)) => (id.clone(), IdOrName::Id(id)),
+            Ok(IdOrName::Name(name)) => (format!("name:{name}"), IdOrName::Name(name)),
+            Err(message) => {
+                report(entry_key, message);
+                continue;
             }
+        };
+        if let Some(first) = seen.insert(seen_key, index) {
+            let what = match &shown {
+                IdOrName::Id(id) => id.clone(),
+                IdOrName::Name(name) => format!("{name:?}"),
+            };
+            report(
+                entry_key,
+                format!("{noun} {what} is listed twice (first at {key}[{first}])"),
+            );
             continue;
         }
-        match ids::parse_queue(entry, instance_id) {
-            Ok(id) => {
-                if let Some(first) = seen.insert(id.clone(), index) {
-                    report(
-                        entry_key,
-                        format!("queue {id} is listed twice (first at {key}[{first}])"),
-                    );
-                } else {
-                    queue_ids.push(id);
-                }
-            }
-            Err(message) => report(entry_key, message),
+        match shown {
+            IdOrName::Id(id) => found_ids.push(id),
+            IdOrName::Name(name) => found_names.push(name),
         }
     }
-    (queue_ids, queue_names)
+    (found_ids, found_names)
 }
 
 fn parse_duration_key(
@@ -994,6 +1165,90 @@ instances:
             config.instances[0].directory_refresh_interval,
             Duration::from_secs(60)
         );
+    }
+
+    #[test]
+    fn sets_select_agents_by_routing_profile_or_hierarchy_group() {
+        let set = |selector: &str| {
+            minimal(&format!("[{QUEUE_A}]")).replace(
+                &format!("        queues: [{QUEUE_A}]\n"),
+                &format!("{selector}\n"),
+            )
+        };
+        let arn = format!(
+            "arn:aws:connect:eu-west-2:123456789012:instance/{INSTANCE}/routing-profile/{QUEUE_B}"
+        );
+        let config = parse_ok(&set(&format!(
+            "        routing_profiles: [Tier 1, {QUEUE_A}, {arn}]"
+        )));
+        let support = &config.instances[0].queue_sets[0];
+        assert_eq!(
+            support.selector,
+            AgentSelector::RoutingProfiles {
+                ids: vec![QUEUE_A.into(), QUEUE_B.into()],
+                names: vec!["Tier 1".into()],
+            }
+        );
+        assert!(support.queue_ids.is_empty() && support.queue_names.is_empty());
+        let config = parse_ok(&set("        hierarchy_group: North"));
+        assert_eq!(
+            config.instances[0].queue_sets[0].selector,
+            AgentSelector::HierarchyGroup(IdOrName::Name("North".into()))
+        );
+        let messages = |text: &str| -> Vec<String> {
+            problems(text)
+                .into_iter()
+                .map(|p| format!("{}: {}", p.key, p.message))
+                .collect()
+        };
+        let both = messages(&set(&format!(
+            "        queues: [{QUEUE_A}]\n        hierarchy_group: North"
+        )));
+        assert!(
+            both[0].starts_with("instances[0].queue_sets[0]: give only one of"),
+            "{both:?}"
+        );
+        let none = messages(&set("        include: x"));
+        assert!(
+            none.iter()
+                .any(|m| m.contains("give the set's agents with one of")),
+            "{none:?}"
+        );
+        let queue_arn = messages(&set(&format!(
+            "        hierarchy_group: arn:aws:connect:eu-west-2:123456789012:instance/{INSTANCE}/queue/{QUEUE_A}"
+        )));
+        assert!(
+            queue_arn[0].contains("queue_sets[0].hierarchy_group")
+                && queue_arn[0].contains("/agent-group/ID"),
+            "{queue_arn:?}"
+        );
+        let twice = messages(&set(&format!(
+            "        routing_profiles: [{QUEUE_A}, {QUEUE_A}]"
+        )));
+        assert!(
+            twice[0].contains("routing_profiles[1]: routing profile"),
+            "{twice:?}"
+        );
+    }
+
+    #[test]
+    fn queue_metrics_agent_series_and_series_limit_have_defaults_and_bounds() {
+        let config = parse_ok(&minimal(&format!("[{QUEUE_A}]")));
+        let instance = &config.instances[0];
+        assert!(instance.queue_metrics && !instance.agent_series);
+        assert_eq!(instance.series_limit, DEFAULT_SERIES_LIMIT);
+        let text = format!(
+            "defaults:\n  queue_metrics: false\n  agent_series: true\n  series_limit: 500\n{}",
+            minimal(&format!("[{QUEUE_A}]"))
+        );
+        let instance = &parse_ok(&text).instances[0];
+        assert!(!instance.queue_metrics && instance.agent_series);
+        assert_eq!(instance.series_limit, 500);
+        let zero = minimal(&format!("[{QUEUE_A}]"))
+            .replace("    region:", "    series_limit: 0\n    region:");
+        let found = problems(&zero);
+        assert_eq!(found[0].key, "instances[0].series_limit");
+        assert!(found[0].message.contains("at least 1"), "{found:?}");
     }
 
     #[test]

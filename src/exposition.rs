@@ -16,11 +16,11 @@ use prometheus::{
 
 use crate::budget::Budgets;
 use crate::missed::StateCounter;
-use crate::model::{PollReport, TargetKey};
+use crate::model::{AgentRecord, PollReport, QueueMetric, TargetKey};
 use crate::names::LabelNames;
 use crate::scheduler::RoundReport;
 use crate::source::{RequestLog, RequestOutcome};
-use crate::summary::Summary;
+use crate::summary::{label_value, Summary};
 use crate::text_format::{Family, Kind, TextWriter};
 
 /// `Content-Type` of the text exposition format 0.0.4.
@@ -47,6 +47,81 @@ const TERMINAL_STATES: [(&str, &str, &str); 3] = [
         "Distinct (contact, agent) pairs seen in the ERROR agent contact state since the exporter started. Seen only at poll times.",
     ),
 ];
+
+const QUEUE_METRICS_SOURCE: &str =
+    "From GetCurrentMetricData, read on the exporter's schedule with the queue set's agents.";
+
+/// The family of each GetCurrentMetricData metric: name and help.
+fn queue_metric_family(metric: QueueMetric) -> (&'static str, &'static str) {
+    match metric {
+        QueueMetric::ContactsInQueue => (
+            "amazon_connect_queue_contacts_in_queue",
+            "Contacts waiting in the queue (CONTACTS_IN_QUEUE), by channel.",
+        ),
+        QueueMetric::OldestContactAge => (
+            "amazon_connect_queue_oldest_contact_age_seconds",
+            "Seconds the longest-waiting contact in the queue has waited (OLDEST_CONTACT_AGE, sent in milliseconds and converted); 0 when none waits.",
+        ),
+        QueueMetric::ContactsScheduled => (
+            "amazon_connect_queue_contacts_scheduled",
+            "Scheduled callbacks waiting for their time in the queue (CONTACTS_SCHEDULED).",
+        ),
+        QueueMetric::EstimatedWaitTime => (
+            "amazon_connect_queue_estimated_wait_time_seconds",
+            "The service's estimate of how long a new contact would wait (ESTIMATED_WAIT_TIME); absent when the service cannot compute it (no agents staffed).",
+        ),
+        QueueMetric::AgentsOnline => (
+            "amazon_connect_queue_agents_online",
+            "Agents serving the queue on the channel in any status but Offline (AGENTS_ONLINE).",
+        ),
+        QueueMetric::AgentsAvailable => (
+            "amazon_connect_queue_agents_available",
+            "Agents serving the queue on the channel in the Available status (AGENTS_AVAILABLE).",
+        ),
+        QueueMetric::AgentsOnContact => (
+            "amazon_connect_queue_agents_on_contact",
+            "Agents serving the queue on the channel who are on a contact (AGENTS_ON_CONTACT).",
+        ),
+        QueueMetric::AgentsAfterContactWork => (
+            "amazon_connect_queue_agents_after_contact_work",
+            "Agents serving the queue on the channel in after-contact work (AGENTS_AFTER_CONTACT_WORK).",
+        ),
+        QueueMetric::AgentsError => (
+            "amazon_connect_queue_agents_error",
+            "Agents serving the queue on the channel in an error state, such as after a missed contact (AGENTS_ERROR).",
+        ),
+        QueueMetric::AgentsStaffed => (
+            "amazon_connect_queue_agents_staffed",
+            "Agents serving the queue on the channel who are available, on contact or in after-contact work (AGENTS_STAFFED).",
+        ),
+        QueueMetric::SlotsActive => (
+            "amazon_connect_queue_slots_active",
+            "Slots in use of the agents serving the queue on the channel (SLOTS_ACTIVE).",
+        ),
+        QueueMetric::SlotsAvailable => (
+            "amazon_connect_queue_slots_available",
+            "Free slots of the agents serving the queue on the channel (SLOTS_AVAILABLE).",
+        ),
+    }
+}
+
+/// What a queue set publishes beyond the aggregates, and how much it may publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesOptions {
+    /// Series per agent (`amazon_connect_per_agent_*`).
+    pub agent_series: bool,
+    /// Most data series of one queue set; the rest are dropped and counted.
+    pub series_limit: usize,
+}
+
+impl Default for SeriesOptions {
+    fn default() -> Self {
+        Self {
+            agent_series: false,
+            series_limit: crate::config::DEFAULT_SERIES_LIMIT,
+        }
+    }
+}
 
 /// Buckets for poll duration: a small set answers in tens of milliseconds, a 10,000-agent
 /// instance at the default rate needs most of a minute.
@@ -100,6 +175,12 @@ struct TargetState {
     terminal: Vec<StateCounter>,
     /// Label values of queue and routing profile IDs; `None` labels with IDs.
     names: Option<Arc<LabelNames>>,
+    /// The last successful poll's agents, kept only for per-agent series.
+    agents: Vec<Arc<AgentRecord>>,
+    /// When the data of the last successful poll was read, epoch seconds.
+    data_at: f64,
+    /// Data series left out of the last exposition by the series limit.
+    dropped_series: usize,
 }
 
 impl TargetState {
@@ -115,6 +196,9 @@ impl TargetState {
                 .map(|(state, _, _)| StateCounter::new(state))
                 .collect(),
             names: None,
+            agents: Vec::new(),
+            data_at: 0.0,
+            dropped_series: 0,
         }
     }
 }
@@ -126,6 +210,8 @@ pub struct Exposition {
     /// The last round of each instance.
     rounds: Mutex<BTreeMap<String, RoundReport>>,
     request_logs: Mutex<BTreeMap<String, RequestLog>>,
+    /// Per-agent series and series limit by instance; instances not listed get the defaults.
+    series_options: Mutex<BTreeMap<String, SeriesOptions>>,
     budgets: Arc<Budgets>,
     poll_duration: HistogramVec,
     self_registry: Registry,
@@ -190,6 +276,7 @@ impl Exposition {
             ),
             rounds: Mutex::new(BTreeMap::new()),
             request_logs: Mutex::new(request_logs),
+            series_options: Mutex::new(BTreeMap::new()),
             budgets,
             poll_duration,
             self_registry,
@@ -227,7 +314,26 @@ impl Exposition {
         self.publish()
     }
 
+    /// Sets what each instance's queue sets publish beyond the aggregates (from the next
+    /// poll on).
+    pub fn set_series_options(&self, options: BTreeMap<String, SeriesOptions>) {
+        *self
+            .series_options
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = options;
+    }
+
+    fn options_of(&self, instance: &str) -> SeriesOptions {
+        self.series_options
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(instance)
+            .copied()
+            .unwrap_or_default()
+    }
+
     fn apply(&self, key: &TargetKey, report: PollReport, names: Option<Arc<LabelNames>>) {
+        let options = self.options_of(&key.instance);
         let mut targets = self.lock_targets();
         let Some(state) = targets.get_mut(key) else {
             // A target removed while its last poll was in flight: nothing to apply.
@@ -246,11 +352,18 @@ impl Exposition {
                     counter.observe(&snapshot, &summary);
                 }
                 state.summary = Some(summary);
+                state.data_at = snapshot.fetched_at;
+                state.agents = if options.agent_series {
+                    snapshot.agents
+                } else {
+                    Vec::new()
+                };
                 state.last_success = Some(report.started_at);
                 state.last_error = None;
             }
             Err(message) => {
                 state.summary = None;
+                state.agents = Vec::new();
                 state.last_error = Some(message);
             }
         }
@@ -369,7 +482,7 @@ impl Exposition {
     /// polls finishing together cannot publish out of order; scrapes only take the short read
     /// lock of `encoded` and never wait for this.
     fn publish(&self) -> Result<(), ExpositionError> {
-        let targets = self.lock_targets();
+        let mut targets = self.lock_targets();
         let request_logs = self
             .request_logs
             .lock()
@@ -389,8 +502,16 @@ impl Exposition {
             let current = self.encoded.read().unwrap_or_else(PoisonError::into_inner);
             (current.plain.len().max(4096), current.gzip.len().max(1024))
         };
+        let mut counts: Vec<SeriesCount> = targets
+            .keys()
+            .map(|key| SeriesCount {
+                limit: self.options_of(&key.instance).series_limit,
+                ..SeriesCount::default()
+            })
+            .collect();
         let mut writer = TextWriter::with_capacity(plain_capacity);
-        write_target_families(&mut writer, &targets);
+        write_target_families(&mut writer, &targets, &mut counts);
+        write_series_counts(&mut writer, &targets, &counts);
         let mut buffer = writer.into_bytes();
         TextEncoder::new().encode(&families, &mut buffer)?;
         let gzip = gzip(&buffer, gzip_capacity)?;
@@ -398,8 +519,35 @@ impl Exposition {
             plain: Bytes::from(buffer),
             gzip: Bytes::from(gzip),
         };
+        for ((key, state), count) in targets.iter_mut().zip(&counts) {
+            if state.summary.is_none() {
+                continue;
+            }
+            log_series_limit(key, state.dropped_series, count);
+            state.dropped_series = count.dropped;
+        }
         drop(targets);
         Ok(())
+    }
+}
+
+/// Warns when a target starts to drop series at its limit, and says when it stops.
+fn log_series_limit(key: &TargetKey, dropped_before: usize, count: &SeriesCount) {
+    if count.dropped > 0 && dropped_before == 0 {
+        tracing::warn!(
+            connect_instance = %key.instance,
+            queue_set = %key.queue_set,
+            series_limit = count.limit,
+            dropped = count.dropped,
+            "the queue set has more data series than its series_limit; the rest (per-agent series first) are left out and counted in amazon_connect_exporter_series_dropped"
+        );
+    } else if count.dropped == 0 && dropped_before > 0 {
+        tracing::info!(
+            connect_instance = %key.instance,
+            queue_set = %key.queue_set,
+            series = count.written,
+            "the queue set fits in its series_limit again"
+        );
     }
 }
 
@@ -498,25 +646,64 @@ fn profile_label<'a>(names: Option<&'a LabelNames>, id: &'a str) -> &'a str {
     names.map_or(id, |names| names.routing_profile(id))
 }
 
+/// Data series written and dropped for one target in the exposition being built.
+#[derive(Debug, Clone, Copy, Default)]
+struct SeriesCount {
+    limit: usize,
+    written: usize,
+    dropped: usize,
+}
+
+/// One family's samples of one target, within the target's series limit: once the limit is
+/// reached, samples are counted instead of written.
+struct TargetSamples<'f, 'w> {
+    family: &'f mut Family<'w>,
+    count: &'f mut SeriesCount,
+}
+
+impl TargetSamples<'_, '_> {
+    fn sample(&mut self, label_values: &[&str], value: f64) {
+        if self.count.written < self.count.limit {
+            self.family.sample(label_values, value);
+            self.count.written += 1;
+        } else {
+            self.count.dropped += 1;
+        }
+    }
+}
+
 /// Writes one data family: `write` is called for every target with data (a successful last
-/// poll), with the target's labels, summary and state.
+/// poll), with the target's labels, summary and state; `counts` (one per target, in order)
+/// keep each target within its series limit.
 fn data_family(
     writer: &mut TextWriter,
     targets: &BTreeMap<TargetKey, TargetState>,
+    counts: &mut [SeriesCount],
     (name, help, kind, labels): (&'static str, &str, Kind, &'static [&'static str]),
-    mut write: impl FnMut(&mut Family<'_>, [&str; 2], &Summary, &TargetState),
+    mut write: impl FnMut(&mut TargetSamples<'_, '_>, [&str; 2], &Summary, &TargetState),
 ) {
     let mut family = writer.family(name, help, kind, labels);
-    for (key, state) in targets {
+    for ((key, state), count) in targets.iter().zip(counts.iter_mut()) {
         if let Some(summary) = &state.summary {
             let set = [key.instance.as_str(), key.queue_set.as_str()];
-            write(&mut family, set, summary, state);
+            let mut samples = TargetSamples {
+                family: &mut family,
+                count,
+            };
+            write(&mut samples, set, summary, state);
         }
     }
 }
 
 /// Writes the families of every target's data, `up` and the last-success time.
-fn write_target_families(writer: &mut TextWriter, targets: &BTreeMap<TargetKey, TargetState>) {
+///
+/// Families are written most useful first (aggregates, queue backlog, then per-agent series),
+/// so that a target over its series limit loses its per-agent detail before anything else.
+fn write_target_families(
+    writer: &mut TextWriter,
+    targets: &BTreeMap<TargetKey, TargetState>,
+    counts: &mut [SeriesCount],
+) {
     let polled = || targets.iter().filter(|(_, state)| state.polled);
     let mut up = writer.family(
         "amazon_connect_up",
@@ -561,6 +748,7 @@ fn write_target_families(writer: &mut TextWriter, targets: &BTreeMap<TargetKey, 
         data_family(
             writer,
             targets,
+            counts,
             (name, help, Kind::Gauge, CHANNEL),
             |family, set, summary, _| {
                 for (channel, value) in values(summary) {
@@ -573,6 +761,7 @@ fn write_target_families(writer: &mut TextWriter, targets: &BTreeMap<TargetKey, 
     data_family(
         writer,
         targets,
+        counts,
         ("amazon_connect_agents", &help, Kind::Gauge, STATUS),
         |family, set, summary, _| {
             for (status, count) in &summary.agents_by_status {
@@ -584,6 +773,7 @@ fn write_target_families(writer: &mut TextWriter, targets: &BTreeMap<TargetKey, 
     data_family(
         writer,
         targets,
+        counts,
         ("amazon_connect_agent_contacts", &help, Kind::Gauge, CONTACT),
         |family, set, summary, state| {
             let names = state.names.as_deref();
@@ -600,6 +790,7 @@ fn write_target_families(writer: &mut TextWriter, targets: &BTreeMap<TargetKey, 
     data_family(
         writer,
         targets,
+        counts,
         (
             "amazon_connect_agent_contact_state_age_seconds_max",
             &help,
@@ -623,6 +814,7 @@ fn write_target_families(writer: &mut TextWriter, targets: &BTreeMap<TargetKey, 
         data_family(
             writer,
             targets,
+            counts,
             (name, help, Kind::Counter, TERMINAL),
             |family, set, _, state| {
                 let names = state.names.as_deref();
@@ -639,6 +831,7 @@ fn write_target_families(writer: &mut TextWriter, targets: &BTreeMap<TargetKey, 
     data_family(
         writer,
         targets,
+        counts,
         (
             "amazon_connect_agents_by_routing_profile",
             &help,
@@ -661,6 +854,7 @@ fn write_target_families(writer: &mut TextWriter, targets: &BTreeMap<TargetKey, 
     data_family(
         writer,
         targets,
+        counts,
         (
             "amazon_connect_agents_next_status",
             &help,
@@ -677,6 +871,7 @@ fn write_target_families(writer: &mut TextWriter, targets: &BTreeMap<TargetKey, 
     data_family(
         writer,
         targets,
+        counts,
         (
             "amazon_connect_agent_status_age_seconds_max",
             &help,
@@ -693,6 +888,7 @@ fn write_target_families(writer: &mut TextWriter, targets: &BTreeMap<TargetKey, 
     data_family(
         writer,
         targets,
+        counts,
         (
             "amazon_connect_agent_contacts_by_initiation_method",
             &help,
@@ -715,6 +911,7 @@ fn write_target_families(writer: &mut TextWriter, targets: &BTreeMap<TargetKey, 
     data_family(
         writer,
         targets,
+        counts,
         (
             "amazon_connect_agents_with_missed_contacts",
             &help,
@@ -725,6 +922,190 @@ fn write_target_families(writer: &mut TextWriter, targets: &BTreeMap<TargetKey, 
             family.sample(&set, summary.agents_with_missed as f64);
         },
     );
+    for metric in QueueMetric::ALL {
+        let (name, help) = queue_metric_family(metric);
+        let help = format!("{help} {QUEUE_METRICS_SOURCE}");
+        data_family(
+            writer,
+            targets,
+            counts,
+            (name, &help, Kind::Gauge, TERMINAL),
+            |family, set, summary, state| {
+                let names = state.names.as_deref();
+                for ((queue, channel), values) in &summary.queue_metrics {
+                    if let Some(value) = values.get(&metric) {
+                        family.sample(
+                            &[set[0], set[1], queue_label(names, queue), channel],
+                            *value,
+                        );
+                    }
+                }
+            },
+        );
+    }
+    write_per_agent_families(writer, targets, counts);
+}
+
+const AGENT: &[&str] = &["connect_instance", "queue_set", "agent"];
+const AGENT_STATUS: &[&str] = &["connect_instance", "queue_set", "agent", "status"];
+const AGENT_CHANNEL: &[&str] = &["connect_instance", "queue_set", "agent", "channel"];
+const AGENT_CONTACTS: &[&str] = &["connect_instance", "queue_set", "agent", "channel", "state"];
+
+/// The `agent` label of user `id`: its login name where `names` has one.
+fn agent_label<'a>(names: Option<&'a LabelNames>, id: &'a str) -> &'a str {
+    names.map_or(id, |names| names.user(id))
+}
+
+/// The opt-in per-agent families (`agent_series: true`): only targets that kept their agents
+/// write any.
+fn write_per_agent_families(
+    writer: &mut TextWriter,
+    targets: &BTreeMap<TargetKey, TargetState>,
+    counts: &mut [SeriesCount],
+) {
+    let help = format!("1 for each agent of the queue set, labelled with its login name and current agent status. {POLLED}");
+    data_family(
+        writer,
+        targets,
+        counts,
+        (
+            "amazon_connect_per_agent_status",
+            &help,
+            Kind::Gauge,
+            AGENT_STATUS,
+        ),
+        |family, set, _, state| {
+            let names = state.names.as_deref();
+            for agent in &state.agents {
+                let agent_name = agent_label(names, &agent.user_id);
+                family.sample(&[set[0], set[1], agent_name, &agent.status_name], 1.0);
+            }
+        },
+    );
+    let help =
+        format!("Seconds each agent has been in its current status, at poll start. {POLLED}");
+    data_family(
+        writer,
+        targets,
+        counts,
+        (
+            "amazon_connect_per_agent_status_age_seconds",
+            &help,
+            Kind::Gauge,
+            AGENT,
+        ),
+        |family, set, _, state| {
+            let names = state.names.as_deref();
+            for agent in &state.agents {
+                if let Some(start) = agent.status_start {
+                    let age = (state.data_at - start).max(0.0);
+                    family.sample(&[set[0], set[1], agent_label(names, &agent.user_id)], age);
+                }
+            }
+        },
+    );
+    type SlotsOf = fn(&AgentRecord) -> &crate::model::SlotsByChannel;
+    let slot_families: [(&'static str, &str, SlotsOf); 3] = [
+        (
+            "amazon_connect_per_agent_slots_active",
+            "ActiveSlotsByChannel of each agent.",
+            |agent| &agent.active_slots,
+        ),
+        (
+            "amazon_connect_per_agent_slots_available",
+            "AvailableSlotsByChannel of each agent.",
+            |agent| &agent.available_slots,
+        ),
+        (
+            "amazon_connect_per_agent_slots_max",
+            "MaxSlotsByChannel of each agent.",
+            |agent| &agent.max_slots,
+        ),
+    ];
+    for (name, help, slots_of) in slot_families {
+        let help = format!("{help} {POLLED}");
+        data_family(
+            writer,
+            targets,
+            counts,
+            (name, &help, Kind::Gauge, AGENT_CHANNEL),
+            |family, set, _, state| {
+                let names = state.names.as_deref();
+                for agent in &state.agents {
+                    let agent_name = agent_label(names, &agent.user_id);
+                    let mut channels: Vec<(String, i64)> = slots_of(agent)
+                        .iter()
+                        .map(|(channel, count)| (label_value(channel), *count))
+                        .collect();
+                    channels.sort();
+                    channels.dedup_by(|a, b| a.0 == b.0);
+                    for (channel, count) in &channels {
+                        family.sample(&[set[0], set[1], agent_name, channel], *count as f64);
+                    }
+                }
+            },
+        );
+    }
+    let help =
+        format!("Each agent's current contacts by channel and agent contact state. {POLLED}");
+    data_family(
+        writer,
+        targets,
+        counts,
+        (
+            "amazon_connect_per_agent_contacts",
+            &help,
+            Kind::Gauge,
+            AGENT_CONTACTS,
+        ),
+        |family, set, _, state| {
+            let names = state.names.as_deref();
+            for agent in &state.agents {
+                let agent_name = agent_label(names, &agent.user_id);
+                let mut contacts: BTreeMap<(String, String), u64> = BTreeMap::new();
+                for contact in &agent.contacts {
+                    *contacts
+                        .entry((label_value(&contact.channel), label_value(&contact.state)))
+                        .or_default() += 1;
+                }
+                for ((channel, contact_state), count) in &contacts {
+                    family.sample(
+                        &[set[0], set[1], agent_name, channel, contact_state],
+                        *count as f64,
+                    );
+                }
+            }
+        },
+    );
+}
+
+/// How many data series each target published and how many its series limit dropped.
+fn write_series_counts(
+    writer: &mut TextWriter,
+    targets: &BTreeMap<TargetKey, TargetState>,
+    counts: &[SeriesCount],
+) {
+    type CountOf = fn(&SeriesCount) -> usize;
+    let families: [(&'static str, &str, CountOf); 2] = [
+        (
+            "amazon_connect_exporter_series",
+            "Data series the queue set publishes (self-metrics not counted); at most its series_limit.",
+            |count| count.written,
+        ),
+        (
+            "amazon_connect_exporter_series_dropped",
+            "Data series of the queue set left out of the last exposition because they would pass its series_limit (per-agent series go first). Not 0: raise series_limit, split the set or turn agent_series off.",
+            |count| count.dropped,
+        ),
+    ];
+    for (name, help, value) in families {
+        let mut family = writer.family(name, help, Kind::Gauge, SET);
+        for ((key, state), count) in targets.iter().zip(counts) {
+            if state.polled {
+                family.sample(&[&key.instance, &key.queue_set], value(count) as f64);
+            }
+        }
+    }
 }
 
 /// The few families that stay with the `prometheus` crate: API requests and build info.
@@ -778,6 +1159,7 @@ mod tests {
 
     fn snapshot(status: &str, contact_state: &str) -> Snapshot {
         Snapshot {
+            queue_metrics: Vec::new(),
             fetched_at: 1_000.0,
             agents: shared(vec![AgentRecord {
                 user_id: "u1".into(),
@@ -847,6 +1229,164 @@ mod tests {
         assert!(!second.contains("status=\"Available\""), "{second}");
         assert!(!second.contains("state=\"connected\""), "{second}");
         assert!(second.contains("amazon_connect_missed_contacts_total{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\"} 1"), "{second}");
+    }
+
+    /// Lines of family `name` in `text`.
+    fn lines_of<'t>(text: &'t str, name: &str) -> Vec<&'t str> {
+        text.lines()
+            .filter(|line| line.starts_with(&format!("{name}{{")))
+            .collect()
+    }
+
+    #[test]
+    fn queue_metrics_become_backlog_gauges_and_nulls_stay_absent() {
+        let exposition = exposition(&["support"]);
+        let mut data = snapshot("Available", "CONNECTED");
+        data.queue_metrics = vec![Arc::new(crate::model::QueueMetricRow {
+            queue_id: "q1".into(),
+            channel: "CHAT".into(),
+            values: vec![
+                (QueueMetric::ContactsInQueue, 4.0),
+                (QueueMetric::OldestContactAge, 24.113),
+                (QueueMetric::AgentsStaffed, 0.0),
+            ],
+        })];
+        exposition
+            .record(&key("support"), report(Ok(data)))
+            .unwrap();
+        let text = text(&exposition);
+        let labels =
+            "{channel=\"chat\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\"}";
+        for line in [
+            format!("amazon_connect_queue_contacts_in_queue{labels} 4"),
+            format!("amazon_connect_queue_oldest_contact_age_seconds{labels} 24.113"),
+            format!("amazon_connect_queue_agents_staffed{labels} 0"),
+        ] {
+            assert!(text.contains(&line), "missing {line} in\n{text}");
+        }
+        assert!(
+            !text.contains("amazon_connect_queue_estimated_wait_time_seconds"),
+            "a metric the service did not compute is not published: {text}"
+        );
+    }
+
+    /// A poll of `agents` agents, each Available with one connected voice contact.
+    fn many_agents(agents: usize) -> Snapshot {
+        let one = snapshot("Available", "CONNECTED").agents[0]
+            .as_ref()
+            .clone();
+        Snapshot {
+            fetched_at: 1_000.0,
+            agents: shared(
+                (0..agents)
+                    .map(|index| AgentRecord {
+                        user_id: format!("u{index:03}"),
+                        status_start: Some(900.0),
+                        ..one.clone()
+                    })
+                    .collect(),
+            ),
+            queue_metrics: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn per_agent_series_are_published_only_when_asked_for() {
+        let exposition = exposition(&["support"]);
+        exposition
+            .record(&key("support"), report(Ok(many_agents(2))))
+            .unwrap();
+        assert!(!text(&exposition).contains("amazon_connect_per_agent_"));
+        exposition.set_series_options(BTreeMap::from([(
+            "prod".to_string(),
+            SeriesOptions {
+                agent_series: true,
+                series_limit: 1_000,
+            },
+        )]));
+        exposition
+            .record(&key("support"), report(Ok(many_agents(2))))
+            .unwrap();
+        let text = text(&exposition);
+        let set = "connect_instance=\"prod\",queue_set=\"support\"";
+        for line in [
+            format!("amazon_connect_per_agent_status{{agent=\"u001\",{set},status=\"Available\"}} 1"),
+            format!("amazon_connect_per_agent_status_age_seconds{{agent=\"u000\",{set}}} 100"),
+            format!("amazon_connect_per_agent_slots_active{{agent=\"u001\",channel=\"voice\",{set}}} 1"),
+            format!("amazon_connect_per_agent_slots_max{{agent=\"u000\",channel=\"voice\",{set}}} 1"),
+            format!("amazon_connect_per_agent_contacts{{agent=\"u000\",channel=\"voice\",{set},state=\"connected\"}} 1"),
+        ] {
+            assert!(text.contains(&line), "missing {line} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_series_limit_drops_per_agent_series_first_and_counts_them() {
+        let exposition = exposition(&["support", "sales"]);
+        exposition.set_series_options(BTreeMap::from([(
+            "prod".to_string(),
+            SeriesOptions {
+                agent_series: true,
+                series_limit: 40,
+            },
+        )]));
+        for set in ["support", "sales"] {
+            exposition
+                .record(&key(set), report(Ok(many_agents(100))))
+                .unwrap();
+        }
+        let text = text(&exposition);
+        // Per set: 3 slot families + agents + contacts + state age + by profile + initiation
+        // + with missed + status age max + the missed, rejected and error totals (started at
+        // 0 for the queue and channel seen) = 13 aggregate series; 100 agents × 6 per-agent
+        // series (status, status age, 3 slot families, contacts) = 600.
+        for set in ["support", "sales"] {
+            let of_set = |name: &str| {
+                lines_of(&text, name)
+                    .into_iter()
+                    .filter(|line| line.contains(&format!("queue_set=\"{set}\"")))
+                    .count()
+            };
+            assert_eq!(of_set("amazon_connect_agents"), 1, "aggregates stay");
+            assert_eq!(
+                of_set("amazon_connect_agent_contacts"),
+                1,
+                "aggregates stay"
+            );
+            assert_eq!(
+                of_set("amazon_connect_per_agent_status"),
+                27,
+                "the rest of 40"
+            );
+            assert_eq!(of_set("amazon_connect_per_agent_contacts"), 0, "dropped");
+            let count =
+                |name: &str| format!("{name}{{connect_instance=\"prod\",queue_set=\"{set}\"}}");
+            assert!(
+                text.contains(&format!("{} 40\n", count("amazon_connect_exporter_series"))),
+                "{text}"
+            );
+            assert!(
+                text.contains(&format!(
+                    "{} 573\n",
+                    count("amazon_connect_exporter_series_dropped")
+                )),
+                "{text}"
+            );
+        }
+        let data_lines = text
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .filter(|line| {
+                ![
+                    "amazon_connect_up",
+                    "amazon_connect_last_poll",
+                    "amazon_connect_exporter_",
+                ]
+                .iter()
+                .any(|prefix| line.starts_with(prefix))
+            })
+            .count();
+        assert_eq!(data_lines, 80, "two sets, 40 data series each");
     }
 
     /// "support" polled with a missed contact, "sales" with a connected one.

@@ -80,9 +80,48 @@ pub fn parse_instance(text: &str) -> Result<InstanceRef, String> {
     }
 }
 
+/// A resource of an instance that the configuration may name by ID or ARN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceKind {
+    /// A queue (`.../queue/ID`).
+    Queue,
+    /// A routing profile (`.../routing-profile/ID`).
+    RoutingProfile,
+    /// A user hierarchy group (`.../agent-group/ID`).
+    HierarchyGroup,
+}
+
+impl ResourceKind {
+    /// The resource type in its ARN.
+    fn arn_segment(self) -> &'static str {
+        match self {
+            Self::Queue => "queue",
+            Self::RoutingProfile => "routing-profile",
+            Self::HierarchyGroup => "agent-group",
+        }
+    }
+
+    /// What it is called in messages.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Queue => "queue",
+            Self::RoutingProfile => "routing profile",
+            Self::HierarchyGroup => "hierarchy group",
+        }
+    }
+}
+
 /// Parses a queue ID or queue ARN and returns the bare queue ID. A queue ARN must belong to
 /// `instance_id`.
 pub fn parse_queue(text: &str, instance_id: &str) -> Result<String, String> {
+    parse_resource(text, instance_id, ResourceKind::Queue)
+}
+
+/// Parses the ID or ARN of a resource of `kind` and returns the bare ID. An ARN must belong to
+/// `instance_id`.
+pub fn parse_resource(text: &str, instance_id: &str, kind: ResourceKind) -> Result<String, String> {
+    let noun = kind.noun();
+    let segment = kind.arn_segment();
     if is_uuid(text) {
         return Ok(text.to_string());
     }
@@ -96,24 +135,24 @@ pub fn parse_queue(text: &str, instance_id: &str) -> Result<String, String> {
             resource.next(),
             resource.next(),
         ) {
-            ("connect", Some("instance"), Some(owner), Some("queue"), Some(queue), None)
-                if is_uuid(queue) =>
+            ("connect", Some("instance"), Some(owner), Some(found), Some(id), None)
+                if found == segment && is_uuid(id) =>
             {
                 if owner == instance_id {
-                    Ok(queue.to_string())
+                    Ok(id.to_string())
                 } else {
                     Err(format!(
-                        "queue ARN {text:?} belongs to instance {owner}, not to this instance ({instance_id})"
+                        "{noun} ARN {text:?} belongs to instance {owner}, not to this instance ({instance_id})"
                     ))
                 }
             }
             _ => Err(format!(
-                "{text:?} is not a Connect queue ARN (arn:aws:connect:REGION:ACCOUNT:instance/INSTANCE_ID/queue/QUEUE_ID)"
+                "{text:?} is not a Connect {noun} ARN (arn:aws:connect:REGION:ACCOUNT:instance/INSTANCE_ID/{segment}/ID)"
             )),
         };
     }
     Err(format!(
-        "{text:?} is not a queue ID (a UUID such as 7e2f1c44-1b2a-4c3d-9e8f-0a1b2c3d4e5f) or a queue ARN; queue names are not supported in this version"
+        "{text:?} is not a {noun} ID (a UUID such as 7e2f1c44-1b2a-4c3d-9e8f-0a1b2c3d4e5f) or a {noun} ARN"
     ))
 }
 
@@ -185,7 +224,16 @@ mod tests {
             .contains("not to this instance"));
         assert!(parse_queue("Support", ID)
             .unwrap_err()
-            .contains("queue names are not supported"));
+            .contains("is not a queue ID"));
+        let profile =
+            format!("arn:aws:connect:eu-west-2:123456789012:instance/{ID}/routing-profile/{queue}");
+        assert_eq!(
+            parse_resource(&profile, ID, ResourceKind::RoutingProfile).unwrap(),
+            queue
+        );
+        assert!(parse_resource(&profile, ID, ResourceKind::HierarchyGroup)
+            .unwrap_err()
+            .contains("/agent-group/ID"));
     }
 
     #[test]

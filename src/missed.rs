@@ -146,6 +146,7 @@ mod tests {
             }
         }
         Snapshot {
+            queue_metrics: Vec::new(),
             fetched_at: at,
             agents: agents.into_iter().map(std::sync::Arc::new).collect(),
         }

@@ -72,6 +72,99 @@ pub struct Snapshot {
     /// De-duplicated agents, in the order the service returned them first; shared, not copied,
     /// between the queue sets one sweep serves.
     pub agents: Vec<Arc<AgentRecord>>,
+    /// GetCurrentMetricData of the set's queues, one row per (queue, channel); empty when
+    /// queue metrics are off.
+    pub queue_metrics: Vec<Arc<QueueMetricRow>>,
+}
+
+/// A real-time queue metric the exporter asks GetCurrentMetricData for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum QueueMetric {
+    /// `CONTACTS_IN_QUEUE`: contacts waiting in the queue.
+    ContactsInQueue,
+    /// `OLDEST_CONTACT_AGE`: how long the oldest waiting contact has waited, in seconds.
+    OldestContactAge,
+    /// `CONTACTS_SCHEDULED`: scheduled callbacks not yet due.
+    ContactsScheduled,
+    /// `ESTIMATED_WAIT_TIME`: the service's estimate for a new contact, in seconds.
+    EstimatedWaitTime,
+    /// `AGENTS_ONLINE`: agents in any status but Offline.
+    AgentsOnline,
+    /// `AGENTS_AVAILABLE`: agents in the Available status.
+    AgentsAvailable,
+    /// `AGENTS_ON_CONTACT`: agents on a contact.
+    AgentsOnContact,
+    /// `AGENTS_AFTER_CONTACT_WORK`: agents in after-contact work.
+    AgentsAfterContactWork,
+    /// `AGENTS_ERROR`: agents in an error state (a missed or failed contact).
+    AgentsError,
+    /// `AGENTS_STAFFED`: agents available, on contact or in after-contact work.
+    AgentsStaffed,
+    /// `SLOTS_ACTIVE`: slots in use.
+    SlotsActive,
+    /// `SLOTS_AVAILABLE`: free slots.
+    SlotsAvailable,
+}
+
+impl QueueMetric {
+    /// Every metric asked for, in the order of the request (and of the exposition).
+    pub const ALL: [QueueMetric; 12] = [
+        QueueMetric::ContactsInQueue,
+        QueueMetric::OldestContactAge,
+        QueueMetric::ContactsScheduled,
+        QueueMetric::EstimatedWaitTime,
+        QueueMetric::AgentsOnline,
+        QueueMetric::AgentsAvailable,
+        QueueMetric::AgentsOnContact,
+        QueueMetric::AgentsAfterContactWork,
+        QueueMetric::AgentsError,
+        QueueMetric::AgentsStaffed,
+        QueueMetric::SlotsActive,
+        QueueMetric::SlotsAvailable,
+    ];
+
+    /// The API's name of the metric.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Self::ContactsInQueue => "CONTACTS_IN_QUEUE",
+            Self::OldestContactAge => "OLDEST_CONTACT_AGE",
+            Self::ContactsScheduled => "CONTACTS_SCHEDULED",
+            Self::EstimatedWaitTime => "ESTIMATED_WAIT_TIME",
+            Self::AgentsOnline => "AGENTS_ONLINE",
+            Self::AgentsAvailable => "AGENTS_AVAILABLE",
+            Self::AgentsOnContact => "AGENTS_ON_CONTACT",
+            Self::AgentsAfterContactWork => "AGENTS_AFTER_CONTACT_WORK",
+            Self::AgentsError => "AGENTS_ERROR",
+            Self::AgentsStaffed => "AGENTS_STAFFED",
+            Self::SlotsActive => "SLOTS_ACTIVE",
+            Self::SlotsAvailable => "SLOTS_AVAILABLE",
+        }
+    }
+
+    /// The metric named `name` by the API, if it is one of these.
+    pub fn from_api_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|metric| metric.api_name() == name)
+    }
+
+    /// Whether the API measures it in seconds (else it is a count).
+    pub fn is_seconds(self) -> bool {
+        matches!(self, Self::OldestContactAge | Self::EstimatedWaitTime)
+    }
+}
+
+/// One row of GetCurrentMetricData grouped by queue and channel.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct QueueMetricRow {
+    /// `Dimensions.Queue.Id`.
+    pub queue_id: String,
+    /// `Dimensions.Channel`, as sent.
+    pub channel: ApiValue,
+    /// The values the service sent, seconds already converted from the milliseconds the API
+    /// sends for `OLDEST_CONTACT_AGE`. A metric the service sent as null (it could not compute
+    /// it) is left out, not reported as 0.
+    pub values: Vec<(QueueMetric, f64)>,
 }
 
 /// Wraps records for a [`Snapshot`] (tests and fixtures build them from plain records).

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::ids::ResourceKind;
 use crate::planner::RoutingDirectory;
 
 /// What the `queue` and `routing_profile` labels carry (`label_values` in the configuration).
@@ -31,6 +32,7 @@ impl LabelValues {
 pub struct LabelNames {
     queues: HashMap<String, String>,
     routing_profiles: HashMap<String, String>,
+    users: HashMap<String, String>,
 }
 
 impl LabelNames {
@@ -43,10 +45,19 @@ impl LabelNames {
         queues.retain(|_, name| !directory.queues.contains(name.as_str()));
         let mut routing_profiles = unique_names(&directory.profile_names);
         routing_profiles.retain(|_, name| !directory.profile_queues.contains_key(name.as_str()));
+        // Login names are unique per instance; the check costs nothing and keeps the rule one.
+        let mut users = unique_names(&directory.user_names);
+        users.retain(|_, name| !directory.user_names.contains_key(name.as_str()));
         Self {
             queues,
             routing_profiles,
+            users,
         }
+    }
+
+    /// The `agent` label of user `id`: its login name, or the ID itself.
+    pub fn user<'a>(&'a self, id: &'a str) -> &'a str {
+        self.users.get(id).map_or(id, String::as_str)
     }
 
     /// The label value of queue `id`: its name, or the ID itself.
@@ -87,23 +98,39 @@ pub fn resolve_queue_names(
     names: &[String],
     queue_names: &BTreeMap<String, String>,
 ) -> Result<Vec<String>, String> {
+    resolve_names(ResourceKind::Queue, names, queue_names)
+}
+
+/// The IDs of the resources of `kind` called `names` in `known` (ID → name, from the
+/// look-up of that kind), in order. A name none has, or that two share, is an error that
+/// says which.
+pub fn resolve_names(
+    kind: ResourceKind,
+    names: &[String],
+    known: &BTreeMap<String, String>,
+) -> Result<Vec<String>, String> {
+    let (noun, listing) = match kind {
+        ResourceKind::Queue => ("queue", "ListQueues"),
+        ResourceKind::RoutingProfile => ("routing profile", "ListRoutingProfiles"),
+        ResourceKind::HierarchyGroup => ("hierarchy group", "ListUserHierarchyGroups"),
+    };
     let mut ids = Vec::with_capacity(names.len());
     for name in names {
-        let matching: Vec<&String> = queue_names
+        let matching: Vec<&String> = known
             .iter()
-            .filter(|(_, queue_name)| *queue_name == name)
+            .filter(|(_, known_name)| *known_name == name)
             .map(|(id, _)| id)
             .collect();
         match matching.as_slice() {
             [id] => ids.push((*id).clone()),
             [] => {
                 return Err(format!(
-                    "queue name {name:?}: ListQueues lists no queue of that name in this instance (names are case-sensitive)"
+                    "{noun} name {name:?}: {listing} lists no {noun} of that name in this instance (names are case-sensitive)"
                 ))
             }
             several => {
                 return Err(format!(
-                    "queue name {name:?} is shared by {} queues ({}); list them by ID instead",
+                    "{noun} name {name:?} is shared by {} {noun}s ({}); give it by ID instead",
                     several.len(),
                     several.iter().map(|id| id.as_str()).collect::<Vec<_>>().join(", ")
                 ))

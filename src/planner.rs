@@ -31,7 +31,8 @@ pub enum PlannerMode {
     RoutingProfiles,
 }
 
-/// What ListQueues, ListRoutingProfiles and ListRoutingProfileQueues said about an instance.
+/// What ListQueues, ListRoutingProfiles, ListRoutingProfileQueues and ListUsers said about an
+/// instance.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RoutingDirectory {
     /// Every queue ID of the instance.
@@ -44,6 +45,10 @@ pub struct RoutingDirectory {
     pub standard_queues: BTreeSet<String>,
     /// Routing profile names by ID.
     pub profile_names: BTreeMap<String, String>,
+    /// Login names by user ID, when ListUsers was read (per-agent series).
+    pub user_names: BTreeMap<String, String>,
+    /// Hierarchy group names by ID, when ListUserHierarchyGroups was read.
+    pub hierarchy_group_names: BTreeMap<String, String>,
 }
 
 impl RoutingDirectory {
@@ -157,34 +162,82 @@ pub fn queue_filter_cost(
         .sum()
 }
 
-/// Plans a round for queue sets with `set_queues` (queue IDs per set, in config order).
+/// What a round asks GetCurrentUserData for one queue set, resolved to IDs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetFilter {
+    /// The agents serving any of these queues.
+    Queues(Vec<String>),
+    /// The agents of these routing profiles.
+    RoutingProfiles(Vec<String>),
+    /// The agents of this user hierarchy group; never swept (the sweep knows profiles, not
+    /// groups).
+    HierarchyGroup(String),
+}
+
+impl SetFilter {
+    /// The routing profiles whose agents make up the set, when the directory can tell.
+    fn profiles(&self, directory: &RoutingDirectory) -> Option<BTreeSet<String>> {
+        match self {
+            Self::Queues(queues) => Some(directory.profiles_serving(queues)),
+            Self::RoutingProfiles(profiles) => Some(profiles.iter().cloned().collect()),
+            Self::HierarchyGroup(_) => None,
+        }
+    }
+
+    /// Requests the set's own filter costs; `directory` refines the estimate for queues.
+    fn own_cost(&self, directory: Option<&RoutingDirectory>, counts: &AgentsByProfile) -> usize {
+        match (self, directory) {
+            (Self::Queues(queues), Some(directory)) => queue_filter_cost(queues, directory, counts),
+            (Self::Queues(queues), None) => queues.len().div_ceil(IDS_PER_FILTER),
+            (Self::RoutingProfiles(profiles), _) => profiles
+                .chunks(IDS_PER_FILTER)
+                .map(|chunk| {
+                    pages(
+                        chunk
+                            .iter()
+                            .map(|p| counts.get(p).copied().unwrap_or(0))
+                            .sum(),
+                    )
+                })
+                .sum(),
+            // How many agents a group has is not known before asking: at least one page.
+            (Self::HierarchyGroup(_), _) => 1,
+        }
+    }
+}
+
+/// Plans a round for queue sets with `sets` (what each asks for, in config order).
 ///
-/// Without a directory (look-ups not done or failed) every set uses its queue filter. With
-/// one, `RoutingProfiles` sweeps every set, `Queues` none, and `Auto` starts from sweeping all
-/// and moves a set to its own queue filter while that lowers the total expected requests.
+/// Without a directory (look-ups not done or failed) every set uses its own filter. With
+/// one, `RoutingProfiles` sweeps every set it can (all but hierarchy-group sets), `Queues`
+/// none, and `Auto` starts from sweeping all it can and moves a set to its own filter while
+/// that lowers the total expected requests.
 pub fn plan(
     mode: PlannerMode,
-    set_queues: &[Vec<String>],
+    sets: &[SetFilter],
     directory: Option<&RoutingDirectory>,
     counts: &AgentsByProfile,
 ) -> Plan {
-    let all: Vec<usize> = (0..set_queues.len()).collect();
     let Some(directory) = directory.filter(|_| mode != PlannerMode::Queues) else {
-        return queue_filter_plan(all, set_queues, directory, counts);
+        let all: Vec<usize> = (0..sets.len()).collect();
+        return queue_filter_plan(all, sets, directory, counts);
     };
-    let profiles_of: Vec<BTreeSet<String>> = set_queues
-        .iter()
-        .map(|queues| directory.profiles_serving(queues))
+    let profiles_of: Vec<Option<BTreeSet<String>>> =
+        sets.iter().map(|set| set.profiles(directory)).collect();
+    let all: Vec<usize> = (0..sets.len())
+        .filter(|&set| profiles_of[set].is_some())
         .collect();
-    let sweep_cost = |sets: &[usize]| {
-        let profiles: BTreeSet<String> = sets
+    let mut filtered: Vec<usize> = (0..sets.len())
+        .filter(|&set| profiles_of[set].is_none())
+        .collect();
+    let sweep_cost = |swept: &[usize]| {
+        let profiles: BTreeSet<String> = swept
             .iter()
-            .flat_map(|&set| profiles_of[set].iter().cloned())
+            .flat_map(|&set| profiles_of[set].iter().flatten().cloned())
             .collect();
         chunk_profiles(&profiles, counts)
     };
     let mut swept = all;
-    let mut filtered = Vec::new();
     if mode == PlannerMode::Auto {
         loop {
             let (_, current) = sweep_cost(&swept);
@@ -193,7 +246,7 @@ pub fn plan(
                 .map(|&set| {
                     let rest: Vec<usize> = swept.iter().copied().filter(|&s| s != set).collect();
                     let saving = current - sweep_cost(&rest).1;
-                    let own = queue_filter_cost(&set_queues[set], directory, counts);
+                    let own = sets[set].own_cost(Some(directory), counts);
                     (set, saving as i64 - own as i64)
                 })
                 .filter(|(_, gain)| *gain > 0)
@@ -202,12 +255,12 @@ pub fn plan(
             swept.retain(|&s| s != set);
             filtered.push(set);
         }
-        filtered.sort_unstable();
     }
+    filtered.sort_unstable();
     let (sweep_chunks, sweep_requests) = sweep_cost(&swept);
     let filter_requests: usize = filtered
         .iter()
-        .map(|&set| queue_filter_cost(&set_queues[set], directory, counts))
+        .map(|&set| sets[set].own_cost(Some(directory), counts))
         .sum();
     Plan {
         sweep_chunks,
@@ -218,22 +271,19 @@ pub fn plan(
 }
 
 fn queue_filter_plan(
-    sets: Vec<usize>,
-    set_queues: &[Vec<String>],
+    chosen: Vec<usize>,
+    sets: &[SetFilter],
     directory: Option<&RoutingDirectory>,
     counts: &AgentsByProfile,
 ) -> Plan {
-    let expected_requests = sets
+    let expected_requests = chosen
         .iter()
-        .map(|&set| match directory {
-            Some(directory) => queue_filter_cost(&set_queues[set], directory, counts),
-            None => set_queues[set].len().div_ceil(IDS_PER_FILTER),
-        })
+        .map(|&set| sets[set].own_cost(directory, counts))
         .sum();
     Plan {
         sweep_chunks: Vec::new(),
         swept_sets: Vec::new(),
-        queue_filter_sets: sets,
+        queue_filter_sets: chosen,
         expected_requests,
     }
 }
@@ -245,7 +295,14 @@ pub fn agents_of_set(
     queue_ids: &[String],
     directory: &RoutingDirectory,
 ) -> Vec<Arc<AgentRecord>> {
-    let serving = directory.profiles_serving(queue_ids);
+    agents_of_profiles(swept, &directory.profiles_serving(queue_ids))
+}
+
+/// The agents among `swept` whose routing profile is one of `serving`.
+pub fn agents_of_profiles(
+    swept: &[Arc<AgentRecord>],
+    serving: &BTreeSet<String>,
+) -> Vec<Arc<AgentRecord>> {
     let profiles: rustc_hash::FxHashSet<&str> = serving.iter().map(String::as_str).collect();
     swept
         .iter()
@@ -288,6 +345,10 @@ mod tests {
         }
     }
 
+    fn queue_sets(sets: Vec<Vec<String>>) -> Vec<SetFilter> {
+        sets.into_iter().map(SetFilter::Queues).collect()
+    }
+
     fn counts(agents: &[usize]) -> AgentsByProfile {
         agents
             .iter()
@@ -300,7 +361,7 @@ mod tests {
     fn overlapping_sets_share_one_sweep_that_costs_the_minimum() {
         let directory = directory(&[&["a"], &["b"], &["a", "c"]]);
         let counts = counts(&[150, 120, 30]);
-        let sets = vec![ids(&["a", "b", "c"]), ids(&["a"]), ids(&["b", "c"])];
+        let sets = queue_sets(vec![ids(&["a", "b", "c"]), ids(&["a"]), ids(&["b", "c"])]);
         let plan = plan(PlannerMode::Auto, &sets, Some(&directory), &counts);
         assert_eq!(plan.swept_sets, vec![0, 1, 2]);
         assert!(plan.queue_filter_sets.is_empty());
@@ -315,7 +376,7 @@ mod tests {
         // A 5-agent set in a 5,000-agent instance costs one request, not 50.
         let directory = directory(&[&["vip"], &["big"]]);
         let counts = counts(&[5, 5_000]);
-        let sets = vec![ids(&["vip"])];
+        let sets = queue_sets(vec![ids(&["vip"])]);
         let plan = plan(PlannerMode::Auto, &sets, Some(&directory), &counts);
         assert_eq!(plan.swept_sets, vec![0]);
         assert_eq!(plan.sweep_chunks, vec![ids(&["p0"])]);
@@ -327,7 +388,7 @@ mod tests {
         // Set 0 needs profiles p0 (5 agents) and p1 (5,000); set 1 only p0. Sweeping both
         // costs 51; set 1 on its own queue filter would cost 1 more and save nothing.
         let directory = directory(&[&["vip", "big"], &["big"]]);
-        let sets = vec![ids(&["big"]), ids(&["vip"])];
+        let sets = queue_sets(vec![ids(&["big"]), ids(&["vip"])]);
         let plan = plan(
             PlannerMode::Auto,
             &sets,
@@ -347,7 +408,7 @@ mod tests {
         let directory = directory(&profiles);
         let mut counts = counts(&[0; 150]);
         counts.insert("p7".into(), 1);
-        let sets = vec![ids(&["q"])];
+        let sets = queue_sets(vec![ids(&["q"])]);
         let plan = plan(PlannerMode::Auto, &sets, Some(&directory), &counts);
         assert_eq!(plan.queue_filter_sets, vec![0]);
         assert!(plan.sweep_chunks.is_empty());
@@ -367,7 +428,7 @@ mod tests {
     #[test]
     fn queues_mode_and_a_missing_directory_use_queue_filters() {
         let directory = directory(&[&["a"]]);
-        let sets = vec![ids(&["a"]), ids(&["a"])];
+        let sets = queue_sets(vec![ids(&["a"]), ids(&["a"])]);
         let plan_q = plan(
             PlannerMode::Queues,
             &sets,
@@ -382,6 +443,31 @@ mod tests {
             plan_none.expected_requests, 2,
             "one chunk each, agents unknown"
         );
+    }
+
+    #[test]
+    fn routing_profile_sets_join_the_sweep_and_hierarchy_groups_keep_their_filter() {
+        let directory = directory(&[&["a"], &["b"], &["c"]]);
+        let counts = counts(&[150, 120, 30]);
+        let sets = vec![
+            SetFilter::Queues(ids(&["a"])),
+            SetFilter::RoutingProfiles(ids(&["p0", "p2"])),
+            SetFilter::HierarchyGroup("north".into()),
+        ];
+        let plan = plan(PlannerMode::Auto, &sets, Some(&directory), &counts);
+        assert_eq!(plan.swept_sets, vec![0, 1]);
+        assert_eq!(plan.queue_filter_sets, vec![2]);
+        let swept: BTreeSet<&String> = plan.sweep_chunks.iter().flatten().collect();
+        assert_eq!(swept, ids(&["p0", "p2"]).iter().collect());
+        // 180 agents in the sweep: 2 pages; the group: at least 1.
+        assert_eq!(plan.expected_requests, 3);
+        let without = plan_without_directory(&sets, &counts);
+        assert_eq!(without.queue_filter_sets, vec![0, 1, 2]);
+        assert_eq!(without.expected_requests, 1 + 2 + 1);
+    }
+
+    fn plan_without_directory(sets: &[SetFilter], counts: &AgentsByProfile) -> Plan {
+        plan(PlannerMode::Auto, sets, None, counts)
     }
 
     #[test]

@@ -13,13 +13,15 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
 use crate::budget::RateLimiter;
-use crate::config::QueueDiscovery;
-use crate::model::{AgentRecord, PollReport, Snapshot, TargetKey};
-use crate::names::{resolve_queue_names, LabelNames, LabelValues};
-use crate::planner::{self, AgentsByProfile, Plan, PlannerMode, RoutingDirectory};
+use crate::config::{AgentSelector, IdOrName, QueueDiscovery};
+use crate::ids::ResourceKind;
+use crate::model::{AgentRecord, PollReport, QueueMetricRow, Snapshot, TargetKey};
+use crate::names::{resolve_names, resolve_queue_names, LabelNames, LabelValues};
+use crate::planner::{self, AgentsByProfile, Plan, PlannerMode, RoutingDirectory, SetFilter};
 use crate::source::{
-    fetch_routing_directory, sweep_queues, sweep_routing_profiles, InstanceApi, ListingBudgets,
-    RequestLog, RetryPolicy, SweepBudget,
+    fetch_queue_metrics, fetch_routing_directory, sweep_hierarchy_group, sweep_queues,
+    sweep_routing_profiles, DirectoryReads, InstanceApi, ListingBudgets, RequestLog, RetryPolicy,
+    SweepBudget,
 };
 
 /// The first poll of each target waits a random part of this (capped by a tenth of the
@@ -66,9 +68,84 @@ pub struct QueueSetTarget {
     pub queue_names: Vec<String>,
     /// `queues: all`: the set's queues are taken from each routing-directory read instead.
     pub discovery: Option<QueueDiscovery>,
+    /// Whether the agents are those of the queues, or of routing profiles or a hierarchy group.
+    pub selector: AgentSelector,
+}
+
+/// One queue set as a round asks for it: its agents' filter and the queues whose backlog
+/// it carries.
+#[derive(Debug, Clone, PartialEq)]
+struct ResolvedSet {
+    filter: SetFilter,
+    backlog_queues: Vec<String>,
 }
 
 impl QueueSetTarget {
+    /// The set resolved against `directory`: IDs for every name, the queues of `queues: all`,
+    /// and the queues whose backlog the set carries (for routing-profile sets, the queues
+    /// their profiles serve; a hierarchy group has none).
+    fn resolve(&self, directory: Option<&RoutingDirectory>) -> Result<ResolvedSet, String> {
+        let unread = |what: &str| {
+            format!("this queue set names its {what}, and the instance's directory has not been read yet (see the routing directory in the log)")
+        };
+        match &self.selector {
+            AgentSelector::Queues => {
+                let queues = self.queue_ids(directory)?;
+                Ok(ResolvedSet {
+                    filter: SetFilter::Queues(queues.clone()),
+                    backlog_queues: queues,
+                })
+            }
+            AgentSelector::RoutingProfiles { ids, names } => {
+                let mut profiles = ids.clone();
+                if !names.is_empty() {
+                    let directory = directory.ok_or_else(|| unread("routing profiles"))?;
+                    let resolved = resolve_names(
+                        ResourceKind::RoutingProfile,
+                        names,
+                        &directory.profile_names,
+                    )?;
+                    for id in resolved {
+                        if !profiles.contains(&id) {
+                            profiles.push(id);
+                        }
+                    }
+                }
+                let mut backlog_queues: Vec<String> = Vec::new();
+                if let Some(directory) = directory {
+                    let served: std::collections::BTreeSet<&String> = profiles
+                        .iter()
+                        .filter_map(|profile| directory.profile_queues.get(profile))
+                        .flatten()
+                        .collect();
+                    backlog_queues = served.into_iter().cloned().collect();
+                }
+                Ok(ResolvedSet {
+                    filter: SetFilter::RoutingProfiles(profiles),
+                    backlog_queues,
+                })
+            }
+            AgentSelector::HierarchyGroup(group) => {
+                let id = match group {
+                    IdOrName::Id(id) => id.clone(),
+                    IdOrName::Name(name) => {
+                        let directory = directory.ok_or_else(|| unread("hierarchy group"))?;
+                        let found = resolve_names(
+                            ResourceKind::HierarchyGroup,
+                            std::slice::from_ref(name),
+                            &directory.hierarchy_group_names,
+                        )?;
+                        found.into_iter().next().unwrap_or_default()
+                    }
+                };
+                Ok(ResolvedSet {
+                    filter: SetFilter::HierarchyGroup(id),
+                    backlog_queues: Vec::new(),
+                })
+            }
+        }
+    }
+
     /// The set's queue IDs for a round: the configured ones and those its names resolve to,
     /// or those `directory` lists that discovery selects. `Err` says why there are none: no
     /// directory to look names up in yet, or a name that does not resolve.
@@ -111,26 +188,41 @@ impl QueueSetTarget {
 struct ResolvedSets {
     /// The read they were resolved against; `None` before the first.
     directory: Option<Arc<RoutingDirectory>>,
-    /// Queue IDs by set; empty for a set that could not be resolved.
-    queues: Vec<Vec<String>>,
+    /// What each set asks for; no queues for a set that could not be resolved.
+    filters: Vec<SetFilter>,
+    /// The queues whose backlog each set carries.
+    backlog_queues: Vec<Vec<String>>,
     /// Why a set could not be resolved, by set.
     errors: Vec<Option<String>>,
 }
 
 impl ResolvedSets {
     fn resolve(sets: &[QueueSetTarget], directory: Option<Arc<RoutingDirectory>>) -> Self {
-        let (queues, errors) = sets
-            .iter()
-            .map(|set| match set.queue_ids(directory.as_deref()) {
-                Ok(queues) => (queues, None),
-                Err(reason) => (Vec::new(), Some(reason)),
-            })
-            .unzip();
-        Self {
-            directory,
-            queues,
-            errors,
+        let mut resolved = Self {
+            directory: None,
+            filters: Vec::with_capacity(sets.len()),
+            backlog_queues: Vec::with_capacity(sets.len()),
+            errors: Vec::with_capacity(sets.len()),
+        };
+        for set in sets {
+            match set.resolve(directory.as_deref()) {
+                Ok(ResolvedSet {
+                    filter,
+                    backlog_queues,
+                }) => {
+                    resolved.filters.push(filter);
+                    resolved.backlog_queues.push(backlog_queues);
+                    resolved.errors.push(None);
+                }
+                Err(reason) => {
+                    resolved.filters.push(SetFilter::Queues(Vec::new()));
+                    resolved.backlog_queues.push(Vec::new());
+                    resolved.errors.push(Some(reason));
+                }
+            }
         }
+        resolved.directory = directory;
+        resolved
     }
 
     /// Whether these were resolved against `directory`, the very same read.
@@ -164,8 +256,14 @@ pub struct Target {
     pub label_values: LabelValues,
     /// The request budget of the instance's account and region for GetCurrentUserData.
     pub limiter: Arc<RateLimiter>,
-    /// The budgets of ListQueues, ListRoutingProfiles and ListRoutingProfileQueues.
-    pub listing_limiters: [Arc<RateLimiter>; 3],
+    /// The budgets of ListQueues, ListRoutingProfiles, ListRoutingProfileQueues, ListUsers and
+    /// ListUserHierarchyGroups.
+    pub listing_limiters: [Arc<RateLimiter>; 5],
+    /// Whether directory reads list the users, for the login names per-agent series carry.
+    pub agent_names: bool,
+    /// The GetCurrentMetricData budget when rounds read the queues' real-time metrics
+    /// (`queue_metrics`); `None` when they do not.
+    pub queue_metrics: Option<Arc<RateLimiter>>,
     /// The instance's request counts, to report the attempts each round made.
     pub requests: RequestLog,
     /// How failed requests are retried.
@@ -222,10 +320,11 @@ impl Scheduler {
 fn needs_directory(target: &Target) -> bool {
     target.planner != PlannerMode::Queues
         || target.label_values == LabelValues::Names
-        || target
-            .sets
-            .iter()
-            .any(|set| set.discovery.is_some() || !set.queue_names.is_empty())
+        || target.sets.iter().any(|set| {
+            set.discovery.is_some()
+                || !set.queue_names.is_empty()
+                || set.selector != AgentSelector::Queues
+        })
 }
 
 /// A thread of its own for polling, at a lower CPU priority. Reading a page of a hundred agents
@@ -351,7 +450,7 @@ async fn directory_loop(
     let mut failing = false;
     loop {
         let started = Instant::now();
-        let [queues, profiles, profile_queues] = &target.listing_limiters;
+        let [queues, profiles, profile_queues, users, groups] = &target.listing_limiters;
         let (retry, deadline) = (target.retry, started + target.timeout);
         let budgets = ListingBudgets {
             queues: SweepBudget {
@@ -369,14 +468,35 @@ async fn directory_loop(
                 retry,
                 deadline,
             },
+            users: SweepBudget {
+                limiter: users.as_ref(),
+                retry,
+                deadline,
+            },
+            hierarchy_groups: SweepBudget {
+                limiter: groups.as_ref(),
+                retry,
+                deadline,
+            },
+        };
+        let reads = DirectoryReads {
+            // Routing-profile sets need the queues their profiles serve for their backlog.
+            profile_queues: target.planner != PlannerMode::Queues
+                || target
+                    .sets
+                    .iter()
+                    .any(|set| matches!(set.selector, AgentSelector::RoutingProfiles { .. })),
+            users: target.agent_names,
+            hierarchy_groups: target.sets.iter().any(|set| {
+                matches!(
+                    set.selector,
+                    AgentSelector::HierarchyGroup(IdOrName::Name(_))
+                )
+            }),
         };
         let fetch = tokio::time::timeout(
             target.timeout,
-            fetch_routing_directory(
-                target.api.as_ref(),
-                &budgets,
-                target.planner != PlannerMode::Queues,
-            ),
+            fetch_routing_directory(target.api.as_ref(), &budgets, reads),
         )
         .instrument(span.clone());
         let result = tokio::select! {
@@ -507,14 +627,14 @@ async fn round_loop(
         }
         let plan = planner::plan(
             target.planner,
-            &resolved.queues,
+            &resolved.filters,
             current_directory.as_deref(),
             &agent_counts,
         );
         let requests_before = target.requests.count_of(USER_DATA);
         let round = run_round(
             &target,
-            &resolved.queues,
+            &resolved,
             &plan,
             current_directory.as_deref(),
             started,
@@ -618,7 +738,7 @@ const USER_DATA: &str = "GetCurrentUserData";
 /// drawing from the same budget. Returns each set's duration and outcome, in set order.
 async fn run_round(
     target: &Target,
-    set_queues: &[Vec<String>],
+    resolved: &ResolvedSets,
     plan: &Plan,
     directory: Option<&RoutingDirectory>,
     started: Instant,
@@ -657,18 +777,31 @@ async fn run_round(
         (started.elapsed(), result)
     };
     let filtered = futures_util::future::join_all(plan.queue_filter_sets.iter().map(|&index| {
-        let queue_ids = &set_queues[index];
+        let filter = &resolved.filters[index];
         let budget = &budget;
         async move {
-            let result = tokio::time::timeout(
-                target.timeout,
-                sweep_queues(target.api.as_ref(), queue_ids, budget),
-            )
-            .await;
+            let api = target.api.as_ref();
+            let agents = async {
+                match filter {
+                    SetFilter::Queues(queues) => sweep_queues(api, queues, budget).await,
+                    SetFilter::RoutingProfiles(profiles) => {
+                        let chunks: Vec<Vec<String>> = profiles
+                            .chunks(crate::source::MAX_QUEUES_PER_REQUEST)
+                            .map(<[String]>::to_vec)
+                            .collect();
+                        sweep_routing_profiles(api, &chunks, budget).await
+                    }
+                    SetFilter::HierarchyGroup(group) => {
+                        sweep_hierarchy_group(api, group, budget).await
+                    }
+                }
+            };
+            let result = tokio::time::timeout(target.timeout, agents).await;
             let outcome = match result {
                 Ok(Ok(agents)) => Ok(Snapshot {
                     fetched_at: started_at,
                     agents,
+                    queue_metrics: Vec::new(),
                 }),
                 Ok(Err(error)) => Err(error.to_string()),
                 Err(_) => Err(timed_out()),
@@ -676,32 +809,53 @@ async fn run_round(
             (index, (started.elapsed(), outcome))
         }
     }));
-    let ((sweep_duration, swept), filtered) = tokio::join!(sweep, filtered);
+    let metrics = async {
+        let Some(limiter) = &target.queue_metrics else {
+            return Ok(Vec::new());
+        };
+        let queue_ids = distinct_queues(&resolved.backlog_queues);
+        if queue_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let budget = SweepBudget {
+            limiter: limiter.as_ref(),
+            ..budget
+        };
+        let result = tokio::time::timeout(
+            target.timeout,
+            fetch_queue_metrics(target.api.as_ref(), &queue_ids, &budget),
+        )
+        .await;
+        match result {
+            Ok(Ok(rows)) => Ok(rows),
+            Ok(Err(error)) => Err(format!(
+                "{error}; the queue backlog is part of every queue set's data (turn it off with `queue_metrics: false`)"
+            )),
+            Err(_) => Err(timed_out()),
+        }
+    };
+    let ((sweep_duration, swept), filtered, metrics) = tokio::join!(sweep, filtered, metrics);
     let mut results: Vec<Option<(Duration, Result<Snapshot, String>)>> =
         vec![None; target.sets.len()];
     for (index, result) in filtered {
         results[index] = Some(result);
     }
     for &index in &plan.swept_sets {
-        let queue_ids = &set_queues[index];
         let outcome = match (&swept, directory) {
             (Err(error), _) => Err(error.clone()),
             (Ok(_), None) => {
                 Err("internal: a sweep was planned without a routing directory".to_string())
             }
-            (Ok(agents), Some(directory)) => match directory.unknown_queue(queue_ids) {
-                Some(queue) => Err(format!(
-                    "queue {queue} is not a queue of this instance (ListQueues does not list it); check the queue IDs of this queue set"
-                )),
-                None => Ok(Snapshot {
+            (Ok(agents), Some(directory)) => swept_set(&resolved.filters[index], agents, directory)
+                .map(|agents| Snapshot {
                     fetched_at: started_at,
-                    agents: planner::agents_of_set(agents, queue_ids, directory),
+                    agents,
+                    queue_metrics: Vec::new(),
                 }),
-            },
         };
         results[index] = Some((sweep_duration, outcome));
     }
-    results
+    let mut results: Vec<(Duration, Result<Snapshot, String>)> = results
         .into_iter()
         .map(|result| {
             result.unwrap_or_else(|| {
@@ -711,14 +865,102 @@ async fn run_round(
                 )
             })
         })
+        .collect();
+    attach_queue_metrics(&mut results, &resolved.backlog_queues, metrics);
+    results
+}
+
+/// The agents of a set served by the sweep, as its own filter would return them; an ID the
+/// directory does not list is an error (the API would refuse it too).
+fn swept_set(
+    filter: &SetFilter,
+    swept: &[Arc<AgentRecord>],
+    directory: &RoutingDirectory,
+) -> Result<Vec<Arc<AgentRecord>>, String> {
+    match filter {
+        SetFilter::Queues(queues) => match directory.unknown_queue(queues) {
+            Some(queue) => Err(format!(
+                "queue {queue} is not a queue of this instance (ListQueues does not list it); check the queue IDs of this queue set"
+            )),
+            None => Ok(planner::agents_of_set(swept, queues, directory)),
+        },
+        SetFilter::RoutingProfiles(profiles) => {
+            match profiles.iter().find(|p| !directory.profile_queues.contains_key(*p)) {
+                Some(profile) => Err(format!(
+                    "routing profile {profile} is not a routing profile of this instance (ListRoutingProfiles does not list it); check the routing_profiles of this queue set"
+                )),
+                None => Ok(planner::agents_of_profiles(
+                    swept,
+                    &profiles.iter().cloned().collect(),
+                )),
+            }
+        }
+        SetFilter::HierarchyGroup(_) => {
+            Err("internal: a hierarchy-group set was planned into the sweep".to_string())
+        }
+    }
+}
+
+/// Every queue of the round's sets, each once, in first-seen order: one GetCurrentMetricData
+/// row per queue and channel serves every set that lists the queue.
+fn distinct_queues(set_queues: &[Vec<String>]) -> Vec<String> {
+    let mut seen = rustc_hash::FxHashSet::default();
+    set_queues
+        .iter()
+        .flatten()
+        .filter(|queue| seen.insert(queue.as_str()))
+        .cloned()
         .collect()
+}
+
+/// Gives each set with data the metric rows of its queues, or fails it with the reason the
+/// rows could not be read: a set served without its backlog would look complete while the
+/// alerts on waiting contacts saw nothing.
+fn attach_queue_metrics(
+    results: &mut [(Duration, Result<Snapshot, String>)],
+    set_queues: &[Vec<String>],
+    metrics: Result<Vec<QueueMetricRow>, String>,
+) {
+    let rows = match metrics {
+        Ok(rows) => rows,
+        Err(error) => {
+            for ((_, outcome), queues) in results.iter_mut().zip(set_queues) {
+                if outcome.is_ok() && !queues.is_empty() {
+                    *outcome = Err(error.clone());
+                }
+            }
+            return;
+        }
+    };
+    let mut by_queue: rustc_hash::FxHashMap<&str, Vec<Arc<QueueMetricRow>>> =
+        rustc_hash::FxHashMap::default();
+    let rows: Vec<Arc<QueueMetricRow>> = rows.into_iter().map(Arc::new).collect();
+    for row in &rows {
+        by_queue
+            .entry(row.queue_id.as_str())
+            .or_default()
+            .push(Arc::clone(row));
+    }
+    for ((_, outcome), queues) in results.iter_mut().zip(set_queues) {
+        if let Ok(snapshot) = outcome {
+            snapshot.queue_metrics = queues
+                .iter()
+                .filter_map(|queue| by_queue.get(queue.as_str()))
+                .flatten()
+                .cloned()
+                .collect();
+        }
+    }
 }
 
 /// Logs how many queues each `queues: all` set found, when that changes; a set that finds
 /// none is a warning (a pattern that matches no queue name).
 fn log_discovery(sets: &[QueueSetTarget], resolved: &ResolvedSets, last: &mut [Option<usize>]) {
-    let outcomes = resolved.queues.iter().zip(&resolved.errors);
-    for ((set, (queues, error)), last) in sets.iter().zip(outcomes).zip(last.iter_mut()) {
+    let outcomes = resolved.filters.iter().zip(&resolved.errors);
+    for ((set, (filter, error)), last) in sets.iter().zip(outcomes).zip(last.iter_mut()) {
+        let SetFilter::Queues(queues) = filter else {
+            continue;
+        };
         if set.discovery.is_none() || error.is_some() {
             continue;
         }
@@ -802,9 +1044,11 @@ fn epoch_seconds(time: SystemTime) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::QueueMetric;
     use crate::source::UserDataPages;
     use crate::source::{
-        ListEntry, ListPage, Listing, Listings, RequestError, UserDataFilter, UserDataPage,
+        ListEntry, ListPage, Listing, Listings, QueueMetricPage, QueueMetricPages, RequestError,
+        RequestOutcome, UserDataFilter, UserDataPage,
     };
     use futures_util::future::BoxFuture;
     use std::collections::{BTreeMap, BTreeSet};
@@ -816,12 +1060,17 @@ mod tests {
         profile_queues: BTreeMap<String, BTreeSet<String>>,
         agents: Vec<AgentRecord>,
         user_data_calls: Mutex<Vec<UserDataFilterKind>>,
+        /// The queue IDs of each GetCurrentMetricData request.
+        metric_calls: Mutex<Vec<Vec<String>>>,
+        /// Whether GetCurrentMetricData answers AccessDeniedException.
+        metrics_denied: bool,
     }
 
     #[derive(Debug, Clone, Copy, PartialEq)]
     enum UserDataFilterKind {
         Queues,
         RoutingProfiles,
+        HierarchyGroups,
     }
 
     impl FakeInstance {
@@ -850,6 +1099,8 @@ mod tests {
                     .collect(),
                 agents,
                 user_data_calls: Mutex::new(Vec::new()),
+                metric_calls: Mutex::new(Vec::new()),
+                metrics_denied: false,
             }
         }
 
@@ -878,12 +1129,14 @@ mod tests {
                             UserDataFilter::RoutingProfiles(profiles) => {
                                 profiles.iter().any(|p| p == profile)
                             }
+                            UserDataFilter::UserHierarchyGroups(_) => false,
                         }
                     })
                     .collect();
                 self.user_data_calls.lock().unwrap().push(match filter {
                     UserDataFilter::Queues(_) => UserDataFilterKind::Queues,
                     UserDataFilter::RoutingProfiles(_) => UserDataFilterKind::RoutingProfiles,
+                    UserDataFilter::UserHierarchyGroups(_) => UserDataFilterKind::HierarchyGroups,
                 });
                 let start: usize = next_token.map_or(0, |t| t.parse().unwrap());
                 let end = (start + 100).min(matching.len());
@@ -892,6 +1145,38 @@ mod tests {
                     next_token: (end < matching.len()).then(|| end.to_string()),
                 })
             })
+        }
+    }
+
+    /// One VOICE row per queue asked for, with as many contacts in queue as the queue name
+    /// is long.
+    impl QueueMetricPages for FakeInstance {
+        fn fetch_queue_metrics<'a>(
+            &'a self,
+            queue_ids: &'a [String],
+            _next_token: Option<String>,
+        ) -> BoxFuture<'a, Result<QueueMetricPage, RequestError>> {
+            self.metric_calls.lock().unwrap().push(queue_ids.to_vec());
+            let result = if self.metrics_denied {
+                Err(RequestError {
+                    outcome: RequestOutcome::ClientError,
+                    code: Some("AccessDeniedException".into()),
+                    message: "AccessDeniedException (HTTP 403)".into(),
+                })
+            } else {
+                Ok(QueueMetricPage {
+                    rows: queue_ids
+                        .iter()
+                        .map(|queue| QueueMetricRow {
+                            queue_id: queue.clone(),
+                            channel: "VOICE".into(),
+                            values: vec![(QueueMetric::ContactsInQueue, queue.len() as f64)],
+                        })
+                        .collect(),
+                    next_token: None,
+                })
+            };
+            Box::pin(async move { result })
         }
     }
 
@@ -907,6 +1192,8 @@ mod tests {
                 Listing::RoutingProfileQueues(profile) => {
                     self.profile_queues[profile].iter().cloned().collect()
                 }
+                Listing::Users => self.agents.iter().map(|a| a.user_id.clone()).collect(),
+                Listing::HierarchyGroups => Vec::new(),
             };
             let entries = ids
                 .into_iter()
@@ -970,6 +1257,7 @@ mod tests {
                     queue_ids: queues.iter().map(|q| q.to_string()).collect(),
                     queue_names: Vec::new(),
                     discovery: None,
+                    selector: AgentSelector::Queues,
                 })
                 .collect(),
             interval,
@@ -979,7 +1267,9 @@ mod tests {
             directory_refresh: Duration::from_secs(300),
             label_values: LabelValues::Ids,
             limiter: limiter(),
-            listing_limiters: [limiter(), limiter(), limiter()],
+            listing_limiters: [limiter(), limiter(), limiter(), limiter(), limiter()],
+            agent_names: false,
+            queue_metrics: None,
             requests: RequestLog::default(),
             retry: RetryPolicy::default(),
         }
@@ -998,6 +1288,70 @@ mod tests {
             .iter()
             .map(|a| a.user_id.clone())
             .collect()
+    }
+
+    /// The first round's polls of `target` on `api`.
+    async fn first_round(target: Target) -> Vec<(TargetKey, PollReport)> {
+        let rounds = Arc::new(Rounds::default());
+        let mut scheduler = Scheduler::start(vec![target], rounds.clone());
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        scheduler.stop().await;
+        let rounds = rounds.0.lock().unwrap();
+        rounds[0].1.clone()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn queue_metrics_are_read_once_per_queue_and_given_to_each_set_that_lists_it() {
+        let api = Arc::new(FakeInstance::new(
+            Duration::from_millis(10),
+            &[("p0", &["a", "bb"], 2), ("p1", &["ccc"], 1)],
+        ));
+        let mut with_metrics = target(
+            Arc::clone(&api),
+            &[&["a", "bb"], &["bb", "ccc"]],
+            PlannerMode::Auto,
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+        );
+        with_metrics.queue_metrics = Some(limiter());
+        let polls = first_round(with_metrics).await;
+        assert_eq!(
+            *api.metric_calls.lock().unwrap(),
+            vec![vec!["a".to_string(), "bb".into(), "ccc".into()]],
+            "one request, each queue once"
+        );
+        let backlog = |index: usize| -> Vec<(String, f64)> {
+            let snapshot = polls[index].1.outcome.as_ref().unwrap();
+            snapshot
+                .queue_metrics
+                .iter()
+                .map(|row| (row.queue_id.clone(), row.values[0].1))
+                .collect()
+        };
+        assert_eq!(backlog(0), vec![("a".into(), 1.0), ("bb".into(), 2.0)]);
+        assert_eq!(backlog(1), vec![("bb".into(), 2.0), ("ccc".into(), 3.0)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_queue_metrics_read_fails_the_sets_and_says_how_to_turn_it_off() {
+        let mut instance = FakeInstance::new(Duration::from_millis(10), &[("p", &["q"], 1)]);
+        instance.metrics_denied = true;
+        let mut denied = target(
+            Arc::new(instance),
+            &[&["q"]],
+            PlannerMode::Queues,
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+        );
+        denied.queue_metrics = Some(limiter());
+        let polls = first_round(denied).await;
+        let error = polls[0].1.outcome.as_ref().unwrap_err();
+        assert!(
+            error.contains("GetCurrentMetricData for queues 1..1 of 1"),
+            "{error}"
+        );
+        assert!(error.contains("AccessDeniedException"), "{error}");
+        assert!(error.contains("queue_metrics: false"), "{error}");
     }
 
     #[tokio::test(start_paused = true)]

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use crate::model::{AgentRecord, Snapshot};
+use crate::model::{AgentRecord, QueueMetric, Snapshot};
 
 /// The label values of one contacts series.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,6 +53,9 @@ pub struct Summary {
     pub contacts_by_initiation: BTreeMap<(String, String), u64>,
     /// Agents with at least one contact in the MISSED state.
     pub agents_with_missed: u64,
+    /// GetCurrentMetricData values by (queue ID, lower-case channel), each metric the service
+    /// could compute.
+    pub queue_metrics: BTreeMap<(String, String), BTreeMap<QueueMetric, f64>>,
 }
 
 /// Turns an API enum value into a label value: `CONNECTED_ONHOLD` → `connected_onhold`.
@@ -180,6 +183,7 @@ impl<'a> Tally<'a> {
             oldest_status_age: owned_keys(self.oldest_status_age),
             contacts_by_initiation,
             agents_with_missed: self.agents_with_missed,
+            queue_metrics: BTreeMap::new(),
         }
     }
 }
@@ -197,7 +201,16 @@ impl Summary {
         for agent in &snapshot.agents {
             tally.add_agent(agent, snapshot.fetched_at);
         }
-        tally.into_summary()
+        let mut summary = tally.into_summary();
+        for row in &snapshot.queue_metrics {
+            // A channel sent twice (in two spellings) keeps its first row: the text format
+            // cannot carry one series twice.
+            summary
+                .queue_metrics
+                .entry((row.queue_id.clone(), label_value(&row.channel)))
+                .or_insert_with(|| row.values.iter().copied().collect());
+        }
+        summary
     }
 }
 
@@ -227,6 +240,7 @@ mod tests {
     #[test]
     fn sums_slots_counts_statuses_and_groups_contacts() {
         let snapshot = Snapshot {
+            queue_metrics: Vec::new(),
             fetched_at: 1_000.0,
             agents: shared(vec![
                 AgentRecord {
@@ -313,6 +327,7 @@ mod tests {
         }];
         let c = agent("c", "p2", "Offline", 100.0);
         let summary = Summary::from_snapshot(&Snapshot {
+            queue_metrics: Vec::new(),
             fetched_at: 1_000.0,
             agents: shared(vec![a, b, c]),
         });
@@ -344,6 +359,7 @@ mod tests {
     #[test]
     fn future_timestamps_give_zero_age() {
         let snapshot = Snapshot {
+            queue_metrics: Vec::new(),
             fetched_at: 100.0,
             agents: shared(vec![AgentRecord {
                 user_id: "a".into(),

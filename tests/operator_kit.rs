@@ -648,7 +648,7 @@ async fn the_iam_policy_allows_exactly_the_actions_the_exporter_calls() {
             .into_iter()
             .map(|(labels, _)| format!("connect:{}", labels["operation"]))
             .collect();
-        (called.len() >= 4).then_some(called)
+        (called.len() >= 7).then_some(called)
     })
     .await;
     assert_eq!(called, allowed);

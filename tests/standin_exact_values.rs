@@ -249,6 +249,8 @@ async fn every_core_gauge_equals_the_frozen_data_for_3_and_120_queues() {
         .mount(&server)
         .await;
 
+    // The stand-in answers GetCurrentUserData only (the queue backlog is tested against the
+    // simulator): queue_metrics is off.
     let small: Vec<usize> = vec![0, 1, 2];
     let wide: Vec<usize> = (0..120).collect();
     let list = |set: &[usize]| {
@@ -258,7 +260,7 @@ async fn every_core_gauge_equals_the_frozen_data_for_3_and_120_queues() {
             .join(", ")
     };
     let yaml = format!(
-        "instances:\n  - name: prod\n    instance_id: {INSTANCE}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    queue_sets:\n      - name: small\n        queues: [{}]\n      - name: wide\n        queues: [{}]\n",
+        "instances:\n  - name: prod\n    instance_id: {INSTANCE}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    queue_metrics: false\n    queue_sets:\n      - name: small\n        queues: [{}]\n      - name: wide\n        queues: [{}]\n",
         server.uri(),
         list(&small),
         list(&wide)

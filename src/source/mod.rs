@@ -19,7 +19,7 @@ use rand::Rng;
 use tokio::time::Instant;
 
 use crate::budget::RateLimiter;
-use crate::model::AgentRecord;
+use crate::model::{AgentRecord, QueueMetricRow};
 
 /// GetCurrentUserData accepts at most this many queues in one filter.
 pub const MAX_QUEUES_PER_REQUEST: usize = 100;
@@ -147,6 +147,15 @@ pub struct UserDataPage {
     pub next_token: Option<String>,
 }
 
+/// One page of GetCurrentMetricData grouped by queue and channel, converted to plain data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueMetricPage {
+    /// One row per (queue, channel) on this page.
+    pub rows: Vec<QueueMetricRow>,
+    /// The token of the next page; `None` on the last.
+    pub next_token: Option<String>,
+}
+
 /// A failed request, already classified.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
@@ -174,6 +183,22 @@ pub enum SourceError {
         /// 1-based index of its last queue.
         last: usize,
         /// Queues in the set.
+        total: usize,
+        /// 1-based page number within the chunk.
+        page: usize,
+        /// The request's error.
+        source: RequestError,
+    },
+    /// A GetCurrentMetricData request failed (after retries).
+    #[error(
+        "GetCurrentMetricData for queues {first}..{last} of {total} (page {page}) failed: {source}"
+    )]
+    QueueMetrics {
+        /// 1-based index of the first queue of the failed chunk.
+        first: usize,
+        /// 1-based index of its last queue.
+        last: usize,
+        /// Queues asked for in the round.
         total: usize,
         /// 1-based page number within the chunk.
         page: usize,
@@ -216,13 +241,15 @@ pub enum UserDataFilter<'a> {
     Queues(&'a [String]),
     /// Agents with any of these routing profiles.
     RoutingProfiles(&'a [String]),
+    /// Agents of this user hierarchy group (exactly one) and the groups below it.
+    UserHierarchyGroups(&'a [String]),
 }
 
 impl<'a> UserDataFilter<'a> {
     /// The IDs filtered by.
     pub fn ids(&self) -> &'a [String] {
         match self {
-            Self::Queues(ids) | Self::RoutingProfiles(ids) => ids,
+            Self::Queues(ids) | Self::RoutingProfiles(ids) | Self::UserHierarchyGroups(ids) => ids,
         }
     }
 
@@ -231,6 +258,7 @@ impl<'a> UserDataFilter<'a> {
         match self {
             Self::Queues(_) => "queues",
             Self::RoutingProfiles(_) => "routing profiles",
+            Self::UserHierarchyGroups(_) => "hierarchy groups",
         }
     }
 }
@@ -254,6 +282,10 @@ pub enum Listing<'a> {
     RoutingProfiles,
     /// ListRoutingProfileQueues: the queue IDs one routing profile serves.
     RoutingProfileQueues(&'a str),
+    /// ListUsers: every user ID with its login name.
+    Users,
+    /// ListUserHierarchyGroups: every hierarchy group ID with its name.
+    HierarchyGroups,
 }
 
 impl Listing<'_> {
@@ -263,6 +295,8 @@ impl Listing<'_> {
             Self::Queues => "ListQueues",
             Self::RoutingProfiles => "ListRoutingProfiles",
             Self::RoutingProfileQueues(_) => "ListRoutingProfileQueues",
+            Self::Users => "ListUsers",
+            Self::HierarchyGroups => "ListUserHierarchyGroups",
         }
     }
 }
@@ -308,10 +342,21 @@ pub trait Listings: Send + Sync {
     ) -> BoxFuture<'a, Result<ListPage, RequestError>>;
 }
 
-/// Everything polling an instance needs from the API.
-pub trait InstanceApi: UserDataPages + Listings {}
+/// Fetches pages of GetCurrentMetricData.
+pub trait QueueMetricPages: Send + Sync {
+    /// Fetches one page of the real-time metrics of `queue_ids` (at most
+    /// [`MAX_QUEUES_PER_REQUEST`]) grouped by queue and channel.
+    fn fetch_queue_metrics<'a>(
+        &'a self,
+        queue_ids: &'a [String],
+        next_token: Option<String>,
+    ) -> BoxFuture<'a, Result<QueueMetricPage, RequestError>>;
+}
 
-impl<T: UserDataPages + Listings> InstanceApi for T {}
+/// Everything polling an instance needs from the API.
+pub trait InstanceApi: UserDataPages + Listings + QueueMetricPages {}
+
+impl<T: UserDataPages + Listings + QueueMetricPages> InstanceApi for T {}
 
 /// How failed requests are retried: exponential backoff with full jitter, within the poll's
 /// deadline.
@@ -381,6 +426,16 @@ pub async fn sweep_routing_profiles(
     sweep(pages, &chunks, UserDataFilter::RoutingProfiles, budget).await
 }
 
+/// Fetches every agent of user hierarchy group `group` (the filter takes exactly one).
+pub async fn sweep_hierarchy_group(
+    pages: &dyn UserDataPages,
+    group: &String,
+    budget: &SweepBudget<'_>,
+) -> Result<Vec<Arc<AgentRecord>>, SourceError> {
+    let chunks = [std::slice::from_ref(group)];
+    sweep(pages, &chunks, UserDataFilter::UserHierarchyGroups, budget).await
+}
+
 async fn sweep<'a>(
     pages: &dyn UserDataPages,
     chunks: &[&'a [String]],
@@ -437,6 +492,61 @@ async fn sweep<'a>(
     Ok(agents)
 }
 
+/// GetCurrentMetricData of every queue in `queue_ids`: chunks of at most 100 queues, every
+/// page of every chunk, each (queue, channel) row once. Every attempt waits for a token of
+/// `budget` (GetCurrentMetricData has its own quota).
+pub async fn fetch_queue_metrics(
+    pages: &dyn QueueMetricPages,
+    queue_ids: &[String],
+    budget: &SweepBudget<'_>,
+) -> Result<Vec<QueueMetricRow>, SourceError> {
+    let mut rows = Vec::new();
+    let mut seen = HashSet::new();
+    let total = queue_ids.len();
+    let mut first = 1;
+    for chunk in queue_ids.chunks(MAX_QUEUES_PER_REQUEST) {
+        let last = first + chunk.len() - 1;
+        let mut next_token: Option<String> = None;
+        let mut tokens_seen = HashSet::new();
+        for page_number in 1..=MAX_PAGES_PER_CHUNK + 1 {
+            let paging = |reason: String| SourceError::Paging {
+                operation: "GetCurrentMetricData",
+                noun: "queues",
+                first,
+                last,
+                reason,
+            };
+            if page_number > MAX_PAGES_PER_CHUNK {
+                return Err(paging(format!("more than {MAX_PAGES_PER_CHUNK} pages")));
+            }
+            let token = next_token.take();
+            let page = with_retries(budget, || pages.fetch_queue_metrics(chunk, token.clone()))
+                .await
+                .map_err(|source| SourceError::QueueMetrics {
+                    first,
+                    last,
+                    total,
+                    page: page_number,
+                    source,
+                })?;
+            for row in page.rows {
+                if seen.insert((row.queue_id.clone(), row.channel.clone())) {
+                    rows.push(row);
+                }
+            }
+            match page.next_token {
+                Some(token) if !tokens_seen.insert(token.clone()) => {
+                    return Err(paging(format!("NextToken {token:?} came back twice")));
+                }
+                Some(token) => next_token = Some(token),
+                None => break,
+            }
+        }
+        first = last + 1;
+    }
+    Ok(rows)
+}
+
 /// Every entry of `listing`, all pages, each ID once, in the order first seen.
 pub async fn list_all(
     listings: &dyn Listings,
@@ -486,7 +596,7 @@ pub async fn list_all(
     Ok(ids)
 }
 
-/// The budgets of the three look-ups: each operation has its own quota.
+/// The budgets of the look-ups: each operation has its own quota.
 #[derive(Debug, Clone, Copy)]
 pub struct ListingBudgets<'a> {
     /// ListQueues.
@@ -495,17 +605,32 @@ pub struct ListingBudgets<'a> {
     pub routing_profiles: SweepBudget<'a>,
     /// ListRoutingProfileQueues.
     pub routing_profile_queues: SweepBudget<'a>,
+    /// ListUsers.
+    pub users: SweepBudget<'a>,
+    /// ListUserHierarchyGroups.
+    pub hierarchy_groups: SweepBudget<'a>,
+}
+
+/// Which optional look-ups a routing-directory read makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DirectoryReads {
+    /// ListRoutingProfileQueues for every routing profile (the sweep needs them).
+    pub profile_queues: bool,
+    /// ListUsers (login names for per-agent series).
+    pub users: bool,
+    /// ListUserHierarchyGroups (queue sets that name their hierarchy group).
+    pub hierarchy_groups: bool,
 }
 
 /// The queues of an instance and of each of its routing profiles: one ListQueues, one
-/// ListRoutingProfiles and, `with_profile_queues`, one ListRoutingProfileQueues per profile
-/// (all paged), each attempt drawing from its operation's budget (not GetCurrentUserData's).
-/// Without them (no routing-profile sweep planned) every profile is listed with no queues:
-/// names and `queues: all` need only the first two look-ups.
+/// ListRoutingProfiles and, as `reads` asks, one ListRoutingProfileQueues per profile and
+/// ListUsers (all paged), each attempt drawing from its operation's budget (not
+/// GetCurrentUserData's). Without the per-profile look-ups (no routing-profile sweep planned)
+/// every profile is listed with no queues: names and `queues: all` need only the first two.
 pub async fn fetch_routing_directory(
     listings: &dyn Listings,
     budgets: &ListingBudgets<'_>,
-    with_profile_queues: bool,
+    reads: DirectoryReads,
 ) -> Result<crate::planner::RoutingDirectory, SourceError> {
     let queues = list_all(listings, Listing::Queues, &budgets.queues).await?;
     let profiles = list_all(
@@ -525,7 +650,7 @@ pub async fn fetch_routing_directory(
         directory.queues.insert(queue.id);
     }
     for profile in profiles {
-        let served = if with_profile_queues {
+        let served = if reads.profile_queues {
             list_all(
                 listings,
                 Listing::RoutingProfileQueues(&profile.id),
@@ -542,6 +667,25 @@ pub async fn fetch_routing_directory(
             profile.id,
             served.into_iter().map(|queue| queue.id).collect(),
         );
+    }
+    if reads.users {
+        for user in list_all(listings, Listing::Users, &budgets.users).await? {
+            if let Some(name) = user.name {
+                directory.user_names.insert(user.id, name);
+            }
+        }
+    }
+    if reads.hierarchy_groups {
+        let groups = list_all(
+            listings,
+            Listing::HierarchyGroups,
+            &budgets.hierarchy_groups,
+        );
+        for group in groups.await? {
+            if let Some(name) = group.name {
+                directory.hierarchy_group_names.insert(group.id, name);
+            }
+        }
     }
     Ok(directory)
 }

@@ -496,6 +496,24 @@ pub fn scenario_views(
     set: &[String],
     reference: f64,
 ) -> Vec<AgentView> {
+    with_names(scenario, scenario_views_by_id(scenario, set, reference))
+}
+
+/// The agents `keep` selects, labelled by name as the exporter does by default.
+#[allow(dead_code)]
+pub fn agent_views(
+    scenario: &amazon_connect_exporter::simulator::scenario::Scenario,
+    keep: impl Fn(&amazon_connect_exporter::simulator::scenario::Agent) -> bool,
+    reference: f64,
+) -> Vec<AgentView> {
+    with_names(scenario, agent_views_by_id(scenario, keep, reference))
+}
+
+/// `views` with queue and routing profile IDs replaced by the simulator's (unique) names.
+fn with_names(
+    scenario: &amazon_connect_exporter::simulator::scenario::Scenario,
+    mut views: Vec<AgentView>,
+) -> Vec<AgentView> {
     let queue_names: std::collections::HashMap<&str, &str> = scenario
         .queues
         .iter()
@@ -517,7 +535,6 @@ pub fn scenario_views(
         unique(&queue_names) && unique(&profile_names),
         "the simulator names every queue and profile uniquely"
     );
-    let mut views = scenario_views_by_id(scenario, set, reference);
     for agent in &mut views {
         agent.routing_profile = profile_names[agent.routing_profile.as_str()].to_string();
         for contact in &mut agent.contacts {
@@ -545,10 +562,23 @@ pub fn scenario_views_by_id(
             (profile.id.as_str(), serves)
         })
         .collect();
+    agent_views_by_id(
+        scenario,
+        |agent| serving.get(agent.routing_profile_id.as_str()) == Some(&true),
+        reference,
+    )
+}
+
+/// The agents `keep` selects, labelled by ID.
+pub fn agent_views_by_id(
+    scenario: &amazon_connect_exporter::simulator::scenario::Scenario,
+    keep: impl Fn(&amazon_connect_exporter::simulator::scenario::Agent) -> bool,
+    reference: f64,
+) -> Vec<AgentView> {
     scenario
         .agents
         .iter()
-        .filter(|agent| serving.get(agent.routing_profile_id.as_str()) == Some(&true))
+        .filter(|agent| keep(agent))
         .map(|agent| AgentView {
             status: agent.status_name.clone(),
             routing_profile: agent.routing_profile_id.clone(),

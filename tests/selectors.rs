@@ -1,0 +1,103 @@
+//! Queue sets that pick their agents by routing profile or by user hierarchy group instead of
+//! by queue, given by name or ID: the real exporter and SDK against the simulator on
+//! 127.0.0.1, frozen, every value compared with the simulator's agents.
+
+mod common;
+
+use amazon_connect_exporter::simulator::SimulatorOptions;
+
+use common::{agent_views, assert_set_matches, scrape_when_up, start_exporter};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sets_by_routing_profile_and_hierarchy_group_hold_exactly_those_agents() {
+    let simulator = common::start_simulator(SimulatorOptions {
+        agents: 90,
+        queues: 8,
+        routing_profiles: 5,
+        seed: 12,
+        frozen: true,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let scenario = simulator.simulator().scenario();
+    let reference = common::now();
+    let first = &scenario.routing_profiles[0];
+    let third = &scenario.routing_profiles[2];
+    let north = scenario
+        .hierarchy_groups
+        .iter()
+        .find(|group| group.name == "North")
+        .expect("the simulator has a North group");
+    let queue = &scenario.queues[0].id;
+    for planner in ["auto", "queues"] {
+        let yaml = format!(
+            "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    request_planner: {planner}\n    queue_sets:\n      - name: profiles\n        routing_profiles: [\"{}\", {}]\n      - name: north\n        hierarchy_group: North\n      - name: queue\n        queues: [{queue}]\n",
+            scenario.instance_id,
+            simulator.endpoint_url(),
+            first.name,
+            third.arn,
+        );
+        let exporter = start_exporter(&yaml).await;
+        let text = scrape_when_up(exporter.address(), &["profiles", "north", "queue"]).await;
+        let profiles = agent_views(
+            &scenario,
+            |agent| agent.routing_profile_id == first.id || agent.routing_profile_id == third.id,
+            reference,
+        );
+        assert!(!profiles.is_empty(), "the profiles have agents");
+        assert_set_matches(&text, "profiles", &profiles);
+        let in_north = agent_views(
+            &scenario,
+            |agent| agent.hierarchy_group_id.as_deref() == Some(north.id.as_str()),
+            reference,
+        );
+        assert!(!in_north.is_empty(), "North has agents");
+        assert_set_matches(&text, "north", &in_north);
+        // The profiles' set carries the backlog of the queues they serve; the group none.
+        let served: std::collections::BTreeSet<String> = [first, third]
+            .iter()
+            .flat_map(|profile| &profile.queues)
+            .map(|q| {
+                let queue = scenario.queues.iter().find(|queue| queue.id == q.queue_id);
+                queue.map(|queue| queue.name.clone()).unwrap_or_default()
+            })
+            .collect();
+        let backlog = |set: &str| -> std::collections::BTreeSet<String> {
+            common::metric(&text, "amazon_connect_queue_agents_online")
+                .into_iter()
+                .filter(|(labels, _)| labels["queue_set"] == set)
+                .map(|(labels, _)| labels["queue"].clone())
+                .collect()
+        };
+        assert_eq!(backlog("profiles"), served, "planner {planner}");
+        assert!(backlog("north").is_empty(), "planner {planner}");
+        exporter.stop().await;
+    }
+    simulator.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_routing_profile_name_fails_its_set_with_the_name() {
+    let simulator = common::start_simulator(common::frozen()).await;
+    let scenario = simulator.simulator().scenario();
+    let yaml = format!(
+        "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    queue_sets:\n      - name: ghost\n        routing_profiles: [\"No such profile\"]\n      - name: fine\n        queues: [{}]\n",
+        scenario.instance_id,
+        simulator.endpoint_url(),
+        scenario.queues[0].id,
+    );
+    let exporter = start_exporter(&yaml).await;
+    let text = scrape_when_up(exporter.address(), &["fine"]).await;
+    assert_eq!(
+        common::value(&text, "amazon_connect_up", &[("queue_set", "ghost")]),
+        Some(0.0)
+    );
+    let page = common::http_get(exporter.address(), "/").await.body;
+    assert!(
+        page.contains("routing profile name &quot;No such profile&quot;")
+            || page.contains("routing profile name \"No such profile\""),
+        "{page}"
+    );
+    exporter.stop().await;
+    simulator.stop().await;
+}
