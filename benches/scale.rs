@@ -252,9 +252,10 @@ async fn measure(agents: usize) -> Figures {
     wait_for_port(simulator_port, Duration::from_secs(60)).await;
 
     let interval = if agents >= 50_000 { 10 } else { 5 };
+    let queue_metrics = queue_metrics_enabled();
     let third = queue_ids.len() / 3;
     let yaml = format!(
-        "api_rate_limits:\n  GetCurrentUserData: {{ rate: 1000, burst: 1000 }}\n  ListRoutingProfileQueues: {{ rate: 1000, burst: 1000 }}\ninstances:\n  - name: bench\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: http://127.0.0.1:{simulator_port}\n    poll_interval: {interval}s\n    poll_timeout: 1m\n    queue_sets:\n      - {{ name: all, queues: [{}] }}\n      - {{ name: first-half, queues: [{}] }}\n      - {{ name: middle-third, queues: [{}] }}\n",
+        "api_rate_limits:\n  GetCurrentUserData: {{ rate: 1000, burst: 1000 }}\n  GetCurrentMetricData: {{ rate: 1000, burst: 1000 }}\n  ListRoutingProfileQueues: {{ rate: 1000, burst: 1000 }}\ninstances:\n  - name: bench\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: http://127.0.0.1:{simulator_port}\n    poll_interval: {interval}s\n    poll_timeout: 1m\n    queue_metrics: {queue_metrics}\n    queue_sets:\n      - {{ name: all, queues: [{}] }}\n      - {{ name: first-half, queues: [{}] }}\n      - {{ name: middle-third, queues: [{}] }}\n",
         scenario.instance_id,
         queue_ids.join(", "),
         queue_ids[..queue_ids.len() / 2].join(", "),
@@ -388,6 +389,18 @@ async fn measure(agents: usize) -> Figures {
     }
 }
 
+/// Whether the exporter reads the queue backlog (`queue_metrics`, on by default):
+/// `SCALE_QUEUE_METRICS=false` measures the agent data alone.
+fn queue_metrics_enabled() -> bool {
+    match std::env::var("SCALE_QUEUE_METRICS").as_deref() {
+        Err(_) | Ok("true") => true,
+        Ok("false") => false,
+        Ok(other) => fail(format!(
+            "SCALE_QUEUE_METRICS: {other:?} is not true or false"
+        )),
+    }
+}
+
 fn main() {
     let sizes: Vec<usize> = std::env::var("SCALE_SIZES")
         .ok()
@@ -419,13 +432,17 @@ fn main() {
     let _ = writeln!(
         report,
         "- Command: `{}cargo bench --bench scale`",
-        std::env::var("SCALE_SIZES")
-            .map(|s| format!("SCALE_SIZES={s} "))
-            .unwrap_or_default()
+        ["SCALE_SIZES", "SCALE_QUEUE_METRICS"]
+            .iter()
+            .filter_map(|name| std::env::var(name)
+                .ok()
+                .map(|value| format!("{name}={value} ")))
+            .collect::<String>()
     );
     let _ = writeln!(
         report,
-        "- Setup: simulator and exporter as separate processes on 127.0.0.1, frozen data; one instance with three overlapping queue sets (all queues, the first half, the middle third); queues = agents / 50, routing profiles = agents / 100; `request_planner: auto`; GetCurrentUserData and ListRoutingProfileQueues budgets raised to 1000/s so the figures show the exporter, not the quota. Poll interval 5 s (10 s at 50,000 agents); {ROUNDS} rounds measured after the first swept round."
+        "- Setup: simulator and exporter as separate processes on 127.0.0.1, frozen data; one instance with three overlapping queue sets (all queues, the first half, the middle third); queues = agents / 50, routing profiles = agents / 100; `request_planner: auto`; `queue_metrics: {}` (the queue backlog from GetCurrentMetricData: one row per queue and channel, 12 gauges each, per set); GetCurrentUserData, GetCurrentMetricData and ListRoutingProfileQueues budgets raised to 1000/s so the figures show the exporter, not the quota. Poll interval 5 s (10 s at 50,000 agents); {ROUNDS} rounds measured after the first swept round.",
+        queue_metrics_enabled()
     );
     let _ = writeln!(
         report,

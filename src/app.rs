@@ -112,8 +112,9 @@ pub fn minimum_request_rates(config: &Config) -> BTreeMap<BudgetKey, f64> {
             .entry(budget_key(instance, "GetCurrentUserData"))
             .or_default() += per_poll as f64 / interval;
         if instance.queue_metrics {
-            // One GetCurrentMetricData request per 100 distinct queues of the instance's sets
-            // (at least one: a discovered set's queues are not known yet).
+            // GetCurrentMetricData pages by rows, one per queue and channel: at least one
+            // request per 100 distinct queues, one per 100 rows where queues serve several
+            // channels (a discovered set's queues are not known yet: at least one).
             let queues: std::collections::BTreeSet<&String> = instance
                 .queue_sets
                 .iter()
@@ -294,6 +295,8 @@ fn targets(sources: &[InstanceSource], budgets: &Budgets) -> Vec<Target> {
                 ]
                 .map(|operation| budgets.limiter(budget_key(instance, operation))),
                 agent_names: instance.agent_series && instance.label_values == LabelValues::Names,
+                hierarchy_names: instance.hierarchy_labels
+                    && instance.label_values == LabelValues::Names,
                 queue_metrics: instance
                     .queue_metrics
                     .then(|| budgets.limiter(budget_key(instance, "GetCurrentMetricData"))),

@@ -922,6 +922,34 @@ fn write_target_families(
             family.sample(&set, summary.agents_with_missed as f64);
         },
     );
+    let help = format!("Agents of the queue set by user hierarchy group (name, or ID where there is none) at each level of their hierarchy path, and agent status name; only with hierarchy_labels. {POLLED}");
+    data_family(
+        writer,
+        targets,
+        counts,
+        (
+            "amazon_connect_agents_by_hierarchy_group",
+            &help,
+            Kind::Gauge,
+            &[
+                "connect_instance",
+                "queue_set",
+                "hierarchy_level",
+                "hierarchy_group",
+                "status",
+            ],
+        ),
+        |family, set, summary, state| {
+            let names = state.names.as_deref();
+            for ((level, group, status), count) in &summary.agents_by_hierarchy {
+                let group = names.map_or(group.as_str(), |names| names.hierarchy_group(group));
+                family.sample(
+                    &[set[0], set[1], HIERARCHY_LEVELS[level - 1], group, status],
+                    *count as f64,
+                );
+            }
+        },
+    );
     for metric in QueueMetric::ALL {
         let (name, help) = queue_metric_family(metric);
         let help = format!("{help} {QUEUE_METRICS_SOURCE}");
@@ -945,6 +973,9 @@ fn write_target_families(
     }
     write_per_agent_families(writer, targets, counts);
 }
+
+/// The `hierarchy_level` label values, level one first.
+const HIERARCHY_LEVELS: [&str; 5] = ["1", "2", "3", "4", "5"];
 
 const AGENT: &[&str] = &["connect_instance", "queue_set", "agent"];
 const AGENT_STATUS: &[&str] = &["connect_instance", "queue_set", "agent", "status"];

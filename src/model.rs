@@ -37,6 +37,9 @@ pub struct AgentRecord {
     pub next_status: Option<String>,
     /// `RoutingProfile.Id`.
     pub routing_profile_id: Option<String>,
+    /// `HierarchyPath`: the group IDs from level one down to the agent's own group; kept only
+    /// when the instance counts agents by hierarchy group (`hierarchy_labels`).
+    pub hierarchy_path: Vec<String>,
     /// `AvailableSlotsByChannel`.
     pub available_slots: SlotsByChannel,
     /// `ActiveSlotsByChannel`.

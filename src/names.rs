@@ -33,6 +33,7 @@ pub struct LabelNames {
     queues: HashMap<String, String>,
     routing_profiles: HashMap<String, String>,
     users: HashMap<String, String>,
+    hierarchy_groups: HashMap<String, String>,
 }
 
 impl LabelNames {
@@ -48,11 +49,20 @@ impl LabelNames {
         // Login names are unique per instance; the check costs nothing and keeps the rule one.
         let mut users = unique_names(&directory.user_names);
         users.retain(|_, name| !directory.user_names.contains_key(name.as_str()));
+        let mut hierarchy_groups = unique_names(&directory.hierarchy_group_names);
+        hierarchy_groups
+            .retain(|_, name| !directory.hierarchy_group_names.contains_key(name.as_str()));
         Self {
             queues,
             routing_profiles,
             users,
+            hierarchy_groups,
         }
+    }
+
+    /// The `hierarchy_group` label of group `id`: its name, or the ID itself.
+    pub fn hierarchy_group<'a>(&'a self, id: &'a str) -> &'a str {
+        self.hierarchy_groups.get(id).map_or(id, String::as_str)
     }
 
     /// The `agent` label of user `id`: its login name, or the ID itself.

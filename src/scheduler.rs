@@ -261,6 +261,9 @@ pub struct Target {
     pub listing_limiters: [Arc<RateLimiter>; 5],
     /// Whether directory reads list the users, for the login names per-agent series carry.
     pub agent_names: bool,
+    /// Whether directory reads list the hierarchy groups, for the names of the
+    /// `hierarchy_group` label.
+    pub hierarchy_names: bool,
     /// The GetCurrentMetricData budget when rounds read the queues' real-time metrics
     /// (`queue_metrics`); `None` when they do not.
     pub queue_metrics: Option<Arc<RateLimiter>>,
@@ -487,12 +490,13 @@ async fn directory_loop(
                     .iter()
                     .any(|set| matches!(set.selector, AgentSelector::RoutingProfiles { .. })),
             users: target.agent_names,
-            hierarchy_groups: target.sets.iter().any(|set| {
-                matches!(
-                    set.selector,
-                    AgentSelector::HierarchyGroup(IdOrName::Name(_))
-                )
-            }),
+            hierarchy_groups: target.hierarchy_names
+                || target.sets.iter().any(|set| {
+                    matches!(
+                        set.selector,
+                        AgentSelector::HierarchyGroup(IdOrName::Name(_))
+                    )
+                }),
         };
         let fetch = tokio::time::timeout(
             target.timeout,
@@ -1269,6 +1273,7 @@ mod tests {
             limiter: limiter(),
             listing_limiters: [limiter(), limiter(), limiter(), limiter(), limiter()],
             agent_names: false,
+            hierarchy_names: false,
             queue_metrics: None,
             requests: RequestLog::default(),
             retry: RetryPolicy::default(),

@@ -53,6 +53,9 @@ pub struct Summary {
     pub contacts_by_initiation: BTreeMap<(String, String), u64>,
     /// Agents with at least one contact in the MISSED state.
     pub agents_with_missed: u64,
+    /// Agents by (hierarchy level 1–5, group ID at that level, status name), for agents whose
+    /// hierarchy path was kept (`hierarchy_labels`).
+    pub agents_by_hierarchy: BTreeMap<(usize, String, String), u64>,
     /// GetCurrentMetricData values by (queue ID, lower-case channel), each metric the service
     /// could compute.
     pub queue_metrics: BTreeMap<(String, String), BTreeMap<QueueMetric, f64>>,
@@ -78,6 +81,7 @@ struct Tally<'a> {
     oldest_status_age: HashMap<&'a str, f64>,
     contacts_by_initiation: HashMap<(&'a str, &'a str), u64>,
     agents_with_missed: u64,
+    agents_by_hierarchy: HashMap<(usize, &'a str, &'a str), u64>,
 }
 
 impl<'a> Tally<'a> {
@@ -98,6 +102,12 @@ impl<'a> Tally<'a> {
             .agents_by_profile_status
             .entry((profile, status))
             .or_default() += 1;
+        for (level, group) in agent.hierarchy_path.iter().enumerate() {
+            *self
+                .agents_by_hierarchy
+                .entry((level + 1, group.as_str(), status))
+                .or_default() += 1;
+        }
         if let Some(next) = &agent.next_status {
             *self.agents_by_next_status.entry(next.as_str()).or_default() += 1;
         }
@@ -183,6 +193,13 @@ impl<'a> Tally<'a> {
             oldest_status_age: owned_keys(self.oldest_status_age),
             contacts_by_initiation,
             agents_with_missed: self.agents_with_missed,
+            agents_by_hierarchy: self
+                .agents_by_hierarchy
+                .into_iter()
+                .map(|((level, group, status), count)| {
+                    ((level, group.to_string(), status.to_string()), count)
+                })
+                .collect(),
             queue_metrics: BTreeMap::new(),
         }
     }
@@ -354,6 +371,37 @@ mod tests {
             ])
         );
         assert_eq!(summary.agents_with_missed, 1);
+    }
+
+    #[test]
+    fn agents_are_counted_at_every_level_of_their_hierarchy_path() {
+        let agent = |id: &str, path: &[&str], status: &str| AgentRecord {
+            user_id: id.into(),
+            status_name: status.into(),
+            hierarchy_path: path.iter().map(|g| g.to_string()).collect(),
+            ..Default::default()
+        };
+        let summary = Summary::from_snapshot(&Snapshot {
+            fetched_at: 0.0,
+            agents: shared(vec![
+                agent("a", &["emea", "uk"], "Available"),
+                agent("b", &["emea", "fr"], "Available"),
+                agent("c", &["emea", "uk"], "Lunch"),
+                agent("d", &[], "Available"),
+            ]),
+            queue_metrics: Vec::new(),
+        });
+        let count = |level: usize, group: &str, status: &str| {
+            summary
+                .agents_by_hierarchy
+                .get(&(level, group.to_string(), status.to_string()))
+                .copied()
+        };
+        assert_eq!(count(1, "emea", "Available"), Some(2));
+        assert_eq!(count(1, "emea", "Lunch"), Some(1));
+        assert_eq!(count(2, "uk", "Available"), Some(1));
+        assert_eq!(count(2, "fr", "Available"), Some(1));
+        assert_eq!(summary.agents_by_hierarchy.len(), 5, "agent d has no path");
     }
 
     #[test]

@@ -101,3 +101,55 @@ async fn an_unknown_routing_profile_name_fails_its_set_with_the_name() {
     exporter.stop().await;
     simulator.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hierarchy_labels_count_agents_by_group_name_and_status() {
+    let simulator = common::start_simulator(SimulatorOptions {
+        agents: 70,
+        queues: 6,
+        routing_profiles: 3,
+        seed: 21,
+        frozen: true,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let scenario = simulator.simulator().scenario();
+    let queues: Vec<&str> = scenario.queues.iter().map(|q| q.id.as_str()).collect();
+    let yaml = format!(
+        "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    hierarchy_labels: true\n    queue_sets:\n      - name: all\n        queues: [{}]\n",
+        scenario.instance_id,
+        simulator.endpoint_url(),
+        queues.join(", ")
+    );
+    let exporter = start_exporter(&yaml).await;
+    let text = scrape_when_up(exporter.address(), &["all"]).await;
+    let mut expected: std::collections::BTreeMap<(String, String), f64> = Default::default();
+    for agent in &scenario.agents {
+        let group = scenario
+            .hierarchy_groups
+            .iter()
+            .find(|g| Some(g.id.as_str()) == agent.hierarchy_group_id.as_deref())
+            .expect("every simulated agent has a group");
+        *expected
+            .entry((group.name.clone(), agent.status_name.clone()))
+            .or_default() += 1.0;
+    }
+    let published: std::collections::BTreeMap<(String, String), f64> =
+        common::metric(&text, "amazon_connect_agents_by_hierarchy_group")
+            .into_iter()
+            .map(|(labels, count)| {
+                assert_eq!(
+                    labels["hierarchy_level"], "1",
+                    "the simulator's groups are level one"
+                );
+                (
+                    (labels["hierarchy_group"].clone(), labels["status"].clone()),
+                    count,
+                )
+            })
+            .collect();
+    assert_eq!(published, expected);
+    common::promtool_check_metrics(&text);
+    exporter.stop().await;
+    simulator.stop().await;
+}

@@ -39,6 +39,8 @@ const ROLE_SESSION_NAME: &str = "amazon-connect-exporter";
 pub struct ConnectSource {
     client: Client,
     instance_id: String,
+    /// Whether agents keep their hierarchy path (`hierarchy_labels`); memory otherwise.
+    keep_hierarchy: bool,
 }
 
 impl ConnectSource {
@@ -91,6 +93,7 @@ impl ConnectSource {
         Ok(Self {
             client: Client::from_conf(config.build()),
             instance_id: instance.instance_id.clone(),
+            keep_hierarchy: instance.hierarchy_labels,
         })
     }
 }
@@ -132,7 +135,7 @@ impl UserDataPages for ConnectSource {
                 .into_iter()
                 .enumerate()
                 .map(|(index, user)| {
-                    agent_from_sdk(user).map_err(|problem| RequestError {
+                    agent_from_sdk(user, self.keep_hierarchy).map_err(|problem| RequestError {
                         outcome: RequestOutcome::MalformedResponse,
                         code: None,
                         message: format!("UserDataList[{index}] {problem}"),
@@ -398,8 +401,9 @@ pub fn queue_metric_row_from_sdk(result: CurrentMetricResult) -> Result<QueueMet
 }
 
 /// Converts one `UserData`, keeping its strings. Fields every agent has are required: a
-/// response without them is malformed, and guessing would publish wrong numbers.
-pub fn agent_from_sdk(user: UserData) -> Result<AgentRecord, String> {
+/// response without them is malformed, and guessing would publish wrong numbers. The
+/// hierarchy path is kept only `with_hierarchy`.
+pub fn agent_from_sdk(user: UserData, with_hierarchy: bool) -> Result<AgentRecord, String> {
     let user_id = user
         .user
         .and_then(|reference| reference.id)
@@ -438,7 +442,21 @@ pub fn agent_from_sdk(user: UserData) -> Result<AgentRecord, String> {
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
+    let hierarchy_path = match user.hierarchy_path.filter(|_| with_hierarchy) {
+        Some(path) => [
+            path.level_one,
+            path.level_two,
+            path.level_three,
+            path.level_four,
+            path.level_five,
+        ]
+        .into_iter()
+        .map_while(|level| level.and_then(|group| group.id))
+        .collect(),
+        None => Vec::new(),
+    };
     Ok(AgentRecord {
+        hierarchy_path,
         status_start: status.status_start_timestamp.as_ref().map(epoch_seconds),
         next_status: user.next_status,
         routing_profile_id: user.routing_profile.and_then(|profile| profile.id),
@@ -545,6 +563,12 @@ mod tests {
         QueueReference, UserReference,
     };
 
+    fn group(id: &str) -> aws_sdk_connect::types::HierarchyGroupSummaryReference {
+        aws_sdk_connect::types::HierarchyGroupSummaryReference::builder()
+            .id(id)
+            .build()
+    }
+
     fn user() -> aws_sdk_connect::types::builders::UserDataBuilder {
         UserData::builder()
             .user(UserReference::builder().id("u1").build())
@@ -563,6 +587,12 @@ mod tests {
             .available_slots_by_channel(Channel::from("VIDEO"), 2)
             .max_slots_by_channel(Channel::Voice, 1)
             .next_status("Lunch")
+            .hierarchy_path(
+                aws_sdk_connect::types::HierarchyPathReference::builder()
+                    .level_one(group("g1"))
+                    .level_two(group("g2"))
+                    .build(),
+            )
             .contacts(
                 AgentContactReference::builder()
                     .contact_id("c1")
@@ -574,7 +604,15 @@ mod tests {
                     .build(),
             )
             .build();
-        let agent = agent_from_sdk(data.clone()).unwrap();
+        let agent = agent_from_sdk(data.clone(), true).unwrap();
+        assert_eq!(agent.hierarchy_path, vec!["g1".to_string(), "g2".into()]);
+        assert!(
+            agent_from_sdk(data.clone(), false)
+                .unwrap()
+                .hierarchy_path
+                .is_empty(),
+            "not kept unless asked for"
+        );
         assert_eq!(agent.user_id, "u1");
         assert_eq!(agent.status_start, Some(1_700_000_000.5));
         assert_eq!(agent.next_status.as_deref(), Some("Lunch"));
@@ -644,7 +682,10 @@ mod tests {
     #[test]
     fn missing_required_fields_are_named() {
         let no_user = UserData::builder().build();
-        assert_eq!(agent_from_sdk(no_user).unwrap_err(), "has no User.Id");
+        assert_eq!(
+            agent_from_sdk(no_user, false).unwrap_err(),
+            "has no User.Id"
+        );
         let no_state = user()
             .contacts(
                 AgentContactReference::builder()
@@ -654,7 +695,7 @@ mod tests {
             )
             .build();
         assert_eq!(
-            agent_from_sdk(no_state).unwrap_err(),
+            agent_from_sdk(no_state, false).unwrap_err(),
             "(user u1) Contacts[0] has no AgentContactState"
         );
     }
