@@ -321,8 +321,9 @@ async fn prometheus_evaluates_the_shipped_rules_and_dashboards_against_the_demo(
                 assert!(values.contains("demo"), "{values:?}");
             }
             if name == "queue_set" {
-                let want: BTreeSet<String> =
-                    ["everything", "sales", "support"].map(String::from).into();
+                let want: BTreeSet<String> = ["everything", "north", "sales", "support"]
+                    .map(String::from)
+                    .into();
                 assert_eq!(values, want);
             }
         }
