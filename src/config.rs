@@ -117,7 +117,8 @@ pub enum AgentSelector {
         /// Routing profile names.
         names: Vec<String>,
     },
-    /// Agents of one user hierarchy group and the groups below it (`hierarchy_group:`).
+    /// Agents of one user hierarchy group, as the API's UserHierarchyGroups filter selects
+    /// them (`hierarchy_group:`).
     HierarchyGroup(IdOrName),
 }
 
@@ -601,12 +602,13 @@ fn validate_instance(
                 AgentSelector::Queues
             }
         };
-        if raw_set.queues.is_none() {
+        let discovers = matches!(&raw_set.queues, Some(RawQueues::Keyword(word)) if word == "all");
+        if !discovers {
             for (which, given) in [("include", &raw_set.include), ("exclude", &raw_set.exclude)] {
                 if given.is_some() {
                     report(
                         format!("{set_key}.{which}"),
-                        "only goes with `queues: all`".into(),
+                        "only goes with `queues: all` (a list, routing profiles or a hierarchy group name the agents already)".into(),
                     );
                 }
             }
@@ -635,15 +637,6 @@ fn validate_instance(
                 )
             }
             Some(queues) => {
-                for (which, given) in [("include", &raw_set.include), ("exclude", &raw_set.exclude)]
-                {
-                    if given.is_some() {
-                        report(
-                            format!("{set_key}.{which}"),
-                            "only goes with `queues: all` (a list names its queues already)".into(),
-                        );
-                    }
-                }
                 let (ids, names) =
                     validate_queues(queues, &instance_id, &format!("{set_key}.queues"), report);
                 (ids, names, None)

@@ -317,6 +317,15 @@ impl Exposition {
     /// Sets what each instance's queue sets publish beyond the aggregates (from the next
     /// poll on).
     pub fn set_series_options(&self, options: BTreeMap<String, SeriesOptions>) {
+        {
+            // Per-agent series turned off by a reload go now, not at the set's next poll.
+            let mut targets = self.lock_targets();
+            for (key, state) in targets.iter_mut() {
+                if !options.get(&key.instance).is_some_and(|o| o.agent_series) {
+                    state.agents = Vec::new();
+                }
+            }
+        }
         *self
             .series_options
             .lock()
@@ -652,6 +661,10 @@ struct SeriesCount {
     limit: usize,
     written: usize,
     dropped: usize,
+    /// The target's per-agent series do not fit in what the limit leaves: all are left out,
+    /// rather than those of whichever agents the API happened to list last (which would
+    /// change from round to round).
+    agents_left_out: bool,
 }
 
 /// One family's samples of one target, within the target's series limit: once the limit is
@@ -662,6 +675,11 @@ struct TargetSamples<'f, 'w> {
 }
 
 impl TargetSamples<'_, '_> {
+    /// Whether the target's per-agent series are left out this time.
+    fn agents_left_out(&self) -> bool {
+        self.count.agents_left_out
+    }
+
     fn sample(&mut self, label_values: &[&str], value: f64) {
         if self.count.written < self.count.limit {
             self.family.sample(label_values, value);
@@ -942,11 +960,12 @@ fn write_target_families(
         |family, set, summary, state| {
             let names = state.names.as_deref();
             for ((level, group, status), count) in &summary.agents_by_hierarchy {
+                // The API has five levels; a longer path (not sent today) is left out.
+                let Some(level) = level.checked_sub(1).and_then(|i| HIERARCHY_LEVELS.get(i)) else {
+                    continue;
+                };
                 let group = names.map_or(group.as_str(), |names| names.hierarchy_group(group));
-                family.sample(
-                    &[set[0], set[1], HIERARCHY_LEVELS[level - 1], group, status],
-                    *count as f64,
-                );
+                family.sample(&[set[0], set[1], level, group, status], *count as f64);
             }
         },
     );
@@ -994,6 +1013,20 @@ fn write_per_agent_families(
     targets: &BTreeMap<TargetKey, TargetState>,
     counts: &mut [SeriesCount],
 ) {
+    for ((_, state), count) in targets.iter().zip(counts.iter_mut()) {
+        if state.summary.is_none() || state.agents.is_empty() {
+            continue;
+        }
+        let series: usize = state
+            .agents
+            .iter()
+            .map(|agent| per_agent_series(agent))
+            .sum();
+        if count.written + series > count.limit {
+            count.dropped += series;
+            count.agents_left_out = true;
+        }
+    }
     let help = format!("1 for each agent of the queue set, labelled with its login name and current agent status. {POLLED}");
     data_family(
         writer,
@@ -1006,6 +1039,9 @@ fn write_per_agent_families(
             AGENT_STATUS,
         ),
         |family, set, _, state| {
+            if family.agents_left_out() {
+                return;
+            }
             let names = state.names.as_deref();
             for agent in &state.agents {
                 let agent_name = agent_label(names, &agent.user_id);
@@ -1026,6 +1062,9 @@ fn write_per_agent_families(
             AGENT,
         ),
         |family, set, _, state| {
+            if family.agents_left_out() {
+                return;
+            }
             let names = state.names.as_deref();
             for agent in &state.agents {
                 if let Some(start) = agent.status_start {
@@ -1061,16 +1100,13 @@ fn write_per_agent_families(
             counts,
             (name, &help, Kind::Gauge, AGENT_CHANNEL),
             |family, set, _, state| {
+                if family.agents_left_out() {
+                    return;
+                }
                 let names = state.names.as_deref();
                 for agent in &state.agents {
                     let agent_name = agent_label(names, &agent.user_id);
-                    let mut channels: Vec<(String, i64)> = slots_of(agent)
-                        .iter()
-                        .map(|(channel, count)| (label_value(channel), *count))
-                        .collect();
-                    channels.sort();
-                    channels.dedup_by(|a, b| a.0 == b.0);
-                    for (channel, count) in &channels {
+                    for (channel, count) in &slot_channels(slots_of(agent)) {
                         family.sample(&[set[0], set[1], agent_name, channel], *count as f64);
                     }
                 }
@@ -1090,16 +1126,13 @@ fn write_per_agent_families(
             AGENT_CONTACTS,
         ),
         |family, set, _, state| {
+            if family.agents_left_out() {
+                return;
+            }
             let names = state.names.as_deref();
             for agent in &state.agents {
                 let agent_name = agent_label(names, &agent.user_id);
-                let mut contacts: BTreeMap<(String, String), u64> = BTreeMap::new();
-                for contact in &agent.contacts {
-                    *contacts
-                        .entry((label_value(&contact.channel), label_value(&contact.state)))
-                        .or_default() += 1;
-                }
-                for ((channel, contact_state), count) in &contacts {
+                for ((channel, contact_state), count) in &contact_counts(agent) {
                     family.sample(
                         &[set[0], set[1], agent_name, channel, contact_state],
                         *count as f64,
@@ -1108,6 +1141,38 @@ fn write_per_agent_families(
             }
         },
     );
+}
+
+/// An agent's slots by lower-case channel, each channel once (a channel the API sent in two
+/// spellings keeps one value: the format cannot carry a series twice).
+fn slot_channels(slots: &crate::model::SlotsByChannel) -> Vec<(String, i64)> {
+    let mut channels: Vec<(String, i64)> = slots
+        .iter()
+        .map(|(channel, count)| (label_value(channel), *count))
+        .collect();
+    channels.sort();
+    channels.dedup_by(|a, b| a.0 == b.0);
+    channels
+}
+
+/// An agent's contacts counted by (lower-case channel, lower-case agent contact state).
+fn contact_counts(agent: &AgentRecord) -> BTreeMap<(String, String), u64> {
+    let mut contacts: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for contact in &agent.contacts {
+        *contacts
+            .entry((label_value(&contact.channel), label_value(&contact.state)))
+            .or_default() += 1;
+    }
+    contacts
+}
+
+/// How many series the per-agent families write for `agent`.
+fn per_agent_series(agent: &AgentRecord) -> usize {
+    1 + usize::from(agent.status_start.is_some())
+        + slot_channels(&agent.active_slots).len()
+        + slot_channels(&agent.available_slots).len()
+        + slot_channels(&agent.max_slots).len()
+        + contact_counts(agent).len()
 }
 
 /// How many data series each target published and how many its series limit dropped.
@@ -1353,71 +1418,88 @@ mod tests {
 
     #[test]
     fn the_series_limit_drops_per_agent_series_first_and_counts_them() {
-        let exposition = exposition(&["support", "sales"]);
-        exposition.set_series_options(BTreeMap::from([(
-            "prod".to_string(),
-            SeriesOptions {
-                agent_series: true,
-                series_limit: 40,
-            },
-        )]));
-        for set in ["support", "sales"] {
-            exposition
-                .record(&key(set), report(Ok(many_agents(100))))
-                .unwrap();
-        }
-        let text = text(&exposition);
         // Per set: 3 slot families + agents + contacts + state age + by profile + initiation
         // + with missed + status age max + the missed, rejected and error totals (started at
         // 0 for the queue and channel seen) = 13 aggregate series; 100 agents × 6 per-agent
         // series (status, status age, 3 slot families, contacts) = 600.
+        let published = |limit: usize| -> String {
+            let exposition = exposition(&["support", "sales"]);
+            exposition.set_series_options(BTreeMap::from([(
+                "prod".to_string(),
+                SeriesOptions {
+                    agent_series: true,
+                    series_limit: limit,
+                },
+            )]));
+            for set in ["support", "sales"] {
+                exposition
+                    .record(&key(set), report(Ok(many_agents(100))))
+                    .unwrap();
+            }
+            text(&exposition)
+        };
+        let of_set = |text: &str, name: &str, set: &str| {
+            lines_of(text, name)
+                .into_iter()
+                .filter(|line| line.contains(&format!("queue_set=\"{set}\"")))
+                .count()
+        };
+        let count = |text: &str, name: &str, set: &str| -> f64 {
+            let prefix = format!("{name}{{connect_instance=\"prod\",queue_set=\"{set}\"}} ");
+            text.lines()
+                .find_map(|line| line.strip_prefix(&prefix))
+                .and_then(|value| value.parse().ok())
+                .unwrap_or_else(|| panic!("no {prefix} in {text}"))
+        };
+        let data_lines = |text: &str| {
+            text.lines()
+                .filter(|line| !line.starts_with('#'))
+                .filter(|line| {
+                    ![
+                        "amazon_connect_up",
+                        "amazon_connect_last_poll",
+                        "amazon_connect_exporter_",
+                    ]
+                    .iter()
+                    .any(|prefix| line.starts_with(prefix))
+                })
+                .count()
+        };
+        // Room for the aggregates but not for every agent: the per-agent series go whole.
+        let text = published(400);
         for set in ["support", "sales"] {
-            let of_set = |name: &str| {
-                lines_of(&text, name)
-                    .into_iter()
-                    .filter(|line| line.contains(&format!("queue_set=\"{set}\"")))
-                    .count()
-            };
-            assert_eq!(of_set("amazon_connect_agents"), 1, "aggregates stay");
             assert_eq!(
-                of_set("amazon_connect_agent_contacts"),
+                of_set(&text, "amazon_connect_agents", set),
                 1,
                 "aggregates stay"
             );
+            assert_eq!(of_set(&text, "amazon_connect_per_agent_status", set), 0);
+            assert_eq!(count(&text, "amazon_connect_exporter_series", set), 13.0);
             assert_eq!(
-                of_set("amazon_connect_per_agent_status"),
-                27,
-                "the rest of 40"
-            );
-            assert_eq!(of_set("amazon_connect_per_agent_contacts"), 0, "dropped");
-            let count =
-                |name: &str| format!("{name}{{connect_instance=\"prod\",queue_set=\"{set}\"}}");
-            assert!(
-                text.contains(&format!("{} 40\n", count("amazon_connect_exporter_series"))),
-                "{text}"
-            );
-            assert!(
-                text.contains(&format!(
-                    "{} 573\n",
-                    count("amazon_connect_exporter_series_dropped")
-                )),
-                "{text}"
+                count(&text, "amazon_connect_exporter_series_dropped", set),
+                600.0
             );
         }
-        let data_lines = text
-            .lines()
-            .filter(|line| !line.starts_with('#'))
-            .filter(|line| {
-                ![
-                    "amazon_connect_up",
-                    "amazon_connect_last_poll",
-                    "amazon_connect_exporter_",
-                ]
-                .iter()
-                .any(|prefix| line.starts_with(prefix))
-            })
-            .count();
-        assert_eq!(data_lines, 80, "two sets, 40 data series each");
+        assert_eq!(data_lines(&text), 26);
+        // Room for everything.
+        let text = published(613);
+        for set in ["support", "sales"] {
+            assert_eq!(of_set(&text, "amazon_connect_per_agent_status", set), 100);
+            assert_eq!(
+                count(&text, "amazon_connect_exporter_series_dropped", set),
+                0.0
+            );
+        }
+        // Not even room for the aggregates: exactly the limit, the rest counted.
+        let text = published(5);
+        for set in ["support", "sales"] {
+            assert_eq!(count(&text, "amazon_connect_exporter_series", set), 5.0);
+            assert_eq!(
+                count(&text, "amazon_connect_exporter_series_dropped", set),
+                608.0
+            );
+        }
+        assert_eq!(data_lines(&text), 10, "two sets, 5 data series each");
     }
 
     /// "support" polled with a missed contact, "sales" with a connected one.

@@ -41,22 +41,18 @@ impl LabelNames {
     /// is left out for both, so that their series stay apart (under their IDs) instead of
     /// overwriting each other.
     pub fn from_directory(directory: &RoutingDirectory) -> Self {
-        let mut queues = unique_names(&directory.queue_names);
-        // A name that is also some queue's ID would collide with that queue's fallback label.
-        queues.retain(|_, name| !directory.queues.contains(name.as_str()));
-        let mut routing_profiles = unique_names(&directory.profile_names);
-        routing_profiles.retain(|_, name| !directory.profile_queues.contains_key(name.as_str()));
-        // Login names are unique per instance; the check costs nothing and keeps the rule one.
-        let mut users = unique_names(&directory.user_names);
-        users.retain(|_, name| !directory.user_names.contains_key(name.as_str()));
-        let mut hierarchy_groups = unique_names(&directory.hierarchy_group_names);
-        hierarchy_groups
-            .retain(|_, name| !directory.hierarchy_group_names.contains_key(name.as_str()));
         Self {
-            queues,
-            routing_profiles,
-            users,
-            hierarchy_groups,
+            queues: label_names(&directory.queue_names, |id| directory.queues.contains(id)),
+            routing_profiles: label_names(&directory.profile_names, |id| {
+                directory.profile_queues.contains_key(id)
+            }),
+            // Login names are unique per instance; the check costs nothing and keeps the rule one.
+            users: label_names(&directory.user_names, |id| {
+                directory.user_names.contains_key(id)
+            }),
+            hierarchy_groups: label_names(&directory.hierarchy_group_names, |id| {
+                directory.hierarchy_group_names.contains_key(id)
+            }),
         }
     }
 
@@ -91,6 +87,8 @@ impl LabelNames {
         for (kind, names) in [
             ("queue", &directory.queue_names),
             ("routing profile", &directory.profile_names),
+            ("user", &directory.user_names),
+            ("hierarchy group", &directory.hierarchy_group_names),
         ] {
             for (name, count) in name_counts(names) {
                 if count > 1 {
@@ -156,6 +154,17 @@ fn name_counts(names: &BTreeMap<String, String>) -> BTreeMap<&str, usize> {
         *counts.entry(name.as_str()).or_default() += 1;
     }
     counts
+}
+
+/// The names of `names` (ID → name) usable as label values: unique, not empty, and not equal
+/// to an ID `is_id` knows (which would collide with that resource's fallback label).
+fn label_names(
+    names: &BTreeMap<String, String>,
+    is_id: impl Fn(&str) -> bool,
+) -> HashMap<String, String> {
+    let mut usable = unique_names(names);
+    usable.retain(|_, name| !is_id(name.as_str()));
+    usable
 }
 
 fn unique_names(names: &BTreeMap<String, String>) -> HashMap<String, String> {

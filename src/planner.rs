@@ -47,8 +47,15 @@ pub struct RoutingDirectory {
     pub profile_names: BTreeMap<String, String>,
     /// Login names by user ID, when ListUsers was read (per-agent series).
     pub user_names: BTreeMap<String, String>,
+    /// Whether ListUsers was read successfully (every user is in `user_names`).
+    pub users_read: bool,
+    /// Why ListUsers failed, when it was asked for and failed: login names are optional, the
+    /// rest of the directory stands.
+    pub users_error: Option<String>,
     /// Hierarchy group names by ID, when ListUserHierarchyGroups was read.
     pub hierarchy_group_names: BTreeMap<String, String>,
+    /// Why ListUserHierarchyGroups failed, when it was asked for and failed.
+    pub hierarchy_groups_error: Option<String>,
 }
 
 impl RoutingDirectory {
@@ -179,7 +186,15 @@ impl SetFilter {
     fn profiles(&self, directory: &RoutingDirectory) -> Option<BTreeSet<String>> {
         match self {
             Self::Queues(queues) => Some(directory.profiles_serving(queues)),
-            Self::RoutingProfiles(profiles) => Some(profiles.iter().cloned().collect()),
+            // A profile the directory does not list stays out of the shared sweep (the
+            // service might refuse the whole chunk); the set reports it on its own.
+            Self::RoutingProfiles(profiles) => Some(
+                profiles
+                    .iter()
+                    .filter(|profile| directory.profile_queues.contains_key(*profile))
+                    .cloned()
+                    .collect(),
+            ),
             Self::HierarchyGroup(_) => None,
         }
     }

@@ -111,15 +111,15 @@ impl QueueSetTarget {
                         }
                     }
                 }
-                let mut backlog_queues: Vec<String> = Vec::new();
-                if let Some(directory) = directory {
-                    let served: std::collections::BTreeSet<&String> = profiles
-                        .iter()
-                        .filter_map(|profile| directory.profile_queues.get(profile))
-                        .flatten()
-                        .collect();
-                    backlog_queues = served.into_iter().cloned().collect();
-                }
+                // Without the directory the set's backlog queues are unknown, and a set served
+                // without its backlog would look complete.
+                let directory = directory.ok_or_else(|| unread("routing profiles"))?;
+                let served: std::collections::BTreeSet<&String> = profiles
+                    .iter()
+                    .filter_map(|profile| directory.profile_queues.get(profile))
+                    .flatten()
+                    .collect();
+                let backlog_queues = served.into_iter().cloned().collect();
                 Ok(ResolvedSet {
                     filter: SetFilter::RoutingProfiles(profiles),
                     backlog_queues,
@@ -130,12 +130,19 @@ impl QueueSetTarget {
                     IdOrName::Id(id) => id.clone(),
                     IdOrName::Name(name) => {
                         let directory = directory.ok_or_else(|| unread("hierarchy group"))?;
+                        if let Some(error) = &directory.hierarchy_groups_error {
+                            return Err(format!(
+                                "hierarchy group name {name:?} cannot be looked up: {error}"
+                            ));
+                        }
                         let found = resolve_names(
                             ResourceKind::HierarchyGroup,
                             std::slice::from_ref(name),
                             &directory.hierarchy_group_names,
                         )?;
-                        found.into_iter().next().unwrap_or_default()
+                        found.into_iter().next().ok_or_else(|| {
+                            format!("internal: hierarchy group name {name:?} resolved to nothing")
+                        })?
                     }
                 };
                 Ok(ResolvedSet {
@@ -515,6 +522,14 @@ async fn directory_loop(
                     duration_ms = started.elapsed().as_millis() as u64,
                     "routing directory read (names, queues of each routing profile)"
                 );
+                for (operation, error) in [
+                    ("ListUsers", &directory.users_error),
+                    ("ListUserHierarchyGroups", &directory.hierarchy_groups_error),
+                ] {
+                    if let Some(error) = error {
+                        warn!(operation, %error, "an optional look-up failed; its labels carry IDs until the next directory read");
+                    }
+                }
                 if target.label_values == LabelValues::Names {
                     for (kind, name, count) in LabelNames::ambiguous(&directory) {
                         warn!(kind, name, count, "this name is shared; those resources are labelled by ID");
@@ -560,11 +575,20 @@ async fn directory_loop(
     }
 }
 
-/// Whether any agent's routing profile or contact's queue is missing from `known`: each
-/// distinct ID is looked up once, not once per agent.
+/// Whether any agent's routing profile or contact's queue is missing from `known`, or, where
+/// `known` lists the users, the agent itself: each distinct ID is looked up once, not once
+/// per agent.
 fn has_unknown_id(agents: &[&AgentRecord], known: &RoutingDirectory) -> bool {
     let mut profiles = rustc_hash::FxHashSet::default();
     let mut queues = rustc_hash::FxHashSet::default();
+    if known.users_read
+        && agents
+            .iter()
+            .any(|agent| !known.user_names.contains_key(&agent.user_id))
+    {
+        // A user created since the last read would be labelled by ID until the next one.
+        return true;
+    }
     for agent in agents {
         if let Some(profile) = &agent.routing_profile_id {
             profiles.insert(profile.as_str());
@@ -817,7 +841,12 @@ async fn run_round(
         let Some(limiter) = &target.queue_metrics else {
             return Ok(Vec::new());
         };
-        let queue_ids = distinct_queues(&resolved.backlog_queues);
+        // A queue the instance does not have would make the service refuse its whole chunk,
+        // failing every set; the set that lists it fails on its own (see swept_set).
+        let queue_ids: Vec<String> = distinct_queues(&resolved.backlog_queues)
+            .into_iter()
+            .filter(|queue| directory.is_none_or(|known| known.queues.contains(queue)))
+            .collect();
         if queue_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -1161,7 +1190,15 @@ mod tests {
             _next_token: Option<String>,
         ) -> BoxFuture<'a, Result<QueueMetricPage, RequestError>> {
             self.metric_calls.lock().unwrap().push(queue_ids.to_vec());
-            let result = if self.metrics_denied {
+            let known = |queue: &String| self.profile_queues.values().any(|q| q.contains(queue));
+            let result = if let Some(unknown) = queue_ids.iter().find(|queue| !known(queue)) {
+                // As the service does: one unknown queue refuses the whole request.
+                Err(RequestError {
+                    outcome: RequestOutcome::ClientError,
+                    code: Some("InvalidParameterException".into()),
+                    message: format!("no queue {unknown}"),
+                })
+            } else if self.metrics_denied {
                 Err(RequestError {
                     outcome: RequestOutcome::ClientError,
                     code: Some("AccessDeniedException".into()),
@@ -1335,6 +1372,39 @@ mod tests {
         };
         assert_eq!(backlog(0), vec![("a".into(), 1.0), ("bb".into(), 2.0)]);
         assert_eq!(backlog(1), vec![("bb".into(), 2.0), ("ccc".into(), 3.0)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_queue_the_instance_lacks_fails_only_its_own_set_not_the_shared_backlog() {
+        let api = Arc::new(FakeInstance::new(
+            Duration::from_millis(10),
+            &[("p", &["q"], 1)],
+        ));
+        let mut sets = target(
+            Arc::clone(&api),
+            &[&["q"], &["q", "ghost"]],
+            PlannerMode::Auto,
+            Duration::from_secs(10),
+            Duration::from_secs(5),
+        );
+        sets.queue_metrics = Some(limiter());
+        let polls = first_round(sets).await;
+        let good = polls[0]
+            .1
+            .outcome
+            .as_ref()
+            .expect("the set of known queues polls");
+        assert_eq!(good.queue_metrics.len(), 1);
+        let error = polls[1].1.outcome.as_ref().unwrap_err();
+        assert!(
+            error.contains("queue ghost is not a queue of this instance"),
+            "{error}"
+        );
+        assert_eq!(
+            *api.metric_calls.lock().unwrap(),
+            vec![vec!["q".to_string()]],
+            "the unknown queue is not asked for"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -20,6 +20,7 @@ async fn run(
     amazon_connect_exporter::simulator::scenario::Scenario,
     amazon_connect_exporter::app::Exporter,
     String,
+    f64,
 ) {
     let simulator = common::start_simulator(SimulatorOptions {
         agents,
@@ -31,6 +32,7 @@ async fn run(
     })
     .await;
     let scenario = simulator.simulator().scenario();
+    let reference = common::now();
     let queues: Vec<String> = scenario.queues.iter().map(|q| q.id.clone()).collect();
     let yaml = format!(
         "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    agent_series: true\n{extra}    queue_sets:\n      - name: all\n        queues: [{}]\n",
@@ -40,7 +42,7 @@ async fn run(
     );
     let exporter = start_exporter(&yaml).await;
     let text = scrape_when_up(exporter.address(), &["all"]).await;
-    (simulator, scenario, exporter, text)
+    (simulator, scenario, exporter, text, reference)
 }
 
 /// The data series of the page: everything but `up`, the last-success time and self-metrics.
@@ -61,7 +63,7 @@ fn data_series(text: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_agent_has_its_status_slots_and_contacts_under_its_login_name() {
-    let (_simulator, scenario, exporter, text) = run(40, "").await;
+    let (_simulator, scenario, exporter, text, reference) = run(40, "").await;
     let statuses: BTreeMap<String, String> = metric(&text, "amazon_connect_per_agent_status")
         .into_iter()
         .map(|(labels, value)| {
@@ -89,14 +91,39 @@ async fn every_agent_has_its_status_slots_and_contacts_under_its_login_name() {
                 "{} {channel}",
                 agent.username
             );
-            let active = agent.active_slots.get(channel).copied().unwrap_or(0);
-            assert_eq!(
-                value(&text, "amazon_connect_per_agent_slots_active", &labels),
-                Some(f64::from(active)),
-                "{} {channel}",
-                agent.username
-            );
+            for (family, slots) in [
+                ("amazon_connect_per_agent_slots_active", &agent.active_slots),
+                (
+                    "amazon_connect_per_agent_slots_available",
+                    &agent.available_slots,
+                ),
+            ] {
+                let expected = slots.get(channel).copied().unwrap_or(0);
+                assert_eq!(
+                    value(&text, family, &labels),
+                    Some(f64::from(expected)),
+                    "{family} {} {channel}",
+                    agent.username
+                );
+            }
         }
+        // Measured at poll start, which lies between the reference taken before the exporter
+        // started and now.
+        let age = value(
+            &text,
+            "amazon_connect_per_agent_status_age_seconds",
+            &of_agent,
+        )
+        .expect("every agent has a status age");
+        let (earliest, latest) = (
+            reference - agent.status_start,
+            common::now() - agent.status_start,
+        );
+        assert!(
+            age >= earliest - 0.001 && age <= latest + 0.001,
+            "{}: {age} not in {earliest}..{latest}",
+            agent.username
+        );
         let mut contacts: BTreeMap<(String, String), f64> = BTreeMap::new();
         for contact in &agent.contacts {
             *contacts
@@ -128,19 +155,24 @@ async fn every_agent_has_its_status_slots_and_contacts_under_its_login_name() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_series_limit_holds_with_many_agents_and_drops_per_agent_series_first() {
-    const LIMIT: usize = 1_500;
-    let (_simulator, scenario, exporter, text) =
-        run(2_000, &format!("    series_limit: {LIMIT}\n")).await;
-    assert_eq!(data_series(&text), LIMIT, "exactly the limit is published");
+    // Room for the aggregates and the backlog, not for 2,000 agents' series: those go whole.
+    let (_simulator, scenario, exporter, text, _) = run(2_000, "    series_limit: 1500\n").await;
+    let published = data_series(&text);
+    assert!(published < 1_500, "{published}");
     assert_eq!(
         value(&text, "amazon_connect_exporter_series", &[]),
-        Some(LIMIT as f64)
+        Some(published as f64)
+    );
+    assert!(
+        metric(&text, "amazon_connect_per_agent_status").is_empty()
+            && metric(&text, "amazon_connect_per_agent_contacts").is_empty(),
+        "no agent keeps series while others lose theirs"
     );
     let dropped = value(&text, "amazon_connect_exporter_series_dropped", &[])
         .expect("the dropped count is published");
-    // 2,000 agents have at least two per-agent series each (status and status age).
-    assert!(dropped >= 2_500.0, "dropped {dropped}");
-    // The aggregates come first: every status of the simulator is counted in full.
+    // 2,000 agents have at least status, status age and one slot family each.
+    assert!(dropped >= 6_000.0, "dropped {dropped}");
+    // The aggregates come first: every agent of the simulator is counted.
     let agents: f64 = metric(&text, "amazon_connect_agents")
         .into_iter()
         .map(|(_, count)| count)
@@ -155,14 +187,19 @@ async fn the_series_limit_holds_with_many_agents_and_drops_per_agent_series_firs
         scenario.queues.len(),
         "the queue backlog stays"
     );
-    let per_agent = metric(&text, "amazon_connect_per_agent_status").len();
-    assert!(
-        per_agent > 0 && per_agent < scenario.agents.len(),
-        "per-agent series fill the rest of the limit: {per_agent}"
+    drop(exporter);
+
+    // A limit below the aggregates: exactly the limit is published, the rest counted.
+    let (_simulator, _, exporter, text, _) = run(2_000, "    series_limit: 40\n").await;
+    assert_eq!(data_series(&text), 40);
+    assert_eq!(
+        value(&text, "amazon_connect_exporter_series", &[]),
+        Some(40.0)
     );
-    assert!(
-        metric(&text, "amazon_connect_per_agent_contacts").is_empty(),
-        "later per-agent families are dropped whole"
+    assert_eq!(
+        value(&text, "amazon_connect_exporter_series_dropped", &[]),
+        Some(published as f64 - 40.0 + dropped),
+        "what the first limit published beyond 40, plus the per-agent series"
     );
     drop(exporter);
 }

@@ -94,8 +94,12 @@ async fn thirty_percent_throttling_still_gives_exact_values_within_the_budget() 
         (up("wide") && up("few") && throttled.is_some_and(|n| n >= 3.0)).then_some(text)
     })
     .await;
-    // Keep polling a while so the rate is measured over many requests.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    // Keep polling a while so the rate is measured over many requests (throttled backlog
+    // reads fail rounds too, so wait for the count rather than for a fixed time).
+    eventually(Duration::from_secs(60), async || {
+        (simulator.simulator().user_data_request_times().len() >= 20).then_some(())
+    })
+    .await;
     exporter.stop().await;
 
     for (name, set) in &sets {

@@ -155,11 +155,6 @@ impl Listings for ConnectSource {
     ) -> BoxFuture<'a, Result<ListPage, RequestError>> {
         let operation = listing.operation();
         Box::pin(async move {
-            let missing = |what: &str| RequestError {
-                outcome: RequestOutcome::MalformedResponse,
-                code: None,
-                message: format!("{operation}: an entry has no {what}"),
-            };
             match listing {
                 Listing::Queues => {
                     let output = self
@@ -171,21 +166,15 @@ impl Listings for ConnectSource {
                         .send()
                         .await
                         .map_err(|error| request_error(error, operation))?;
-                    let entries = output
-                        .queue_summary_list()
-                        .iter()
-                        .map(|queue| {
-                            Ok(ListEntry {
-                                id: queue.id().ok_or_else(|| missing("Id"))?.to_string(),
-                                name: queue.name().map(str::to_string),
-                                queue_type: queue.queue_type().map(|t| t.as_str().to_string()),
-                            })
-                        })
-                        .collect::<Result<_, _>>()?;
-                    Ok(ListPage {
-                        entries,
-                        next_token: output.next_token().map(str::to_string),
-                    })
+                    summary_page(
+                        operation,
+                        output.queue_summary_list(),
+                        output.next_token(),
+                        |queue| {
+                            let queue_type = queue.queue_type().map(|t| t.as_str().to_string());
+                            (queue.id(), queue.name(), queue_type)
+                        },
+                    )
                 }
                 Listing::RoutingProfiles => {
                     let output = self
@@ -197,21 +186,12 @@ impl Listings for ConnectSource {
                         .send()
                         .await
                         .map_err(|error| request_error(error, operation))?;
-                    let entries = output
-                        .routing_profile_summary_list()
-                        .iter()
-                        .map(|profile| {
-                            Ok(ListEntry {
-                                id: profile.id().ok_or_else(|| missing("Id"))?.to_string(),
-                                name: profile.name().map(str::to_string),
-                                queue_type: None,
-                            })
-                        })
-                        .collect::<Result<_, _>>()?;
-                    Ok(ListPage {
-                        entries,
-                        next_token: output.next_token().map(str::to_string),
-                    })
+                    summary_page(
+                        operation,
+                        output.routing_profile_summary_list(),
+                        output.next_token(),
+                        |profile| (profile.id(), profile.name(), None),
+                    )
                 }
                 Listing::Users => {
                     let output = self
@@ -223,21 +203,12 @@ impl Listings for ConnectSource {
                         .send()
                         .await
                         .map_err(|error| request_error(error, operation))?;
-                    let entries = output
-                        .user_summary_list()
-                        .iter()
-                        .map(|user| {
-                            Ok(ListEntry {
-                                id: user.id().ok_or_else(|| missing("Id"))?.to_string(),
-                                name: user.username().map(str::to_string),
-                                queue_type: None,
-                            })
-                        })
-                        .collect::<Result<_, _>>()?;
-                    Ok(ListPage {
-                        entries,
-                        next_token: output.next_token().map(str::to_string),
-                    })
+                    summary_page(
+                        operation,
+                        output.user_summary_list(),
+                        output.next_token(),
+                        |user| (user.id(), user.username(), None),
+                    )
                 }
                 Listing::HierarchyGroups => {
                     let output = self
@@ -249,21 +220,12 @@ impl Listings for ConnectSource {
                         .send()
                         .await
                         .map_err(|error| request_error(error, operation))?;
-                    let entries = output
-                        .user_hierarchy_group_summary_list()
-                        .iter()
-                        .map(|group| {
-                            Ok(ListEntry {
-                                id: group.id().ok_or_else(|| missing("Id"))?.to_string(),
-                                name: group.name().map(str::to_string),
-                                queue_type: None,
-                            })
-                        })
-                        .collect::<Result<_, _>>()?;
-                    Ok(ListPage {
-                        entries,
-                        next_token: output.next_token().map(str::to_string),
-                    })
+                    summary_page(
+                        operation,
+                        output.user_hierarchy_group_summary_list(),
+                        output.next_token(),
+                        |group| (group.id(), group.name(), None),
+                    )
                 }
                 Listing::RoutingProfileQueues(profile) => {
                     let output = self
@@ -288,6 +250,37 @@ impl Listings for ConnectSource {
             }
         })
     }
+}
+
+/// One page of a List* summary answer: `fields` gives each item's ID (required: an entry
+/// without one is malformed), name and queue type.
+fn summary_page<T>(
+    operation: &str,
+    items: &[T],
+    next_token: Option<&str>,
+    fields: impl Fn(&T) -> (Option<&str>, Option<&str>, Option<String>),
+) -> Result<ListPage, RequestError> {
+    let entries = items
+        .iter()
+        .map(|item| {
+            let (id, name, queue_type) = fields(item);
+            Ok(ListEntry {
+                id: id
+                    .ok_or_else(|| RequestError {
+                        outcome: RequestOutcome::MalformedResponse,
+                        code: None,
+                        message: format!("{operation}: an entry has no Id"),
+                    })?
+                    .to_string(),
+                name: name.map(str::to_string),
+                queue_type,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(ListPage {
+        entries,
+        next_token: next_token.map(str::to_string),
+    })
 }
 
 /// The channels GetCurrentMetricData reports on: it accepts at most these three in its filter

@@ -241,7 +241,7 @@ pub enum UserDataFilter<'a> {
     Queues(&'a [String]),
     /// Agents with any of these routing profiles.
     RoutingProfiles(&'a [String]),
-    /// Agents of this user hierarchy group (exactly one) and the groups below it.
+    /// Agents of this user hierarchy group (exactly one), as the API's filter selects them.
     UserHierarchyGroups(&'a [String]),
 }
 
@@ -668,11 +668,15 @@ pub async fn fetch_routing_directory(
             served.into_iter().map(|queue| queue.id).collect(),
         );
     }
+    // The last two are optional: without them labels carry IDs (and a set that names its
+    // hierarchy group says why it cannot be resolved), the rest of the directory stands.
     if reads.users {
-        for user in list_all(listings, Listing::Users, &budgets.users).await? {
-            if let Some(name) = user.name {
-                directory.user_names.insert(user.id, name);
+        match list_all(listings, Listing::Users, &budgets.users).await {
+            Ok(users) => {
+                directory.user_names = named(users);
+                directory.users_read = true;
             }
+            Err(error) => directory.users_error = Some(error.to_string()),
         }
     }
     if reads.hierarchy_groups {
@@ -681,13 +685,20 @@ pub async fn fetch_routing_directory(
             Listing::HierarchyGroups,
             &budgets.hierarchy_groups,
         );
-        for group in groups.await? {
-            if let Some(name) = group.name {
-                directory.hierarchy_group_names.insert(group.id, name);
-            }
+        match groups.await {
+            Ok(groups) => directory.hierarchy_group_names = named(groups),
+            Err(error) => directory.hierarchy_groups_error = Some(error.to_string()),
         }
     }
     Ok(directory)
+}
+
+/// The names of `entries` by ID, for those that have one.
+fn named(entries: Vec<ListEntry>) -> BTreeMap<String, String> {
+    entries
+        .into_iter()
+        .filter_map(|entry| Some((entry.id, entry.name?)))
+        .collect()
 }
 
 /// One request, retried while the failure is retryable, attempts remain and the deadline
