@@ -1028,49 +1028,25 @@ fn write_per_agent_families(
         }
     }
     let help = format!("1 for each agent of the queue set, labelled with its login name and current agent status. {POLLED}");
-    data_family(
+    agent_family(
         writer,
         targets,
         counts,
-        (
-            "amazon_connect_per_agent_status",
-            &help,
-            Kind::Gauge,
-            AGENT_STATUS,
-        ),
-        |family, set, _, state| {
-            if family.agents_left_out() {
-                return;
-            }
-            let names = state.names.as_deref();
-            for agent in &state.agents {
-                let agent_name = agent_label(names, &agent.user_id);
-                family.sample(&[set[0], set[1], agent_name, &agent.status_name], 1.0);
-            }
+        ("amazon_connect_per_agent_status", &help, AGENT_STATUS),
+        |family, [instance, set, agent_name], agent, _| {
+            family.sample(&[instance, set, agent_name, &agent.status_name], 1.0);
         },
     );
     let help =
         format!("Seconds each agent has been in its current status, at poll start. {POLLED}");
-    data_family(
+    agent_family(
         writer,
         targets,
         counts,
-        (
-            "amazon_connect_per_agent_status_age_seconds",
-            &help,
-            Kind::Gauge,
-            AGENT,
-        ),
-        |family, set, _, state| {
-            if family.agents_left_out() {
-                return;
-            }
-            let names = state.names.as_deref();
-            for agent in &state.agents {
-                if let Some(start) = agent.status_start {
-                    let age = (state.data_at - start).max(0.0);
-                    family.sample(&[set[0], set[1], agent_label(names, &agent.user_id)], age);
-                }
+        ("amazon_connect_per_agent_status_age_seconds", &help, AGENT),
+        |family, labels, agent, data_at| {
+            if let Some(start) = agent.status_start {
+                family.sample(&labels, (data_at - start).max(0.0));
             }
         },
     );
@@ -1094,50 +1070,56 @@ fn write_per_agent_families(
     ];
     for (name, help, slots_of) in slot_families {
         let help = format!("{help} {POLLED}");
-        data_family(
+        agent_family(
             writer,
             targets,
             counts,
-            (name, &help, Kind::Gauge, AGENT_CHANNEL),
-            |family, set, _, state| {
-                if family.agents_left_out() {
-                    return;
-                }
-                let names = state.names.as_deref();
-                for agent in &state.agents {
-                    let agent_name = agent_label(names, &agent.user_id);
-                    for (channel, count) in &slot_channels(slots_of(agent)) {
-                        family.sample(&[set[0], set[1], agent_name, channel], *count as f64);
-                    }
+            (name, &help, AGENT_CHANNEL),
+            |family, [instance, set, agent_name], agent, _| {
+                for (channel, count) in &slot_channels(slots_of(agent)) {
+                    family.sample(&[instance, set, agent_name, channel], *count as f64);
                 }
             },
         );
     }
     let help =
         format!("Each agent's current contacts by channel and agent contact state. {POLLED}");
+    agent_family(
+        writer,
+        targets,
+        counts,
+        ("amazon_connect_per_agent_contacts", &help, AGENT_CONTACTS),
+        |family, [instance, set, agent_name], agent, _| {
+            for ((channel, state), count) in &contact_counts(agent) {
+                family.sample(&[instance, set, agent_name, channel, state], *count as f64);
+            }
+        },
+    );
+}
+
+/// Writes one per-agent family: `write` is called for every agent of every target that
+/// kept its agents and whose per-agent series fit its limit, with the labels
+/// `[connect_instance, queue_set, agent]`, the agent and the time its data was read.
+fn agent_family(
+    writer: &mut TextWriter,
+    targets: &BTreeMap<TargetKey, TargetState>,
+    counts: &mut [SeriesCount],
+    (name, help, labels): (&'static str, &str, &'static [&'static str]),
+    mut write: impl FnMut(&mut TargetSamples<'_, '_>, [&str; 3], &AgentRecord, f64),
+) {
     data_family(
         writer,
         targets,
         counts,
-        (
-            "amazon_connect_per_agent_contacts",
-            &help,
-            Kind::Gauge,
-            AGENT_CONTACTS,
-        ),
-        |family, set, _, state| {
+        (name, help, Kind::Gauge, labels),
+        |family, [instance, set], _, state| {
             if family.agents_left_out() {
                 return;
             }
             let names = state.names.as_deref();
             for agent in &state.agents {
                 let agent_name = agent_label(names, &agent.user_id);
-                for ((channel, contact_state), count) in &contact_counts(agent) {
-                    family.sample(
-                        &[set[0], set[1], agent_name, channel, contact_state],
-                        *count as f64,
-                    );
-                }
+                write(family, [instance, set, agent_name], agent, state.data_at);
             }
         },
     );

@@ -449,44 +449,35 @@ async fn sweep<'a>(
     for chunk in chunks {
         let filter = filter(chunk);
         let last = first + chunk.len() - 1;
-        let mut next_token: Option<String> = None;
-        let mut tokens_seen = HashSet::new();
-        for page_number in 1..=MAX_PAGES_PER_CHUNK + 1 {
-            let paging = |reason: String| SourceError::Paging {
-                operation: "GetCurrentUserData",
+        let at = PagedRequest {
+            operation: "GetCurrentUserData",
+            noun: filter.noun(),
+            first,
+            last,
+        };
+        each_page(
+            budget,
+            at,
+            |token| pages.fetch_page(filter, token),
+            |page, source| SourceError::Request {
                 noun: filter.noun(),
                 first,
                 last,
-                reason,
-            };
-            if page_number > MAX_PAGES_PER_CHUNK {
-                return Err(paging(format!("more than {MAX_PAGES_PER_CHUNK} pages")));
-            }
-            let token = next_token.take();
-            let page = with_retries(budget, || pages.fetch_page(filter, token.clone()))
-                .await
-                .map_err(|source| SourceError::Request {
-                    noun: filter.noun(),
-                    first,
-                    last,
-                    total,
-                    page: page_number,
-                    source,
-                })?;
-            for agent in page.agents {
-                if seen_users.insert(agent.user_id.clone()) {
-                    // Shared from here on: the queue sets of a round hold the same records.
-                    agents.push(Arc::new(agent));
+                total,
+                page,
+                source,
+            },
+            |page| {
+                for agent in page.agents {
+                    if seen_users.insert(agent.user_id.clone()) {
+                        // Shared from here on: the queue sets of a round hold the same records.
+                        agents.push(Arc::new(agent));
+                    }
                 }
-            }
-            match page.next_token {
-                Some(token) if !tokens_seen.insert(token.clone()) => {
-                    return Err(paging(format!("NextToken {token:?} came back twice")));
-                }
-                Some(token) => next_token = Some(token),
-                None => break,
-            }
-        }
+                page.next_token
+            },
+        )
+        .await?;
         first = last + 1;
     }
     Ok(agents)
@@ -506,42 +497,33 @@ pub async fn fetch_queue_metrics(
     let mut first = 1;
     for chunk in queue_ids.chunks(MAX_QUEUES_PER_REQUEST) {
         let last = first + chunk.len() - 1;
-        let mut next_token: Option<String> = None;
-        let mut tokens_seen = HashSet::new();
-        for page_number in 1..=MAX_PAGES_PER_CHUNK + 1 {
-            let paging = |reason: String| SourceError::Paging {
-                operation: "GetCurrentMetricData",
-                noun: "queues",
+        let at = PagedRequest {
+            operation: "GetCurrentMetricData",
+            noun: "queues",
+            first,
+            last,
+        };
+        each_page(
+            budget,
+            at,
+            |token| pages.fetch_queue_metrics(chunk, token),
+            |page, source| SourceError::QueueMetrics {
                 first,
                 last,
-                reason,
-            };
-            if page_number > MAX_PAGES_PER_CHUNK {
-                return Err(paging(format!("more than {MAX_PAGES_PER_CHUNK} pages")));
-            }
-            let token = next_token.take();
-            let page = with_retries(budget, || pages.fetch_queue_metrics(chunk, token.clone()))
-                .await
-                .map_err(|source| SourceError::QueueMetrics {
-                    first,
-                    last,
-                    total,
-                    page: page_number,
-                    source,
-                })?;
-            for row in page.rows {
-                if seen.insert((row.queue_id.clone(), row.channel.clone())) {
-                    rows.push(row);
+                total,
+                page,
+                source,
+            },
+            |page| {
+                for row in page.rows {
+                    if seen.insert((row.queue_id.clone(), row.channel.clone())) {
+                        rows.push(row);
+                    }
                 }
-            }
-            match page.next_token {
-                Some(token) if !tokens_seen.insert(token.clone()) => {
-                    return Err(paging(format!("NextToken {token:?} came back twice")));
-                }
-                Some(token) => next_token = Some(token),
-                None => break,
-            }
-        }
+                page.next_token
+            },
+        )
+        .await?;
         first = last + 1;
     }
     Ok(rows)
@@ -553,47 +535,84 @@ pub async fn list_all(
     listing: Listing<'_>,
     budget: &SweepBudget<'_>,
 ) -> Result<Vec<ListEntry>, SourceError> {
-    let mut ids = Vec::new();
+    let mut entries = Vec::new();
     let mut seen = HashSet::new();
-    let mut next_token: Option<String> = None;
-    let mut tokens_seen = HashSet::new();
     let detail = match listing {
         Listing::RoutingProfileQueues(profile) => Some(format!("routing profile {profile}")),
         _ => None,
     };
-    for page_number in 1..=MAX_PAGES_PER_CHUNK + 1 {
-        let paging = |reason: String| SourceError::Paging {
+    let at = PagedRequest {
+        operation: listing.operation(),
+        noun: "pages",
+        first: 1,
+        last: MAX_PAGES_PER_CHUNK,
+    };
+    each_page(
+        budget,
+        at,
+        |token| listings.list_page(listing, token),
+        |_, source| SourceError::Listing {
             operation: listing.operation(),
-            noun: "page",
-            first: 1,
-            last: page_number,
-            reason,
-        };
-        if page_number > MAX_PAGES_PER_CHUNK {
-            return Err(paging(format!("more than {MAX_PAGES_PER_CHUNK} pages")));
-        }
-        let token = next_token.take();
-        let page = with_retries(budget, || listings.list_page(listing, token.clone()))
-            .await
-            .map_err(|source| SourceError::Listing {
-                operation: listing.operation(),
-                detail: detail.clone(),
-                source,
-            })?;
-        for entry in page.entries {
-            if seen.insert(entry.id.clone()) {
-                ids.push(entry);
+            detail: detail.clone(),
+            source,
+        },
+        |page| {
+            for entry in page.entries {
+                if seen.insert(entry.id.clone()) {
+                    entries.push(entry);
+                }
             }
-        }
-        match page.next_token {
+            page.next_token
+        },
+    )
+    .await?;
+    Ok(entries)
+}
+
+/// One paged request, for the message when its paging goes wrong.
+#[derive(Debug, Clone, Copy)]
+struct PagedRequest {
+    operation: &'static str,
+    noun: &'static str,
+    first: usize,
+    last: usize,
+}
+
+/// Follows NextToken through every page of one request, each attempt within `budget`:
+/// `take` consumes a page and returns its NextToken. A token that comes back twice, or more
+/// than [`MAX_PAGES_PER_CHUNK`] pages, abandons the request (a service that never stops
+/// paging must not hold a poll forever); `failed` words a failed request, given its 1-based
+/// page number.
+async fn each_page<'a, P>(
+    budget: &SweepBudget<'_>,
+    at: PagedRequest,
+    fetch: impl Fn(Option<String>) -> BoxFuture<'a, Result<P, RequestError>>,
+    failed: impl Fn(usize, RequestError) -> SourceError,
+    mut take: impl FnMut(P) -> Option<String>,
+) -> Result<(), SourceError> {
+    let paging = |reason: String| SourceError::Paging {
+        operation: at.operation,
+        noun: at.noun,
+        first: at.first,
+        last: at.last,
+        reason,
+    };
+    let mut next_token: Option<String> = None;
+    let mut tokens_seen = HashSet::new();
+    for page_number in 1..=MAX_PAGES_PER_CHUNK {
+        let token = next_token.take();
+        let page = with_retries(budget, || fetch(token.clone()))
+            .await
+            .map_err(|source| failed(page_number, source))?;
+        match take(page) {
             Some(token) if !tokens_seen.insert(token.clone()) => {
                 return Err(paging(format!("NextToken {token:?} came back twice")));
             }
             Some(token) => next_token = Some(token),
-            None => break,
+            None => return Ok(()),
         }
     }
-    Ok(ids)
+    Err(paging(format!("more than {MAX_PAGES_PER_CHUNK} pages")))
 }
 
 /// The budgets of the look-ups: each operation has its own quota.
