@@ -13,10 +13,12 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 use crate::budget::{BudgetKey, Budgets};
+use crate::config::{AgentSelector, IdOrName};
 use crate::config::{Config, ConfigError, Instance};
 use crate::exposition::{Exposition, ExpositionError, SeriesOptions};
+use crate::ids::ResourceKind;
 use crate::model::TargetKey;
-use crate::names::{resolve_queue_names, LabelValues};
+use crate::names::{resolve_names, LabelValues};
 use crate::planner::PlannerMode;
 use crate::scheduler::{PollThread, QueueSetTarget, Scheduler, Target};
 use crate::server::{self, ReloadRequest, ServerError, ServerState};
@@ -67,9 +69,10 @@ pub enum StartError {
     /// The metric families could not be built.
     #[error(transparent)]
     Exposition(#[from] ExpositionError),
-    /// Queue names in the configuration that ListQueues does not resolve.
-    #[error("queue names that do not resolve:\n{}", .0.join("\n"))]
-    QueueNames(Vec<String>),
+    /// Names in the configuration (queues, routing profiles, hierarchy groups) that the
+    /// instance's look-ups do not resolve.
+    #[error("names that do not resolve:\n{}", .0.join("\n"))]
+    Names(Vec<String>),
     /// The polling thread could not be started (the system is out of threads or memory).
     #[error("cannot start the polling thread: {0}")]
     PollThread(std::io::Error),
@@ -168,57 +171,90 @@ struct InstanceSource {
     log: RequestLog,
 }
 
-/// Checks the queue names of every queue set against the instance's ListQueues, so that an
-/// unknown or shared name stops a start or a reload with the key that holds it. Where the
-/// list cannot be read (no network, no permission) the check is skipped with a warning: the
+/// The names one queue set gives, by the look-up that resolves them: queue names, routing
+/// profile names, or the name of its hierarchy group. Each comes with the key that holds it.
+fn named_resources(set: &crate::config::QueueSet) -> Vec<(ResourceKind, &'static str, &String)> {
+    let mut named: Vec<(ResourceKind, &'static str, &String)> = set
+        .queue_names
+        .iter()
+        .map(|name| (ResourceKind::Queue, "queues", name))
+        .collect();
+    match &set.selector {
+        AgentSelector::RoutingProfiles { names, .. } => named.extend(
+            names
+                .iter()
+                .map(|name| (ResourceKind::RoutingProfile, "routing_profiles", name)),
+        ),
+        AgentSelector::HierarchyGroup(IdOrName::Name(name)) => {
+            named.push((ResourceKind::HierarchyGroup, "hierarchy_group", name));
+        }
+        AgentSelector::Queues | AgentSelector::HierarchyGroup(IdOrName::Id(_)) => {}
+    }
+    named
+}
+
+/// Checks the names every queue set gives (queues, routing profiles, hierarchy groups)
+/// against the instance's ListQueues, ListRoutingProfiles and ListUserHierarchyGroups, so
+/// that an unknown or shared name stops a start or a reload with the key that holds it. Where
+/// a list cannot be read (no network, no permission) its check is skipped with a warning: the
 /// sets' polls then report the names themselves once the list can be read.
-async fn check_queue_names(
+async fn check_names(
     config: &Config,
     sources: &[InstanceSource],
     budgets: &Budgets,
 ) -> Result<(), StartError> {
     let mut problems = Vec::new();
     for (index, (instance, source)) in config.instances.iter().zip(sources).enumerate() {
-        let named: Vec<(usize, &crate::config::QueueSet)> = instance
-            .queue_sets
-            .iter()
-            .enumerate()
-            .filter(|(_, set)| !set.queue_names.is_empty())
-            .collect();
-        if named.is_empty() {
-            continue;
-        }
-        let limiter = budgets.limiter(budget_key(instance, "ListQueues"));
-        let budget = SweepBudget {
-            limiter: limiter.as_ref(),
-            retry: RetryPolicy::default(),
-            deadline: tokio::time::Instant::now() + instance.poll_timeout,
-        };
-        let listed = tokio::time::timeout(
-            instance.poll_timeout,
-            list_all(source.source.as_ref(), Listing::Queues, &budget),
-        )
-        .await;
-        let queues = match listed {
-            Ok(Ok(queues)) => queues,
-            Ok(Err(error)) => {
-                warn!(connect_instance = %instance.name, %error, "cannot check the queue names of this instance now; its queue sets report names that do not resolve when they poll");
+        for (kind, listing) in [
+            (ResourceKind::Queue, Listing::Queues),
+            (ResourceKind::RoutingProfile, Listing::RoutingProfiles),
+            (ResourceKind::HierarchyGroup, Listing::HierarchyGroups),
+        ] {
+            let named: Vec<(usize, &'static str, &String)> = instance
+                .queue_sets
+                .iter()
+                .enumerate()
+                .flat_map(|(set_index, set)| {
+                    named_resources(set)
+                        .into_iter()
+                        .filter(|(of, _, _)| *of == kind)
+                        .map(move |(_, key, name)| (set_index, key, name))
+                })
+                .collect();
+            if named.is_empty() {
                 continue;
             }
-            Err(_) => {
-                warn!(connect_instance = %instance.name, "reading the queue list to check queue names timed out; its queue sets report names that do not resolve when they poll");
-                continue;
-            }
-        };
-        let names: BTreeMap<String, String> = queues
-            .into_iter()
-            .filter_map(|queue| Some((queue.id, queue.name?)))
-            .collect();
-        for (set_index, set) in named {
-            for name in &set.queue_names {
-                if let Err(reason) = resolve_queue_names(std::slice::from_ref(name), &names) {
+            let operation = listing.operation();
+            let limiter = budgets.limiter(budget_key(instance, operation));
+            let budget = SweepBudget {
+                limiter: limiter.as_ref(),
+                retry: RetryPolicy::default(),
+                deadline: tokio::time::Instant::now() + instance.poll_timeout,
+            };
+            let listed = tokio::time::timeout(
+                instance.poll_timeout,
+                list_all(source.source.as_ref(), listing, &budget),
+            )
+            .await;
+            let entries = match listed {
+                Ok(Ok(entries)) => entries,
+                Ok(Err(error)) => {
+                    warn!(connect_instance = %instance.name, operation, %error, "cannot check the names of this instance's queue sets now; a set reports a name that does not resolve when it polls");
+                    continue;
+                }
+                Err(_) => {
+                    warn!(connect_instance = %instance.name, operation, "the look-up to check names timed out; a set reports a name that does not resolve when it polls");
+                    continue;
+                }
+            };
+            let known: BTreeMap<String, String> = entries
+                .into_iter()
+                .filter_map(|entry| Some((entry.id, entry.name?)))
+                .collect();
+            for (set_index, key, name) in named {
+                if let Err(reason) = resolve_names(kind, std::slice::from_ref(name), &known) {
                     problems.push(format!(
-                        "  instances[{index}].queue_sets[{set_index}].queues: {reason}"
+                        "  instances[{index}].queue_sets[{set_index}].{key}: {reason}"
                     ));
                 }
             }
@@ -227,7 +263,7 @@ async fn check_queue_names(
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(StartError::QueueNames(problems))
+        Err(StartError::Names(problems))
     }
 }
 
@@ -344,7 +380,7 @@ impl Exporter {
         let config = (settings.config_loader)()?;
         let sources = build_sources(&config, settings.credentials.as_ref(), None).await?;
         let budgets = Arc::new(Budgets::new(config.api_rate_limits.clone()));
-        check_queue_names(&config, &sources, &budgets).await?;
+        check_names(&config, &sources, &budgets).await?;
         warn_if_over_budget(&config, &budgets);
         let targets = targets(&sources, &budgets);
         let keys = keys(&targets);
@@ -422,7 +458,7 @@ impl Exporter {
             Some(&self.exposition),
         )
         .await?;
-        check_queue_names(&config, &sources, &self.budgets).await?;
+        check_names(&config, &sources, &self.budgets).await?;
         self.budgets.reconfigure(config.api_rate_limits.clone());
         warn_if_over_budget(&config, &self.budgets);
         let targets = targets(&sources, &self.budgets);

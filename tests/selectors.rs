@@ -77,28 +77,33 @@ async fn sets_by_routing_profile_and_hierarchy_group_hold_exactly_those_agents()
 }
 
 #[tokio::test]
-async fn an_unknown_routing_profile_name_fails_its_set_with_the_name() {
+async fn unknown_routing_profile_and_hierarchy_group_names_stop_the_start_with_their_keys() {
     let simulator = common::start_simulator(common::frozen()).await;
     let scenario = simulator.simulator().scenario();
     let yaml = format!(
-        "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    queue_sets:\n      - name: ghost\n        routing_profiles: [\"No such profile\"]\n      - name: fine\n        queues: [{}]\n",
+        "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    queue_sets:\n      - name: fine\n        routing_profiles: [\"{}\"]\n      - name: ghost\n        routing_profiles: [\"No such profile\"]\n      - name: nowhere\n        hierarchy_group: Atlantis\n",
         scenario.instance_id,
         simulator.endpoint_url(),
-        scenario.queues[0].id,
+        scenario.routing_profiles[0].name,
     );
-    let exporter = start_exporter(&yaml).await;
-    let text = scrape_when_up(exporter.address(), &["fine"]).await;
-    assert_eq!(
-        common::value(&text, "amazon_connect_up", &[("queue_set", "ghost")]),
-        Some(0.0)
-    );
-    let page = common::http_get(exporter.address(), "/").await.body;
-    assert!(
-        page.contains("routing profile name &quot;No such profile&quot;")
-            || page.contains("routing profile name \"No such profile\""),
-        "{page}"
-    );
-    exporter.stop().await;
+    let refused = common::try_start_exporter_with(
+        std::sync::Arc::new(move || {
+            amazon_connect_exporter::config::parse(&yaml, std::path::Path::new("test.yaml"))
+        }),
+        amazon_connect_exporter::server::DEFAULT_MAX_CONNECTIONS,
+    )
+    .await;
+    let message = match refused {
+        Ok(_) => panic!("unknown names must stop the start"),
+        Err(error) => error.to_string(),
+    };
+    for expected in [
+        "instances[0].queue_sets[1].routing_profiles: routing profile name \"No such profile\": ListRoutingProfiles lists no routing profile of that name",
+        "instances[0].queue_sets[2].hierarchy_group: hierarchy group name \"Atlantis\": ListUserHierarchyGroups lists no hierarchy group of that name",
+    ] {
+        assert!(message.contains(expected), "{message}");
+    }
+    assert!(!message.contains("queue_sets[0]"), "{message}");
     simulator.stop().await;
 }
 
