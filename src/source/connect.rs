@@ -147,6 +147,22 @@ impl UserDataPages for ConnectSource {
     }
 }
 
+/// Sends one page of a List* summary operation (instance ID, the largest page, the token) and
+/// classifies a failure: the four operations differ only in their SDK builder's type.
+macro_rules! send_list_page {
+    ($source:expr, $operation:ident, $next_token:expr, $name:expr) => {
+        $source
+            .client
+            .$operation()
+            .instance_id(&$source.instance_id)
+            .max_results(LIST_PAGE_SIZE)
+            .set_next_token($next_token)
+            .send()
+            .await
+            .map_err(|error| request_error(error, $name))?
+    };
+}
+
 impl Listings for ConnectSource {
     fn list_page<'a>(
         &'a self,
@@ -157,15 +173,7 @@ impl Listings for ConnectSource {
         Box::pin(async move {
             match listing {
                 Listing::Queues => {
-                    let output = self
-                        .client
-                        .list_queues()
-                        .instance_id(&self.instance_id)
-                        .max_results(LIST_PAGE_SIZE)
-                        .set_next_token(next_token)
-                        .send()
-                        .await
-                        .map_err(|error| request_error(error, operation))?;
+                    let output = send_list_page!(self, list_queues, next_token, operation);
                     summary_page(
                         operation,
                         output.queue_summary_list(),
@@ -177,15 +185,8 @@ impl Listings for ConnectSource {
                     )
                 }
                 Listing::RoutingProfiles => {
-                    let output = self
-                        .client
-                        .list_routing_profiles()
-                        .instance_id(&self.instance_id)
-                        .max_results(LIST_PAGE_SIZE)
-                        .set_next_token(next_token)
-                        .send()
-                        .await
-                        .map_err(|error| request_error(error, operation))?;
+                    let output =
+                        send_list_page!(self, list_routing_profiles, next_token, operation);
                     summary_page(
                         operation,
                         output.routing_profile_summary_list(),
@@ -194,15 +195,7 @@ impl Listings for ConnectSource {
                     )
                 }
                 Listing::Users => {
-                    let output = self
-                        .client
-                        .list_users()
-                        .instance_id(&self.instance_id)
-                        .max_results(LIST_PAGE_SIZE)
-                        .set_next_token(next_token)
-                        .send()
-                        .await
-                        .map_err(|error| request_error(error, operation))?;
+                    let output = send_list_page!(self, list_users, next_token, operation);
                     summary_page(
                         operation,
                         output.user_summary_list(),
@@ -211,15 +204,8 @@ impl Listings for ConnectSource {
                     )
                 }
                 Listing::HierarchyGroups => {
-                    let output = self
-                        .client
-                        .list_user_hierarchy_groups()
-                        .instance_id(&self.instance_id)
-                        .max_results(LIST_PAGE_SIZE)
-                        .set_next_token(next_token)
-                        .send()
-                        .await
-                        .map_err(|error| request_error(error, operation))?;
+                    let output =
+                        send_list_page!(self, list_user_hierarchy_groups, next_token, operation);
                     summary_page(
                         operation,
                         output.user_hierarchy_group_summary_list(),
