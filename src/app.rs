@@ -24,7 +24,7 @@ use crate::scheduler::{PollThread, QueueSetTarget, Scheduler, Target};
 use crate::server::{self, ReloadRequest, ServerError, ServerState};
 use crate::source::connect::ConnectSource;
 use crate::source::{
-    list_all, InstanceApi, Listing, RequestLog, RetryPolicy, SourceError, SweepBudget,
+    list_all, names_by_id, InstanceApi, Listing, RequestLog, RetryPolicy, SourceError, SweepBudget,
     MAX_QUEUES_PER_REQUEST,
 };
 use crate::web_config::WebConfig;
@@ -247,10 +247,7 @@ async fn check_names(
                     continue;
                 }
             };
-            let known: BTreeMap<String, String> = entries
-                .into_iter()
-                .filter_map(|entry| Some((entry.id, entry.name?)))
-                .collect();
+            let known = names_by_id(entries);
             for (set_index, key, name) in named {
                 if let Err(reason) = resolve_names(kind, std::slice::from_ref(name), &known) {
                     problems.push(format!(

@@ -1148,13 +1148,31 @@ fn contact_counts(agent: &AgentRecord) -> BTreeMap<(String, String), u64> {
     contacts
 }
 
-/// How many series the per-agent families write for `agent`.
+/// How many series the per-agent families write for `agent`: what [`slot_channels`] and
+/// [`contact_counts`] would yield, counted without building their lower-case labels (this runs
+/// for every agent before anything is written).
 fn per_agent_series(agent: &AgentRecord) -> usize {
+    let slot_series = |slots: &crate::model::SlotsByChannel| {
+        distinct(slots, |(a, _), (b, _)| a.eq_ignore_ascii_case(b))
+    };
+    let contact_series = distinct(&agent.contacts, |a, b| {
+        a.channel.eq_ignore_ascii_case(&b.channel) && a.state.eq_ignore_ascii_case(&b.state)
+    });
     1 + usize::from(agent.status_start.is_some())
-        + slot_channels(&agent.active_slots).len()
-        + slot_channels(&agent.available_slots).len()
-        + slot_channels(&agent.max_slots).len()
-        + contact_counts(agent).len()
+        + slot_series(&agent.active_slots)
+        + slot_series(&agent.available_slots)
+        + slot_series(&agent.max_slots)
+        + contact_series
+}
+
+/// How many of `items` differ from every one before them by `same` (an agent has a handful of
+/// channels and contacts, so pairwise is cheapest).
+fn distinct<T>(items: &[T], same: impl Fn(&T, &T) -> bool) -> usize {
+    items
+        .iter()
+        .enumerate()
+        .filter(|(index, item)| !items[..*index].iter().any(|before| same(before, item)))
+        .count()
 }
 
 /// How many data series each target published and how many its series limit dropped.

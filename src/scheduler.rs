@@ -105,11 +105,7 @@ impl QueueSetTarget {
                         names,
                         &directory.profile_names,
                     )?;
-                    for id in resolved {
-                        if !profiles.contains(&id) {
-                            profiles.push(id);
-                        }
-                    }
+                    profiles = given_then_resolved(ids, resolved);
                 }
                 // Without the directory the set's backlog queues are unknown, and a set served
                 // without its backlog would look complete.
@@ -165,13 +161,8 @@ impl QueueSetTarget {
                 return Ok(self.queue_ids.clone());
             }
             let directory = directory.ok_or_else(unread)?;
-            let mut ids = self.queue_ids.clone();
-            for id in resolve_queue_names(&self.queue_names, &directory.queue_names)? {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-            return Ok(ids);
+            let resolved = resolve_queue_names(&self.queue_names, &directory.queue_names)?;
+            return Ok(given_then_resolved(&self.queue_ids, resolved));
         };
         let directory = directory.ok_or_else(unread)?;
         Ok(directory
@@ -187,6 +178,18 @@ impl QueueSetTarget {
             .cloned()
             .collect())
     }
+}
+
+/// The IDs a set gives, then those its names resolve to that it does not give already (a
+/// name and the ID of the same resource count once).
+fn given_then_resolved(given: &[String], resolved: Vec<String>) -> Vec<String> {
+    let mut ids = given.to_vec();
+    for id in resolved {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    ids
 }
 
 /// The queue IDs of an instance's sets as resolved against one directory read. Kept until
@@ -458,52 +461,39 @@ async fn directory_loop(
 ) {
     let span = info_span!("routing_directory", connect_instance = %target.instance);
     let mut failing = false;
+    let reads = DirectoryReads {
+        // Routing-profile sets need the queues their profiles serve for their backlog.
+        profile_queues: target.planner != PlannerMode::Queues
+            || target
+                .sets
+                .iter()
+                .any(|set| matches!(set.selector, AgentSelector::RoutingProfiles { .. })),
+        users: target.agent_names,
+        hierarchy_groups: target.hierarchy_names
+            || target.sets.iter().any(|set| {
+                matches!(
+                    set.selector,
+                    AgentSelector::HierarchyGroup(IdOrName::Name(_))
+                )
+            }),
+    };
     loop {
         let started = Instant::now();
-        let [queues, profiles, profile_queues, users, groups] = &target.listing_limiters;
         let (retry, deadline) = (target.retry, started + target.timeout);
+        let [queues, routing_profiles, routing_profile_queues, users, hierarchy_groups] = target
+            .listing_limiters
+            .each_ref()
+            .map(|limiter| SweepBudget {
+                limiter: limiter.as_ref(),
+                retry,
+                deadline,
+            });
         let budgets = ListingBudgets {
-            queues: SweepBudget {
-                limiter: queues.as_ref(),
-                retry,
-                deadline,
-            },
-            routing_profiles: SweepBudget {
-                limiter: profiles.as_ref(),
-                retry,
-                deadline,
-            },
-            routing_profile_queues: SweepBudget {
-                limiter: profile_queues.as_ref(),
-                retry,
-                deadline,
-            },
-            users: SweepBudget {
-                limiter: users.as_ref(),
-                retry,
-                deadline,
-            },
-            hierarchy_groups: SweepBudget {
-                limiter: groups.as_ref(),
-                retry,
-                deadline,
-            },
-        };
-        let reads = DirectoryReads {
-            // Routing-profile sets need the queues their profiles serve for their backlog.
-            profile_queues: target.planner != PlannerMode::Queues
-                || target
-                    .sets
-                    .iter()
-                    .any(|set| matches!(set.selector, AgentSelector::RoutingProfiles { .. })),
-            users: target.agent_names,
-            hierarchy_groups: target.hierarchy_names
-                || target.sets.iter().any(|set| {
-                    matches!(
-                        set.selector,
-                        AgentSelector::HierarchyGroup(IdOrName::Name(_))
-                    )
-                }),
+            queues,
+            routing_profiles,
+            routing_profile_queues,
+            users,
+            hierarchy_groups,
         };
         let fetch = tokio::time::timeout(
             target.timeout,

@@ -692,7 +692,7 @@ pub async fn fetch_routing_directory(
     if reads.users {
         match list_all(listings, Listing::Users, &budgets.users).await {
             Ok(users) => {
-                directory.user_names = named(users);
+                directory.user_names = names_by_id(users);
                 directory.users_read = true;
             }
             Err(error) => directory.users_error = Some(error.to_string()),
@@ -705,15 +705,16 @@ pub async fn fetch_routing_directory(
             &budgets.hierarchy_groups,
         );
         match groups.await {
-            Ok(groups) => directory.hierarchy_group_names = named(groups),
+            Ok(groups) => directory.hierarchy_group_names = names_by_id(groups),
             Err(error) => directory.hierarchy_groups_error = Some(error.to_string()),
         }
     }
     Ok(directory)
 }
 
-/// The names of `entries` by ID, for those that have one.
-fn named(entries: Vec<ListEntry>) -> BTreeMap<String, String> {
+/// The names of `entries` by ID, for those that have one: what name resolution looks names
+/// up in.
+pub fn names_by_id(entries: Vec<ListEntry>) -> BTreeMap<String, String> {
     entries
         .into_iter()
         .filter_map(|entry| Some((entry.id, entry.name?)))
