@@ -2,11 +2,12 @@
 //! channel, every metric, the SDK's paginator, and OLDEST_CONTACT_AGE in milliseconds when
 //! grouped (the real API's quirk).
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use amazon_connect_exporter::demo::RunningSimulator;
 use amazon_connect_exporter::simulator::SimulatorOptions;
-use aws_sdk_connect::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_connect::types::{
     Channel, CurrentMetric, CurrentMetricName, CurrentMetricResult, Filters, Grouping, Unit,
 };
@@ -31,26 +32,17 @@ const METRICS: [(&str, &str); 14] = [
 ];
 
 async fn start() -> (RunningSimulator, Client) {
-    let simulator = RunningSimulator::start(
-        SimulatorOptions {
-            agents: 230,
-            queues: 30,
-            routing_profiles: 9,
-            seed: 3,
-            frozen: true,
-            ..SimulatorOptions::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .expect("simulator starts");
-    let config = aws_sdk_connect::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-2"))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-        .endpoint_url(simulator.endpoint_url())
-        .build();
-    (simulator, Client::from_conf(config))
+    let simulator = common::start_simulator(SimulatorOptions {
+        agents: 230,
+        queues: 30,
+        routing_profiles: 9,
+        seed: 3,
+        frozen: true,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let client = common::sdk_client(&simulator.endpoint_url());
+    (simulator, client)
 }
 
 /// The value of `name` in a row (`None` for null).

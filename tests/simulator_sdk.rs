@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 
 use amazon_connect_exporter::demo::RunningSimulator;
 use amazon_connect_exporter::simulator::SimulatorOptions;
-use aws_sdk_connect::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_connect::error::ProvideErrorMetadata;
 use aws_sdk_connect::types::{AgentStatusType, Channel, QueueType, UserDataFilters};
 use aws_sdk_connect::Client;
@@ -22,13 +21,8 @@ async fn start() -> (RunningSimulator, Client) {
         ..SimulatorOptions::default()
     })
     .await;
-    let config = aws_sdk_connect::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("eu-west-2"))
-        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
-        .endpoint_url(simulator.endpoint_url())
-        .build();
-    (simulator, Client::from_conf(config))
+    let client = common::sdk_client(&simulator.endpoint_url());
+    (simulator, client)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

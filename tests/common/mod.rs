@@ -687,6 +687,19 @@ pub async fn start_simulator(
         .expect("simulator starts")
 }
 
+/// The official SDK client for a simulator at `endpoint_url`, with static test keys.
+#[allow(dead_code)]
+pub fn sdk_client(endpoint_url: &str) -> aws_sdk_connect::Client {
+    use aws_sdk_connect::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_connect::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("eu-west-2"))
+        .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+        .endpoint_url(endpoint_url)
+        .build();
+    aws_sdk_connect::Client::from_conf(config)
+}
+
 /// The default contact centre, frozen for exact tests.
 pub fn frozen() -> amazon_connect_exporter::simulator::SimulatorOptions {
     amazon_connect_exporter::simulator::SimulatorOptions {
