@@ -116,6 +116,7 @@ async fn soak(length: Duration) {
         )),
         max_connections: 64,
         web: WebConfig::default(),
+        clock: Default::default(),
     })
     .await
     .expect("exporter");

@@ -20,7 +20,7 @@ use crate::ids::ResourceKind;
 use crate::model::TargetKey;
 use crate::names::{resolve_names, LabelValues};
 use crate::planner::PlannerMode;
-use crate::scheduler::{PollThread, QueueSetTarget, Scheduler, Target};
+use crate::scheduler::{PollThread, QueueSetTarget, Scheduler, Target, WallClock};
 use crate::server::{self, ReloadRequest, ServerError, ServerState};
 use crate::source::connect::ConnectSource;
 use crate::source::{
@@ -52,6 +52,8 @@ pub struct Settings {
     pub max_connections: usize,
     /// TLS and basic authentication.
     pub web: WebConfig,
+    /// Where polls read the time they started (fixed only in tests).
+    pub clock: WallClock,
 }
 
 /// Why the exporter could not start, or a configuration could not be applied.
@@ -288,7 +290,7 @@ async fn build_sources(
 }
 
 /// One polling target per instance, drawing from its account's budgets.
-fn targets(sources: &[InstanceSource], budgets: &Budgets) -> Vec<Target> {
+fn targets(sources: &[InstanceSource], budgets: &Budgets, clock: WallClock) -> Vec<Target> {
     sources
         .iter()
         .map(
@@ -335,6 +337,7 @@ fn targets(sources: &[InstanceSource], budgets: &Budgets) -> Vec<Target> {
                     .then(|| budgets.limiter(budget_key(instance, "GetCurrentMetricData"))),
                 requests: log.clone(),
                 retry: RetryPolicy::default(),
+                clock,
             },
         )
         .collect()
@@ -379,7 +382,7 @@ impl Exporter {
         let budgets = Arc::new(Budgets::new(config.api_rate_limits.clone()));
         check_names(&config, &sources, &budgets).await?;
         warn_if_over_budget(&config, &budgets);
-        let targets = targets(&sources, &budgets);
+        let targets = targets(&sources, &budgets, settings.clock);
         let keys = keys(&targets);
         let exposition = Arc::new(Exposition::new(
             &keys,
@@ -458,7 +461,7 @@ impl Exporter {
         check_names(&config, &sources, &self.budgets).await?;
         self.budgets.reconfigure(config.api_rate_limits.clone());
         warn_if_over_budget(&config, &self.budgets);
-        let targets = targets(&sources, &self.budgets);
+        let targets = targets(&sources, &self.budgets, self.settings.clock);
         let keys = keys(&targets);
         self.scheduler.stop().await;
         self.exposition.set_series_options(series_options(&config));

@@ -30,6 +30,27 @@ const MAX_START_JITTER: Duration = Duration::from_secs(2);
 /// Each later wait is the interval stretched or shrunk by up to this fraction.
 const INTERVAL_JITTER: f64 = 0.05;
 
+/// Where a round reads the time it started (the `fetched_at` of its data, the base of every
+/// age): the system clock, or a fixed instant for tests that compare whole expositions.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum WallClock {
+    /// The system clock.
+    #[default]
+    System,
+    /// Always this instant, epoch seconds.
+    Fixed(f64),
+}
+
+impl WallClock {
+    /// Now, epoch seconds.
+    pub fn now(self) -> f64 {
+        match self {
+            Self::System => epoch_seconds(SystemTime::now()),
+            Self::Fixed(at) => at,
+        }
+    }
+}
+
 /// Receives the result of every round.
 pub trait PollSink: Send + Sync {
     /// Called once per finished round of an instance with the poll of each of its queue sets,
@@ -281,6 +302,8 @@ pub struct Target {
     pub requests: RequestLog,
     /// How failed requests are retried.
     pub retry: RetryPolicy,
+    /// Where rounds read the time they started.
+    pub clock: WallClock,
 }
 
 /// The running polling tasks.
@@ -632,7 +655,7 @@ async fn round_loop(
             _ = stopped.changed() => return,
         }
         let started = Instant::now();
-        let started_at = epoch_seconds(SystemTime::now());
+        let started_at = target.clock.now();
         let current = directory.get();
         let current_directory = current.as_ref().map(|(directory, _)| Arc::clone(directory));
         let names = match target.label_values {
@@ -1304,6 +1327,7 @@ mod tests {
             queue_metrics: None,
             requests: RequestLog::default(),
             retry: RetryPolicy::default(),
+            clock: WallClock::System,
         }
     }
 

@@ -45,6 +45,9 @@ pub struct SimulatorOptions {
     pub frozen: bool,
     /// Real time per simulated step.
     pub tick: Duration,
+    /// Where the simulated clock stands when warm-up ends, epoch seconds; `None`: now. With
+    /// `frozen`, a fixed value makes every answer the same from run to run (golden tests).
+    pub clock_at: Option<f64>,
     /// Faults to inject.
     pub faults: Faults,
 }
@@ -61,6 +64,7 @@ impl Default for SimulatorOptions {
             seed: 1,
             frozen: false,
             tick: Duration::from_secs(1),
+            clock_at: None,
             faults: Faults::default(),
         }
     }
@@ -101,9 +105,11 @@ impl Simulator {
             return Err(SimulatorError::InvalidOptions(problem));
         }
         let tick = options.tick.as_secs_f64();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
+        let now = options.clock_at.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64())
+        });
         // Start in the past so that warm-up ends now.
         let start = now - f64::from(scenario::WARM_UP_TICKS) * tick;
         let world = World::new(

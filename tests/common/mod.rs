@@ -433,6 +433,34 @@ pub async fn try_start_exporter_with(
     config_loader: amazon_connect_exporter::app::ConfigLoader,
     max_connections: usize,
 ) -> Result<amazon_connect_exporter::app::Exporter, amazon_connect_exporter::app::StartError> {
+    try_start_exporter_at(config_loader, max_connections, None).await
+}
+
+/// Starts the real exporter with `yaml`, its polls reading the time `clock_at` (epoch seconds)
+/// instead of the system clock: with a frozen simulator at a fixed time, every data series is
+/// the same from run to run.
+#[allow(dead_code)]
+pub async fn start_exporter_at(
+    yaml: &str,
+    clock_at: f64,
+) -> amazon_connect_exporter::app::Exporter {
+    let yaml = yaml.to_string();
+    try_start_exporter_at(
+        std::sync::Arc::new(move || {
+            amazon_connect_exporter::config::parse(&yaml, std::path::Path::new("test.yaml"))
+        }),
+        amazon_connect_exporter::server::DEFAULT_MAX_CONNECTIONS,
+        Some(clock_at),
+    )
+    .await
+    .expect("exporter starts")
+}
+
+async fn try_start_exporter_at(
+    config_loader: amazon_connect_exporter::app::ConfigLoader,
+    max_connections: usize,
+    clock_at: Option<f64>,
+) -> Result<amazon_connect_exporter::app::Exporter, amazon_connect_exporter::app::StartError> {
     amazon_connect_exporter::app::Exporter::start(amazon_connect_exporter::app::Settings {
         config_loader,
         listen_address: "127.0.0.1:0".into(),
@@ -442,6 +470,10 @@ pub async fn try_start_exporter_with(
         )),
         max_connections,
         web: amazon_connect_exporter::web_config::WebConfig::default(),
+        clock: clock_at.map_or(
+            amazon_connect_exporter::scheduler::WallClock::System,
+            amazon_connect_exporter::scheduler::WallClock::Fixed,
+        ),
     })
     .await
 }
@@ -698,6 +730,32 @@ pub fn sdk_client(endpoint_url: &str) -> aws_sdk_connect::Client {
         .endpoint_url(endpoint_url)
         .build();
     aws_sdk_connect::Client::from_conf(config)
+}
+
+/// A small contact centre (40 agents, 12 queues, 10 routing profiles) of `seed` as instance
+/// `instance_id`, frozen at `clock_at` (epoch seconds), for tests that compare whole
+/// expositions with a golden file.
+#[allow(dead_code)]
+pub async fn start_simulator_frozen_at(
+    clock_at: f64,
+    seed: u64,
+    instance_id: &str,
+) -> amazon_connect_exporter::demo::RunningSimulator {
+    start_simulator(amazon_connect_exporter::simulator::SimulatorOptions {
+        frozen: true,
+        clock_at: Some(clock_at),
+        seed,
+        agents: 40,
+        instance_id: instance_id.to_string(),
+        ..Default::default()
+    })
+    .await
+}
+
+/// The instance ID of a simulator started by [`start_simulator_frozen_at`].
+#[allow(dead_code)]
+pub fn simulator_instance_id(running: &amazon_connect_exporter::demo::RunningSimulator) -> String {
+    running.simulator().instance_id().to_string()
 }
 
 /// The default contact centre, frozen for exact tests.
