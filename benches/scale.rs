@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use amazon_connect_exporter::simulator::{Simulator, SimulatorOptions};
+use connect_simulator::{Simulator, SimulatorOptions};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use amazon_connect_exporter::app::{Exporter, Settings};
-use amazon_connect_exporter::simulator::SimulatorOptions;
-use amazon_connect_exporter::web_config::WebConfig;
+use amazon_connect_exporter::web::WebConfig;
+use connect_simulator::SimulatorOptions;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Resident set size of this process in KiB, from /proc.
@@ -59,7 +59,7 @@ async fn soak(length: Duration) {
         ..SimulatorOptions::default()
     };
     // The same scenario in this process, only to read queue and instance IDs.
-    let scenario = amazon_connect_exporter::simulator::Simulator::new(options.clone())
+    let scenario = connect_simulator::Simulator::new(options.clone())
         .expect("scenario")
         .scenario();
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -12,22 +12,18 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use crate::budget::{BudgetKey, Budgets};
-use crate::config::{AgentSelector, IdOrName};
+use crate::config::ids::ResourceKind;
+use crate::config::{AgentSelector, IdOrName, LabelValues, PlannerMode};
 use crate::config::{Config, ConfigError, Instance};
-use crate::exposition::{Exposition, ExpositionError, SeriesOptions};
-use crate::ids::ResourceKind;
-use crate::model::TargetKey;
-use crate::names::{resolve_names, LabelValues};
-use crate::planner::PlannerMode;
-use crate::scheduler::{PollThread, QueueSetTarget, Scheduler, Target, WallClock};
-use crate::server::{self, ReloadRequest, ServerError, ServerState};
-use crate::source::connect::ConnectSource;
-use crate::source::{
-    list_all, names_by_id, InstanceApi, Listing, RequestLog, RetryPolicy, SourceError, SweepBudget,
-    MAX_QUEUES_PER_REQUEST,
+use crate::connect::{
+    list_all, names_by_id, BudgetKey, Budgets, ConnectSource, InstanceApi, InstanceBudgets,
+    Listing, RequestLog, RetryPolicy, SourceError, SweepBudget, MAX_QUEUES_PER_REQUEST,
 };
-use crate::web_config::WebConfig;
+use crate::metrics::{Exposition, ExpositionError, SeriesOptions};
+use crate::model::TargetKey;
+use crate::poll::{resolve_names, PollThread, QueueSetTarget, Scheduler, Target, WallClock};
+use crate::web::server::{self, ReloadRequest, ServerError, ServerState};
+use crate::web::WebConfig;
 
 /// This build's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -80,19 +76,22 @@ pub enum StartError {
     PollThread(std::io::Error),
 }
 
+/// The budgets an instance's requests draw from: its account's and region's.
+fn instance_budgets(instance: &Instance, budgets: &Arc<Budgets>) -> InstanceBudgets {
+    InstanceBudgets::new(
+        Arc::clone(budgets),
+        instance.account_id.as_deref(),
+        instance.region.as_deref(),
+    )
+}
+
 /// The budget an instance's requests of `operation` draw from.
 fn budget_key(instance: &Instance, operation: &str) -> BudgetKey {
-    BudgetKey {
-        account: instance
-            .account_id
-            .clone()
-            .unwrap_or_else(|| "unknown".to_string()),
-        region: instance
-            .region
-            .clone()
-            .unwrap_or_else(|| "default".to_string()),
-        operation: operation.to_string(),
-    }
+    BudgetKey::new(
+        instance.account_id.as_deref(),
+        instance.region.as_deref(),
+        operation,
+    )
 }
 
 /// The fewest GetCurrentUserData (more with more than 100 agents) and GetCurrentMetricData
@@ -203,7 +202,7 @@ fn named_resources(set: &crate::config::QueueSet) -> Vec<(ResourceKind, &'static
 async fn check_names(
     config: &Config,
     sources: &[InstanceSource],
-    budgets: &Budgets,
+    budgets: &Arc<Budgets>,
 ) -> Result<(), StartError> {
     let mut problems = Vec::new();
     for (index, (instance, source)) in config.instances.iter().zip(sources).enumerate() {
@@ -227,7 +226,7 @@ async fn check_names(
                 continue;
             }
             let operation = listing.operation();
-            let limiter = budgets.limiter(budget_key(instance, operation));
+            let limiter = instance_budgets(instance, budgets).limiter(operation);
             let budget = SweepBudget {
                 limiter: limiter.as_ref(),
                 retry: RetryPolicy::default(),
@@ -290,7 +289,7 @@ async fn build_sources(
 }
 
 /// One polling target per instance, drawing from its account's budgets.
-fn targets(sources: &[InstanceSource], budgets: &Budgets, clock: WallClock) -> Vec<Target> {
+fn targets(sources: &[InstanceSource], budgets: &Arc<Budgets>, clock: WallClock) -> Vec<Target> {
     sources
         .iter()
         .map(
@@ -320,21 +319,11 @@ fn targets(sources: &[InstanceSource], budgets: &Budgets, clock: WallClock) -> V
                 planner: instance.request_planner,
                 directory_refresh: instance.directory_refresh_interval,
                 label_values: instance.label_values,
-                limiter: budgets.limiter(budget_key(instance, "GetCurrentUserData")),
-                listing_limiters: [
-                    "ListQueues",
-                    "ListRoutingProfiles",
-                    "ListRoutingProfileQueues",
-                    "ListUsers",
-                    "ListUserHierarchyGroups",
-                ]
-                .map(|operation| budgets.limiter(budget_key(instance, operation))),
+                budgets: instance_budgets(instance, budgets),
                 agent_names: instance.agent_series && instance.label_values == LabelValues::Names,
                 hierarchy_names: instance.hierarchy_labels
                     && instance.label_values == LabelValues::Names,
-                queue_metrics: instance
-                    .queue_metrics
-                    .then(|| budgets.limiter(budget_key(instance, "GetCurrentMetricData"))),
+                queue_metrics: instance.queue_metrics,
                 requests: log.clone(),
                 retry: RetryPolicy::default(),
                 clock,
@@ -402,7 +391,7 @@ impl Exporter {
         let scheduler = Scheduler::start_on(targets, exposition.clone(), poll_thread.runtime());
         let (reload_sender, reload_requests) = mpsc::channel(4);
         let state = Arc::new(ServerState {
-            exposition: Arc::clone(&exposition),
+            exposition: Arc::clone(&exposition) as Arc<dyn crate::web::MetricsSource>,
             telemetry_path: settings.telemetry_path.clone(),
             version: VERSION.to_string(),
             reload: Some(reload_sender),

@@ -36,14 +36,14 @@ pub struct Cli {
 
     /// Connections served at once; more wait until one closes. Idle clients are cut off
     /// after 10 s without a request.
-    #[arg(long = "web.max-connections", env = "CONNECT_EXPORTER_WEB_MAX_CONNECTIONS", default_value_t = crate::server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(usize))]
+    #[arg(long = "web.max-connections", env = "CONNECT_EXPORTER_WEB_MAX_CONNECTIONS", default_value_t = crate::web::server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(usize))]
     pub max_connections: usize,
 
     /// Poll only this replica's share of the configured instances: N/M (1 <= N <= M) with M
     /// replicas sharing one configuration; each instance goes to exactly one replica, chosen
     /// by a stable hash of its name.
     #[arg(long = "shard", env = "CONNECT_EXPORTER_SHARD", value_name = "N/M")]
-    pub shard: Option<crate::shard::Shard>,
+    pub shard: Option<crate::config::shard::Shard>,
 
     /// Only log messages with the given severity or above.
     #[arg(long = "log.level", env = "CONNECT_EXPORTER_LOG_LEVEL", value_enum, default_value_t = LogLevel::Info, global = true)]

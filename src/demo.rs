@@ -1,15 +1,12 @@
-//! The zero-setup demo: the simulator on a loopback port, polled through the real SDK with the
-//! bundled `config/demo.yaml` and static test credentials.
+//! The zero-setup demo's configuration: the bundled `config/demo.yaml` pointed at the
+//! simulator (the `connect-simulator` crate, which `main` starts on a loopback port), and
+//! static test credentials for it.
 
-use std::net::SocketAddr;
 use std::path::Path;
 
 use aws_sdk_connect::config::Credentials;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::config::{self, Config, ConfigError};
-use crate::simulator::{Simulator, SimulatorError, SimulatorOptions};
 
 /// The bundled demo configuration, also shipped as `config/demo.yaml`.
 pub const DEMO_CONFIG_YAML: &str = include_str!("../config/demo.yaml");
@@ -36,83 +33,10 @@ pub fn credentials() -> Credentials {
     )
 }
 
-/// A simulator serving on a loopback port in this process.
-pub struct RunningSimulator {
-    simulator: Simulator,
-    address: SocketAddr,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<Result<(), SimulatorError>>,
-}
-
-/// The simulator could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum DemoError {
-    /// Invalid simulator options.
-    #[error(transparent)]
-    Simulator(#[from] SimulatorError),
-    /// The listen address could not be bound.
-    #[error("cannot listen on {address} for the simulator: {source}")]
-    Bind {
-        /// The address.
-        address: String,
-        /// The error.
-        source: std::io::Error,
-    },
-}
-
-impl RunningSimulator {
-    /// Starts a simulator with `options` on `listen_address` (use `127.0.0.1:0` for any port).
-    pub async fn start(options: SimulatorOptions, listen_address: &str) -> Result<Self, DemoError> {
-        let simulator = Simulator::new(options)?;
-        let bind_error = |source| DemoError::Bind {
-            address: listen_address.to_string(),
-            source,
-        };
-        let listener = tokio::net::TcpListener::bind(listen_address)
-            .await
-            .map_err(bind_error)?;
-        let address = listener.local_addr().map_err(bind_error)?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let serving = simulator.clone();
-        let task = tokio::spawn(async move {
-            serving
-                .serve(listener, async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
-        Ok(Self {
-            simulator,
-            address,
-            stop,
-            task,
-        })
-    }
-
-    /// `http://127.0.0.1:PORT`, for `endpoint_url`.
-    pub fn endpoint_url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-
-    /// The simulator itself, to read its scenario and request counts.
-    pub fn simulator(&self) -> &Simulator {
-        &self.simulator
-    }
-
-    /// Stops serving and waits for the server task.
-    pub async fn stop(self) {
-        let _ = self.stop.send(());
-        match self.task.await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::error!(%error, "simulator stopped with an error"),
-            Err(error) => tracing::error!(%error, "simulator task failed"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use connect_simulator::{Simulator, SimulatorOptions};
     use std::collections::BTreeSet;
 
     /// The bundled config must name the default simulator's instance and queues, or the demo

@@ -1,26 +1,36 @@
 //! amazon-connect-exporter: Amazon Connect real-time agent data as Prometheus metrics.
 //!
-//! The flow, one module per stage: [`config`] → [`scheduler`] → [`source`] → [`model`] →
-//! [`summary`] → [`exposition`] → [`server`]. A scrape never calls AWS: polls run on their
-//! schedule and a scrape serves the latest encoded result.
+//! The flow, one folder per stage, dependencies pointing one way:
+//!
+//! ```text
+//! config ──► poll ──► sources ──► connect ──► (Connect API)
+//!   (YAML)   (rounds,   (user_data,  (SDK client, paging,
+//!             budget)    queue_backlog) retries, directory)
+//!             │
+//!             ▼ model (plain data of a round)
+//!           metrics (families, series limit, segments) ──► web (/metrics, /, /-/…)
+//! ```
+//!
+//! - where config is checked: [`config`] (a leaf: `config/validate.rs`);
+//! - where a request is made: [`connect`] (`connect/client.rs`, on `aws-sdk-connect`);
+//! - what a data source asks for and makes of the answers: [`sources`], one module each;
+//! - when requests are made: [`poll`] (scheduler, rounds, directory task, polling thread);
+//! - where a metric is built: [`metrics`] (`metrics/families/`, one writer per source);
+//! - what is served: [`web`], through the [`web::MetricsSource`] trait.
+//!
+//! A new data source is a module under `sources/`, a writer under `metrics/families/` and a
+//! segment of the exposition. A scrape never calls AWS: polls run on their schedule and a
+//! scrape serves the latest encoded result. [`app`] assembles the parts; [`demo`] runs them
+//! against the simulator crate.
 
 pub mod app;
-pub mod budget;
 pub mod cli;
 pub mod config;
+pub mod connect;
 pub mod demo;
-pub mod exposition;
-pub mod ids;
 pub mod logging;
-pub mod missed;
+pub mod metrics;
 pub mod model;
-pub mod names;
-pub mod planner;
-pub mod scheduler;
-pub mod server;
-pub mod shard;
-pub mod simulator;
-pub mod source;
-pub mod summary;
-pub mod text_format;
-pub mod web_config;
+pub mod poll;
+pub mod sources;
+pub mod web;

@@ -9,12 +9,11 @@ use tracing::{error, info};
 use std::sync::Arc;
 
 use amazon_connect_exporter::app::{ConfigLoader, Exporter, Settings};
-use amazon_connect_exporter::budget::RateLimit;
 use amazon_connect_exporter::cli::{Cli, Command, SimulateArgs};
-use amazon_connect_exporter::demo::{self, RunningSimulator};
-use amazon_connect_exporter::simulator::{Faults, SimulatorOptions};
-use amazon_connect_exporter::web_config::{self, WebConfig};
-use amazon_connect_exporter::{config, logging, shard};
+use amazon_connect_exporter::config::shard;
+use amazon_connect_exporter::web::config::{self as web_config, WebConfig};
+use amazon_connect_exporter::{config, demo, logging};
+use connect_simulator::{Faults, Quota, RunningSimulator, SimulatorOptions};
 
 /// See the note on `mimalloc` in Cargo.toml: less memory held and less CPU per round at scale.
 #[global_allocator]
@@ -145,7 +144,7 @@ async fn simulate(args: SimulateArgs) -> Result<(), String> {
             malformed_rate: args.malformed_rate,
             reset_rate: args.reset_rate,
             unknown_enum_rate: args.unknown_enum_rate,
-            rate_limit: args.quota_rate.map(|rate| RateLimit {
+            rate_limit: args.quota_rate.map(|rate| Quota {
                 rate,
                 burst: args.quota_burst,
             }),

@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use amazon_connect_exporter::simulator::SimulatorOptions;
+use connect_simulator::SimulatorOptions;
 
 use common::{metric, scrape_when_up, start_exporter, value};
 
@@ -16,8 +16,8 @@ async fn run(
     agents: usize,
     extra: &str,
 ) -> (
-    amazon_connect_exporter::demo::RunningSimulator,
-    amazon_connect_exporter::simulator::scenario::Scenario,
+    connect_simulator::RunningSimulator,
+    connect_simulator::scenario::Scenario,
     amazon_connect_exporter::app::Exporter,
     String,
     f64,

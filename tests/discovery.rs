@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use amazon_connect_exporter::simulator::SimulatorOptions;
+use connect_simulator::SimulatorOptions;
 
 use common::{assert_set_matches, eventually, http_get, metric, scenario_views, scrape_when_up};
 
@@ -22,7 +22,7 @@ async fn queues_all_follows_the_queue_list_and_its_patterns() {
     })
     .await;
     let scenario = simulator.simulator().scenario();
-    let standard = |scenario: &amazon_connect_exporter::simulator::scenario::Scenario,
+    let standard = |scenario: &connect_simulator::scenario::Scenario,
                     keep: &dyn Fn(&str) -> bool| {
         scenario
             .queues

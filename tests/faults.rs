@@ -5,8 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use amazon_connect_exporter::demo::RunningSimulator;
-use amazon_connect_exporter::simulator::{Faults, SimulatorOptions};
+use connect_simulator::RunningSimulator;
+use connect_simulator::{Faults, SimulatorOptions};
 
 use common::{
     assert_set_matches, eventually, http_get, scenario_views_by_id as scenario_views,

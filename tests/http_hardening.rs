@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use amazon_connect_exporter::demo::RunningSimulator;
+use connect_simulator::RunningSimulator;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -35,7 +35,7 @@ async fn exporter(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_hundred_idle_connections_do_not_block_a_scrape() {
     let (simulator, exporter) =
-        exporter(amazon_connect_exporter::server::DEFAULT_MAX_CONNECTIONS).await;
+        exporter(amazon_connect_exporter::web::server::DEFAULT_MAX_CONNECTIONS).await;
     let address = exporter.address();
     scrape_when_up(address, &["s"]).await;
     let mut idle = Vec::new();

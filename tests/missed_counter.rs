@@ -9,7 +9,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use amazon_connect_exporter::simulator::SimulatorOptions;
+use connect_simulator::SimulatorOptions;
 
 use common::{after_more_polls, metric, start_exporter};
 

@@ -7,8 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use amazon_connect_exporter::simulator::scenario::Scenario;
-use amazon_connect_exporter::simulator::SimulatorOptions;
+use connect_simulator::scenario::Scenario;
+use connect_simulator::SimulatorOptions;
 
 use common::{
     assert_set_matches, eventually, http_get, metric, scenario_views, scenario_views_by_id,
@@ -46,7 +46,7 @@ fn label_values(text: &str, name: &str, label: &str) -> std::collections::BTreeS
 /// keys, what the test compares against (scenario, queue IDs, reference time) and the first
 /// scrape with the set up.
 type Run = (
-    amazon_connect_exporter::demo::RunningSimulator,
+    connect_simulator::RunningSimulator,
     Scenario,
     Vec<String>,
     f64,
@@ -205,7 +205,7 @@ async fn queue_sets_can_name_their_queues_and_an_unknown_name_stops_the_start() 
             let text = shared.lock().unwrap().clone();
             amazon_connect_exporter::config::parse(&text, std::path::Path::new("test.yaml"))
         }),
-        amazon_connect_exporter::server::DEFAULT_MAX_CONNECTIONS,
+        amazon_connect_exporter::web::server::DEFAULT_MAX_CONNECTIONS,
     )
     .await;
     let text = scrape_when_up(exporter.address(), &["all"]).await;
@@ -232,7 +232,7 @@ async fn queue_sets_can_name_their_queues_and_an_unknown_name_stops_the_start() 
     };
     let refused = common::try_start_exporter_with(
         loader(yaml(&format!("{}, \"No such queue\"", first.id))),
-        amazon_connect_exporter::server::DEFAULT_MAX_CONNECTIONS,
+        amazon_connect_exporter::web::server::DEFAULT_MAX_CONNECTIONS,
     )
     .await;
     let message = match refused {

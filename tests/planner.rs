@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use amazon_connect_exporter::simulator::SimulatorOptions;
+use connect_simulator::SimulatorOptions;
 
 use common::{
     after_more_polls, assert_set_matches, eventually, http_get, polls_of, scenario_views as views,

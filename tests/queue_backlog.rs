@@ -6,8 +6,8 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use amazon_connect_exporter::simulator::scenario::Scenario;
-use amazon_connect_exporter::simulator::SimulatorOptions;
+use connect_simulator::scenario::Scenario;
+use connect_simulator::SimulatorOptions;
 
 use common::{metric, scrape_when_up, start_exporter};
 
@@ -47,7 +47,7 @@ fn expected_row(
         .iter()
         .filter(|a| serving.contains(a.routing_profile_id.as_str()))
         .collect();
-    let on_contact = |a: &&amazon_connect_exporter::simulator::scenario::Agent| {
+    let on_contact = |a: &&connect_simulator::scenario::Agent| {
         a.contacts.iter().any(|c| {
             [
                 "INCOMING",
@@ -59,21 +59,20 @@ fn expected_row(
             .contains(&c.state.as_str())
         })
     };
-    let count = |keep: &dyn Fn(&&amazon_connect_exporter::simulator::scenario::Agent) -> bool| {
+    let count = |keep: &dyn Fn(&&connect_simulator::scenario::Agent) -> bool| {
         eligible.iter().filter(|a| keep(a)).count() as f64
     };
-    let slots =
-        |of: fn(&amazon_connect_exporter::simulator::scenario::Agent) -> &BTreeMap<String, i32>| {
-            eligible
-                .iter()
-                .map(|a| f64::from(of(a).get(channel).copied().unwrap_or(0)))
-                .sum::<f64>()
-        };
+    let slots = |of: fn(&connect_simulator::scenario::Agent) -> &BTreeMap<String, i32>| {
+        eligible
+            .iter()
+            .map(|a| f64::from(of(a).get(channel).copied().unwrap_or(0)))
+            .sum::<f64>()
+    };
     let oldest = waiting
         .iter()
         .map(|enqueued| now - enqueued)
         .fold(0.0_f64, f64::max);
-    let after_contact_work = |a: &&amazon_connect_exporter::simulator::scenario::Agent| {
+    let after_contact_work = |a: &&connect_simulator::scenario::Agent| {
         !on_contact(a) && a.contacts.iter().any(|c| c.state == "ENDED")
     };
     let staffed = count(&|a| {

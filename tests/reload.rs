@@ -73,9 +73,17 @@ async fn sighup_and_reload_endpoint_apply_good_files_and_refuse_broken_ones() {
         "{}",
         refused.body
     );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(up("alpha").await, Some(1.0));
-    assert_eq!(up("beta").await, Some(1.0));
+    // Polls go on after the refusal (up alone would keep its last value if polling had
+    // stopped): both sets finish two more polls, and stay up.
+    for set in ["alpha", "beta"] {
+        let (before, text) = common::after_more_polls(address, set, 2.0).await;
+        assert!(common::polls_of(&text, set) >= before + 2.0);
+        assert_eq!(
+            value(&text, "amazon_connect_up", &[("queue_set", set)]),
+            Some(1.0),
+            "{set} after the refused reload"
+        );
+    }
 
     // A good file through the endpoint: alpha goes, beta stays with its counters.
     write(config(instance, &endpoint, &[("beta", q1)]));

@@ -4,7 +4,7 @@
 
 mod common;
 
-use amazon_connect_exporter::simulator::SimulatorOptions;
+use connect_simulator::SimulatorOptions;
 
 use common::{agent_views, assert_set_matches, scrape_when_up, start_exporter};
 
@@ -90,7 +90,7 @@ async fn unknown_routing_profile_and_hierarchy_group_names_stop_the_start_with_t
         std::sync::Arc::new(move || {
             amazon_connect_exporter::config::parse(&yaml, std::path::Path::new("test.yaml"))
         }),
-        amazon_connect_exporter::server::DEFAULT_MAX_CONNECTIONS,
+        amazon_connect_exporter::web::server::DEFAULT_MAX_CONNECTIONS,
     )
     .await;
     let message = match refused {

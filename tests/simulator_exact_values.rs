@@ -4,7 +4,7 @@
 
 mod common;
 
-use amazon_connect_exporter::simulator::SimulatorOptions;
+use connect_simulator::SimulatorOptions;
 
 use common::{
     assert_set_matches, promtool_check_metrics, scenario_views as views, scrape_when_up,

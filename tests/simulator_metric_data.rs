@@ -6,12 +6,12 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use amazon_connect_exporter::demo::RunningSimulator;
-use amazon_connect_exporter::simulator::SimulatorOptions;
 use aws_sdk_connect::types::{
     Channel, CurrentMetric, CurrentMetricName, CurrentMetricResult, Filters, Grouping, Unit,
 };
 use aws_sdk_connect::Client;
+use connect_simulator::RunningSimulator;
+use connect_simulator::SimulatorOptions;
 
 /// Every metric the simulator serves, with its unit.
 const METRICS: [(&str, &str); 14] = [

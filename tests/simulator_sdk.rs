@@ -5,11 +5,11 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use amazon_connect_exporter::demo::RunningSimulator;
-use amazon_connect_exporter::simulator::SimulatorOptions;
 use aws_sdk_connect::error::ProvideErrorMetadata;
 use aws_sdk_connect::types::{AgentStatusType, Channel, QueueType, UserDataFilters};
 use aws_sdk_connect::Client;
+use connect_simulator::RunningSimulator;
+use connect_simulator::SimulatorOptions;
 
 async fn start() -> (RunningSimulator, Client) {
     let simulator = common::start_simulator(SimulatorOptions {

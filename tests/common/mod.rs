@@ -365,28 +365,18 @@ fn assert_agent_views_match(text: &str, set_name: &str, agents: &[AgentView]) {
     }
 }
 
-/// Runs `promtool check metrics` on `exposition`. Without promtool the check is skipped with a
-/// loud message, except under `CI=true`, where it fails.
+/// Runs `promtool check metrics` on `exposition`. Without promtool the test fails and says how
+/// to install it: a check that cannot run must not pass.
 pub fn promtool_check_metrics(exposition: &str) {
     use std::io::Write;
     use std::process::{Command, Stdio};
-    let child = Command::new("promtool")
+    let mut child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(error) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "promtool is required under CI=true: {error}"
-            );
-            eprintln!("\n*** SKIPPED promtool check metrics: promtool not found ({error}); .ci/test installs it ***\n");
-            return;
-        }
-    };
+        .spawn()
+        .unwrap_or_else(|error| panic!("{}", missing_tool("promtool", &error)));
     child
         .stdin
         .take()
@@ -412,7 +402,7 @@ pub async fn start_exporter(yaml: &str) -> amazon_connect_exporter::app::Exporte
         std::sync::Arc::new(move || {
             amazon_connect_exporter::config::parse(&yaml, std::path::Path::new("test.yaml"))
         }),
-        amazon_connect_exporter::server::DEFAULT_MAX_CONNECTIONS,
+        amazon_connect_exporter::web::server::DEFAULT_MAX_CONNECTIONS,
     )
     .await
 }
@@ -449,7 +439,7 @@ pub async fn start_exporter_at(
         std::sync::Arc::new(move || {
             amazon_connect_exporter::config::parse(&yaml, std::path::Path::new("test.yaml"))
         }),
-        amazon_connect_exporter::server::DEFAULT_MAX_CONNECTIONS,
+        amazon_connect_exporter::web::server::DEFAULT_MAX_CONNECTIONS,
         Some(clock_at),
     )
     .await
@@ -469,10 +459,10 @@ async fn try_start_exporter_at(
             "AKIDTEST", "secret", None, None, "test",
         )),
         max_connections,
-        web: amazon_connect_exporter::web_config::WebConfig::default(),
+        web: amazon_connect_exporter::web::WebConfig::default(),
         clock: clock_at.map_or(
-            amazon_connect_exporter::scheduler::WallClock::System,
-            amazon_connect_exporter::scheduler::WallClock::Fixed,
+            amazon_connect_exporter::poll::WallClock::System,
+            amazon_connect_exporter::poll::WallClock::Fixed,
         ),
     })
     .await
@@ -524,7 +514,7 @@ pub fn now() -> f64 {
 /// serves any of its queues; queues and routing profiles by name, as the exporter labels them
 /// by default.
 pub fn scenario_views(
-    scenario: &amazon_connect_exporter::simulator::scenario::Scenario,
+    scenario: &connect_simulator::scenario::Scenario,
     set: &[String],
     reference: f64,
 ) -> Vec<AgentView> {
@@ -534,8 +524,8 @@ pub fn scenario_views(
 /// The agents `keep` selects, labelled by name as the exporter does by default.
 #[allow(dead_code)]
 pub fn agent_views(
-    scenario: &amazon_connect_exporter::simulator::scenario::Scenario,
-    keep: impl Fn(&amazon_connect_exporter::simulator::scenario::Agent) -> bool,
+    scenario: &connect_simulator::scenario::Scenario,
+    keep: impl Fn(&connect_simulator::scenario::Agent) -> bool,
     reference: f64,
 ) -> Vec<AgentView> {
     with_names(scenario, agent_views_by_id(scenario, keep, reference))
@@ -543,7 +533,7 @@ pub fn agent_views(
 
 /// `views` with queue and routing profile IDs replaced by the simulator's (unique) names.
 fn with_names(
-    scenario: &amazon_connect_exporter::simulator::scenario::Scenario,
+    scenario: &connect_simulator::scenario::Scenario,
     mut views: Vec<AgentView>,
 ) -> Vec<AgentView> {
     let queue_names: std::collections::HashMap<&str, &str> = scenario
@@ -578,7 +568,7 @@ fn with_names(
 
 /// [`scenario_views`] labelled by ID (`label_values: ids`).
 pub fn scenario_views_by_id(
-    scenario: &amazon_connect_exporter::simulator::scenario::Scenario,
+    scenario: &connect_simulator::scenario::Scenario,
     set: &[String],
     reference: f64,
 ) -> Vec<AgentView> {
@@ -603,8 +593,8 @@ pub fn scenario_views_by_id(
 
 /// The agents `keep` selects, labelled by ID.
 pub fn agent_views_by_id(
-    scenario: &amazon_connect_exporter::simulator::scenario::Scenario,
-    keep: impl Fn(&amazon_connect_exporter::simulator::scenario::Agent) -> bool,
+    scenario: &connect_simulator::scenario::Scenario,
+    keep: impl Fn(&connect_simulator::scenario::Agent) -> bool,
     reference: f64,
 ) -> Vec<AgentView> {
     scenario
@@ -712,9 +702,9 @@ pub fn spawn_exporter(args: &[&str], envs: &[(&str, &str)]) -> (RunningBinary, S
 
 /// Starts a simulator with `options` on a free loopback port.
 pub async fn start_simulator(
-    options: amazon_connect_exporter::simulator::SimulatorOptions,
-) -> amazon_connect_exporter::demo::RunningSimulator {
-    amazon_connect_exporter::demo::RunningSimulator::start(options, "127.0.0.1:0")
+    options: connect_simulator::SimulatorOptions,
+) -> connect_simulator::RunningSimulator {
+    connect_simulator::RunningSimulator::start(options, "127.0.0.1:0")
         .await
         .expect("simulator starts")
 }
@@ -740,8 +730,8 @@ pub async fn start_simulator_frozen_at(
     clock_at: f64,
     seed: u64,
     instance_id: &str,
-) -> amazon_connect_exporter::demo::RunningSimulator {
-    start_simulator(amazon_connect_exporter::simulator::SimulatorOptions {
+) -> connect_simulator::RunningSimulator {
+    start_simulator(connect_simulator::SimulatorOptions {
         frozen: true,
         clock_at: Some(clock_at),
         seed,
@@ -754,37 +744,35 @@ pub async fn start_simulator_frozen_at(
 
 /// The instance ID of a simulator started by [`start_simulator_frozen_at`].
 #[allow(dead_code)]
-pub fn simulator_instance_id(running: &amazon_connect_exporter::demo::RunningSimulator) -> String {
+pub fn simulator_instance_id(running: &connect_simulator::RunningSimulator) -> String {
     running.simulator().instance_id().to_string()
 }
 
 /// The default contact centre, frozen for exact tests.
-pub fn frozen() -> amazon_connect_exporter::simulator::SimulatorOptions {
-    amazon_connect_exporter::simulator::SimulatorOptions {
+pub fn frozen() -> connect_simulator::SimulatorOptions {
+    connect_simulator::SimulatorOptions {
         frozen: true,
         ..Default::default()
     }
 }
 
-/// Whether the external program `name` can be run (`name --version`). Without it a test that
-/// needs it is skipped with a loud message, except under `CI=true`, where it fails.
-pub fn tool_available(name: &str, test: &str) -> bool {
-    match std::process::Command::new(name)
+/// Fails `test` unless the external program `name` can be run (`name --version`), with a
+/// message that says how to install it: a check that cannot run must not pass.
+pub fn require_tool(name: &str, test: &str) {
+    if let Err(error) = std::process::Command::new(name)
         .arg("--version")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
     {
-        Ok(_) => true,
-        Err(error) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{name} is required under CI=true for {test}: {error}"
-            );
-            eprintln!(
-                "\n*** SKIPPED {test}: {name} not found ({error}); .ci/test installs it ***\n"
-            );
-            false
-        }
+        panic!("{test}: {}", missing_tool(name, &error));
     }
+}
+
+/// What to do about a missing tool: install it as `.ci/test` does.
+fn missing_tool(name: &str, error: &std::io::Error) -> String {
+    format!(
+        "{name} cannot be run ({error}); it comes with Debian's prometheus package: \
+         `apt-get install prometheus`, or run the suite with `.ci/test`, which installs it"
+    )
 }

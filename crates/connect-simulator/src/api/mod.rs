@@ -1,0 +1,433 @@
+//! HTTP routing and handlers of the simulated Connect API: request validation with the
+//! service's error names, filters, paging. Every bad input gets an error response, never a
+//! panic. Faults apply to GetCurrentMetricData as to the List* look-ups (not the quota, which
+//! is GetCurrentUserData's).
+//!
+//! This module routes and keeps the shared state; each operation has its own module.
+
+mod decode;
+mod listings;
+mod metric_data;
+mod paging;
+#[cfg(test)]
+mod test_support;
+mod user_data;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use serde_json::{json, Value};
+use tracing::debug;
+
+use crate::faults::{Faults, Verdict};
+use crate::http::DropConnection;
+use crate::quota::QuotaBucket;
+use crate::scenario::World;
+use decode::{parse_query, percent_decode};
+
+/// The most request times remembered (for rate measurements in tests and benchmarks).
+const MAX_REMEMBERED_REQUESTS: usize = 1_000_000;
+/// Request bodies larger than this are refused; real ones are a few kilobytes.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The simulator's shared state.
+#[derive(Debug)]
+pub(crate) struct Service {
+    pub(crate) world: Mutex<World>,
+    pub(crate) frozen: std::sync::atomic::AtomicBool,
+    faults: Faults,
+    quota: Option<QuotaBucket>,
+    started: tokio::time::Instant,
+    counts: Mutex<BTreeMap<&'static str, u64>>,
+    user_data_times: Mutex<Vec<std::time::Duration>>,
+    /// Every (contact, agent) pair a GetCurrentUserData answer carried in the MISSED state.
+    served_missed: Mutex<BTreeSet<MissedPair>>,
+    request_ids: AtomicU64,
+}
+
+/// A (contact, agent) pair served in the MISSED state, with the labels the exporter counts it
+/// under.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MissedPair {
+    /// Contact ID.
+    pub contact_id: String,
+    /// User ID of the agent who did not answer.
+    pub user_id: String,
+    /// Queue ID of the contact.
+    pub queue_id: String,
+    /// API channel, e.g. `VOICE`.
+    pub channel: String,
+}
+
+type HttpResponse = Response<Full<Bytes>>;
+
+impl Service {
+    /// The state of a simulator serving `world`.
+    pub(crate) fn new(world: World, frozen: bool, faults: Faults) -> Self {
+        Self {
+            world: Mutex::new(world),
+            frozen: std::sync::atomic::AtomicBool::new(frozen),
+            quota: faults.rate_limit.map(QuotaBucket::new),
+            faults,
+            started: tokio::time::Instant::now(),
+            counts: Mutex::new(BTreeMap::new()),
+            user_data_times: Mutex::new(Vec::new()),
+            served_missed: Mutex::new(BTreeSet::new()),
+            request_ids: AtomicU64::new(0),
+        }
+    }
+
+    /// When each GetCurrentUserData request arrived, as time since the simulator started.
+    pub(crate) fn user_data_times(&self) -> Vec<std::time::Duration> {
+        self.user_data_times
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Every (contact, agent) pair served in the MISSED state so far.
+    pub(crate) fn served_missed(&self) -> BTreeSet<MissedPair> {
+        self.served_missed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Runs `f` on the world, advanced to the present unless frozen.
+    pub(crate) fn with_world<T>(&self, f: impl FnOnce(&World) -> T) -> T {
+        let mut world = self.world.lock().unwrap_or_else(PoisonError::into_inner);
+        if !self.frozen.load(std::sync::atomic::Ordering::Relaxed) {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            world.advance_to(now);
+        }
+        f(&world)
+    }
+
+    /// Changes the world as an administrator would (renames, new queues), under its lock.
+    pub(crate) fn change_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
+        f(&mut self.world.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Requests served of `operation` so far.
+    pub(crate) fn request_count(&self, operation: &str) -> u64 {
+        self.counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(operation)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Counts one request of `operation`, remembering when GetCurrentUserData ones came.
+    fn count(&self, operation: &'static str) {
+        *self
+            .counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(operation)
+            .or_default() += 1;
+        if operation == "GetCurrentUserData" {
+            let mut times = self
+                .user_data_times
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if times.len() < MAX_REMEMBERED_REQUESTS {
+                times.push(self.started.elapsed());
+            }
+        }
+    }
+
+    /// Faults answered before routing still count as requests of their operation.
+    fn count_fault(&self, is_user_data: bool) {
+        self.count(if is_user_data {
+            "GetCurrentUserData"
+        } else {
+            "other"
+        });
+    }
+
+    /// A fresh `x-amzn-RequestId`, as every real answer carries one.
+    fn request_id(&self) -> String {
+        format!(
+            "sim-{:012}",
+            self.request_ids.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+/// Reads the body (bounded), injects the configured faults and answers the request.
+pub(crate) async fn handle(
+    service: &Service,
+    request: Request<Incoming>,
+) -> Result<HttpResponse, DropConnection> {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) => {
+            return Ok(error_response(
+                service,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "InvalidRequestException",
+                &format!("request body unreadable or over {MAX_BODY_BYTES} bytes: {error}"),
+            ))
+        }
+    };
+    if !service.faults.latency.is_zero() {
+        tokio::time::sleep(service.faults.latency).await;
+    }
+    let is_user_data = parts.uri.path().starts_with("/metrics/userdata/");
+    let quota = service.quota.as_ref().filter(|_| is_user_data);
+    let verdict = service.faults.verdict(quota);
+    if let Some(answer) = answer_fault(service, verdict, is_user_data) {
+        return answer;
+    }
+    let response = route(
+        service,
+        &parts.method,
+        parts.uri.path(),
+        parts.uri.query(),
+        &body,
+    );
+    if verdict == Verdict::Answer && !(is_user_data && service.faults.unknown_enum_rate > 0.0) {
+        return Ok(response);
+    }
+    Ok(spoil(service, response, verdict).await)
+}
+
+/// The answer when `verdict` stops the request before routing; `None` when it goes on.
+fn answer_fault(
+    service: &Service,
+    verdict: Verdict,
+    is_user_data: bool,
+) -> Option<Result<HttpResponse, DropConnection>> {
+    let (status, error_type, message) = match verdict {
+        Verdict::Reset => return Some(Err(DropConnection)),
+        Verdict::Throttle => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "ThrottlingException",
+            "Rate exceeded",
+        ),
+        Verdict::ServerError => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServiceException",
+            "simulated internal error",
+        ),
+        Verdict::Answer | Verdict::Malformed => return None,
+    };
+    service.count_fault(is_user_data);
+    Some(Ok(error_response(service, status, error_type, message)))
+}
+
+/// Spoils a routed answer: cut in half when malformed, else with enum values no SDK knows.
+async fn spoil(service: &Service, response: HttpResponse, verdict: Verdict) -> HttpResponse {
+    let (head, full) = response.into_parts();
+    let bytes = full
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    let bytes = if verdict == Verdict::Malformed {
+        bytes.slice(..bytes.len() / 2)
+    } else {
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(mut value) if head.status == StatusCode::OK => {
+                service.faults.scramble_enums(&mut value);
+                Bytes::from(value.to_string())
+            }
+            _ => bytes,
+        }
+    };
+    Response::from_parts(head, Full::new(bytes))
+}
+
+/// Answers one request whose body has been read.
+pub(crate) fn route(
+    service: &Service,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> HttpResponse {
+    let segments: Option<Vec<String>> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let Some(segments) = segments else {
+        return error_response(
+            service,
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestException",
+            "malformed percent-encoding in the path",
+        );
+    };
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let Some((operation, instance, profile)) = operation_at(method, &segments) else {
+        return error_response(
+            service,
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            &format!("no operation at {method} {path}"),
+        );
+    };
+    service.count(operation);
+    debug!(operation, path, "simulated request");
+    let query = parse_query(query.unwrap_or(""));
+    let Some(query) = query else {
+        return error_response(
+            service,
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestException",
+            "malformed query string",
+        );
+    };
+    service.with_world(|world| {
+        let scenario = &world.scenario;
+        if instance != scenario.instance_id && instance != scenario.instance_arn {
+            return error_response(
+                service,
+                StatusCode::NOT_FOUND,
+                "ResourceNotFoundException",
+                &format!("Instance {instance} not found"),
+            );
+        }
+        let result = match operation {
+            "GetCurrentUserData" => {
+                user_data::get_current_user_data(world, body, &service.served_missed)
+            }
+            "GetCurrentMetricData" => metric_data::get_current_metric_data(world, body),
+            "ListRoutingProfileQueues" => {
+                listings::list_routing_profile_queues(world, profile.unwrap_or(""), &query)
+            }
+            _ => listings::list(world, operation, &query),
+        };
+        match result {
+            Ok(value) => json_response(service, StatusCode::OK, &value),
+            Err((status, error_type, message)) => {
+                error_response(service, status, error_type, &message)
+            }
+        }
+    })
+}
+
+/// The operation at `method` and the decoded path `segments`, with the instance (ID or ARN)
+/// and the routing profile the path names.
+fn operation_at<'a>(
+    method: &Method,
+    segments: &[&'a str],
+) -> Option<(&'static str, &'a str, Option<&'a str>)> {
+    let found = match (method, segments) {
+        (&Method::POST, ["metrics", "userdata", instance]) => {
+            ("GetCurrentUserData", *instance, None)
+        }
+        (&Method::POST, ["metrics", "current", instance]) => {
+            ("GetCurrentMetricData", *instance, None)
+        }
+        (&Method::GET, ["queues-summary", instance]) => ("ListQueues", *instance, None),
+        (&Method::GET, ["routing-profiles-summary", instance]) => {
+            ("ListRoutingProfiles", *instance, None)
+        }
+        (&Method::GET, ["routing-profiles", instance, profile, "queues"]) => {
+            ("ListRoutingProfileQueues", *instance, Some(*profile))
+        }
+        (&Method::GET, ["agent-status", instance]) => ("ListAgentStatuses", *instance, None),
+        (&Method::GET, ["users-summary", instance]) => ("ListUsers", *instance, None),
+        (&Method::GET, ["user-hierarchy-groups-summary", instance]) => {
+            ("ListUserHierarchyGroups", *instance, None)
+        }
+        _ => return None,
+    };
+    Some(found)
+}
+
+/// An error answer: HTTP status, `x-amzn-ErrorType` and message.
+type Failure = (StatusCode, &'static str, String);
+
+/// A 400 `InvalidParameterException`, the service's answer to a bad parameter value.
+fn invalid(message: String) -> Failure {
+    (
+        StatusCode::BAD_REQUEST,
+        "InvalidParameterException",
+        message,
+    )
+}
+
+/// A JSON answer with the headers the service sends.
+fn json_response(service: &Service, status: StatusCode, body: &Value) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(id) = HeaderValue::from_str(&service.request_id()) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+/// An error answer in the service's form: `{"Message": ...}` and `x-amzn-ErrorType`.
+fn error_response(
+    service: &Service,
+    status: StatusCode,
+    error_type: &'static str,
+    message: &str,
+) -> HttpResponse {
+    let mut response = json_response(service, status, &json!({ "Message": message }));
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", HeaderValue::from_static(error_type));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::{call, service};
+    use super::*;
+
+    #[test]
+    fn unknown_instance_and_operation() {
+        let service = service();
+        let (status, error_type, _) = call(
+            &service,
+            Method::POST,
+            "/metrics/userdata/nope",
+            None,
+            json!({}),
+        );
+        assert_eq!(
+            (status, error_type.as_deref()),
+            (StatusCode::NOT_FOUND, Some("ResourceNotFoundException"))
+        );
+        let (status, error_type, _) = call(
+            &service,
+            Method::DELETE,
+            "/queues-summary/x",
+            None,
+            json!({}),
+        );
+        assert_eq!(
+            (status, error_type.as_deref()),
+            (StatusCode::NOT_FOUND, Some("UnknownOperationException"))
+        );
+        let arn = service
+            .with_world(|w| w.scenario.instance_arn.clone())
+            .replace(':', "%3A")
+            .replace('/', "%2F");
+        let (status, _, reply) = call(
+            &service,
+            Method::GET,
+            &format!("/queues-summary/{arn}"),
+            None,
+            json!({}),
+        );
+        assert_eq!(status, StatusCode::OK, "{reply}");
+    }
+}

@@ -1,0 +1,236 @@
+//! A stand-in for the Amazon Connect API, for the exporter's demo, its tests and benchmarks.
+//!
+//! It speaks the service's real REST-JSON wire format (paths, JSON member names, epoch-second
+//! timestamps, error status codes with `x-amzn-ErrorType`), so the real AWS SDK pointed at it
+//! with `endpoint_url` works unchanged, for GetCurrentUserData, GetCurrentMetricData (over a
+//! simulated queue backlog) and the List* look-ups. Signatures are not checked. Everything
+//! random comes from a seed: the same options give byte-identical answers.
+//!
+//! The exporter starts it only for `--demo` and its `simulate` subcommand (and its tests and
+//! benchmarks do); the exporter's production modules never name it, and this crate knows
+//! nothing of the exporter.
+//!
+//! Start one with [`RunningSimulator::start`], or build a [`Simulator`] and [`Simulator::serve`]
+//! it on a listener of your own. [`Faults`] injects throttling, errors, latency, truncated JSON,
+//! connection resets and unknown enum values on purpose.
+
+pub mod api;
+pub mod faults;
+mod http;
+mod ids;
+mod quota;
+mod running;
+pub mod scenario;
+mod wire;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::net::TcpListener;
+
+pub use api::MissedPair;
+pub use faults::Faults;
+pub use quota::Quota;
+pub use running::{RunningSimulator, StartError};
+use scenario::{Scenario, Size, World};
+
+/// The instance ID the simulator uses unless told otherwise (also in `config/demo.yaml`).
+pub const DEMO_INSTANCE_ID: &str = "4a1f6c3e-9b2d-4e8f-a5c7-1d3b5e7f9a20";
+
+/// What to simulate.
+#[derive(Debug, Clone)]
+pub struct SimulatorOptions {
+    /// Instance ID (a UUID).
+    pub instance_id: String,
+    /// Region, used in ARNs.
+    pub region: String,
+    /// Account ID, used in ARNs.
+    pub account_id: String,
+    /// Number of agents.
+    pub agents: usize,
+    /// Number of STANDARD queues.
+    pub queues: usize,
+    /// Number of routing profiles.
+    pub routing_profiles: usize,
+    /// Seed of everything random.
+    pub seed: u64,
+    /// Never advance after warm-up, for exact tests.
+    pub frozen: bool,
+    /// Real time per simulated step.
+    pub tick: Duration,
+    /// Where the simulated clock stands when warm-up ends, epoch seconds; `None`: now. With
+    /// `frozen`, a fixed value makes every answer the same from run to run (golden tests).
+    pub clock_at: Option<f64>,
+    /// Faults to inject.
+    pub faults: Faults,
+}
+
+impl Default for SimulatorOptions {
+    fn default() -> Self {
+        Self {
+            instance_id: DEMO_INSTANCE_ID.to_string(),
+            region: "eu-west-2".to_string(),
+            account_id: "123456789012".to_string(),
+            agents: 200,
+            queues: 12,
+            routing_profiles: 10,
+            seed: 1,
+            frozen: false,
+            tick: Duration::from_secs(1),
+            clock_at: None,
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// The simulator could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SimulatorError {
+    /// The options make no sense.
+    #[error("invalid simulator options: {0}")]
+    InvalidOptions(String),
+}
+
+/// A simulated Connect instance. Cheap to clone; clones share the state.
+#[derive(Debug, Clone)]
+pub struct Simulator {
+    service: Arc<api::Service>,
+    instance_id: String,
+}
+
+impl Simulator {
+    /// Builds and warms up the contact centre.
+    pub fn new(options: SimulatorOptions) -> Result<Self, SimulatorError> {
+        let problem = if options.agents == 0 || options.queues == 0 || options.routing_profiles == 0
+        {
+            Some("agents, queues and routing profiles must each be at least 1".to_string())
+        } else if options.tick.is_zero() {
+            Some("tick must be longer than 0".to_string())
+        } else if !ids::is_uuid(&options.instance_id) {
+            Some(format!(
+                "instance ID {:?} is not a UUID",
+                options.instance_id
+            ))
+        } else {
+            options.faults.validate().err()
+        };
+        if let Some(problem) = problem {
+            return Err(SimulatorError::InvalidOptions(problem));
+        }
+        let tick = options.tick.as_secs_f64();
+        let now = options.clock_at.unwrap_or_else(|| {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64())
+        });
+        // Start in the past so that warm-up ends now.
+        let start = now - f64::from(scenario::WARM_UP_TICKS) * tick;
+        let world = World::new(
+            &options.instance_id,
+            &options.region,
+            &options.account_id,
+            Size {
+                agents: options.agents,
+                queues: options.queues,
+                routing_profiles: options.routing_profiles,
+            },
+            options.seed,
+            start,
+            tick,
+        );
+        Ok(Self {
+            service: Arc::new(api::Service::new(world, options.frozen, options.faults)),
+            instance_id: options.instance_id,
+        })
+    }
+
+    /// The simulated instance's ID.
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+
+    /// The current state (advanced to now unless frozen), for tests to compute expected values.
+    pub fn scenario(&self) -> Scenario {
+        self.service.with_world(|world| world.scenario.clone())
+    }
+
+    /// The simulated clock: epoch seconds the state is at (advanced to now unless frozen).
+    /// With a frozen simulator, `simulated_now() - enqueued_at` is the age GetCurrentMetricData
+    /// reports for a waiting contact.
+    pub fn simulated_now(&self) -> f64 {
+        self.service.with_world(|world| world.now)
+    }
+
+    /// Renames queue `id`, as an administrator would in the console; false if there is none.
+    pub fn rename_queue(&self, id: &str, name: &str) -> bool {
+        self.service.change_world(|world| {
+            let queue = world.scenario.queues.iter_mut().find(|q| q.id == id);
+            queue.map(|queue| queue.name = name.to_string()).is_some()
+        })
+    }
+
+    /// Creates a STANDARD queue named `name` that routing profile `profile_id` serves on
+    /// `channel`; returns its ID, or `None` if there is no such profile.
+    pub fn add_queue(&self, name: &str, profile_id: &str, channel: &str) -> Option<String> {
+        self.service
+            .change_world(|world| world.add_queue(name, profile_id, channel))
+    }
+
+    /// Renames routing profile `id`; false if there is none.
+    pub fn rename_routing_profile(&self, id: &str, name: &str) -> bool {
+        self.service.change_world(|world| {
+            let profile = world
+                .scenario
+                .routing_profiles
+                .iter_mut()
+                .find(|p| p.id == id);
+            profile
+                .map(|profile| profile.name = name.to_string())
+                .is_some()
+        })
+    }
+
+    /// Stops the clock: from now on every answer shows the same state (what `frozen` does from
+    /// the start), so that a test can let the exporter catch up and compare exactly.
+    pub fn freeze(&self) {
+        self.service
+            .frozen
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Every (contact, agent) pair a GetCurrentUserData answer has carried in the MISSED state
+    /// (the agent did not answer): what the exporter's missed-contact counter must count, each
+    /// pair once. Answers later spoiled by a fault (malformed, reset) count too, so compare
+    /// against a run without faults.
+    pub fn served_missed(&self) -> std::collections::BTreeSet<api::MissedPair> {
+        self.service.served_missed()
+    }
+
+    /// Requests served per operation name (`GetCurrentUserData`, `ListQueues`, ...).
+    pub fn request_count(&self, operation: &str) -> u64 {
+        self.service.request_count(operation)
+    }
+
+    /// When each GetCurrentUserData request arrived (faulted ones included), as time since the
+    /// simulator started: what a test needs to check the rate a client really sent at.
+    pub fn user_data_request_times(&self) -> Vec<Duration> {
+        self.service.user_data_times()
+    }
+
+    /// Serves the API on `listener` until `shutdown` completes.
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), SimulatorError> {
+        let service = Arc::clone(&self.service);
+        let handler = move |request| {
+            let service = Arc::clone(&service);
+            async move { api::handle(&service, request).await }
+        };
+        // Benchmarks drive many clients at once; the simulator is never exposed beyond tests.
+        http::serve_http(listener, handler, 4096, shutdown).await;
+        Ok(())
+    }
+}

@@ -1,0 +1,128 @@
+//! A simulator serving on a loopback port in this process: what `--demo`, `simulate` and the
+//! exporter's tests start.
+
+use std::net::SocketAddr;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::{Simulator, SimulatorError, SimulatorOptions};
+
+/// A simulator serving on a loopback port in this process.
+pub struct RunningSimulator {
+    simulator: Simulator,
+    address: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), SimulatorError>>,
+}
+
+/// The simulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Invalid simulator options.
+    #[error(transparent)]
+    Simulator(#[from] SimulatorError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address} for the simulator: {source}")]
+    Bind {
+        /// The address.
+        address: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+impl RunningSimulator {
+    /// Starts a simulator with `options` on `listen_address` (use `127.0.0.1:0` for any port).
+    pub async fn start(
+        options: SimulatorOptions,
+        listen_address: &str,
+    ) -> Result<Self, StartError> {
+        let simulator = Simulator::new(options)?;
+        let bind_error = |source| StartError::Bind {
+            address: listen_address.to_string(),
+            source,
+        };
+        let listener = tokio::net::TcpListener::bind(listen_address)
+            .await
+            .map_err(bind_error)?;
+        let address = listener.local_addr().map_err(bind_error)?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let serving = simulator.clone();
+        let task = tokio::spawn(async move {
+            serving
+                .serve(listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Self {
+            simulator,
+            address,
+            stop,
+            task,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, for `endpoint_url`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// The simulator itself, to read its scenario and request counts.
+    pub fn simulator(&self) -> &Simulator {
+        &self.simulator
+    }
+
+    /// Stops serving and waits for the server task.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::error!(%error, "simulator stopped with an error"),
+            Err(error) => tracing::error!(%error, "simulator task failed"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DEMO_INSTANCE_ID;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn serves_on_loopback_until_stopped() {
+        let running = RunningSimulator::start(SimulatorOptions::default(), "127.0.0.1:0")
+            .await
+            .unwrap();
+        let url = running.endpoint_url();
+        let address = url.strip_prefix("http://").unwrap().to_string();
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let request = format!(
+            "GET /queues-summary/{DEMO_INSTANCE_ID} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        assert!(answer.contains("\"QueueSummaryList\""), "{answer}");
+        assert_eq!(running.simulator().request_count("ListQueues"), 1);
+        running.stop().await;
+        assert!(tokio::net::TcpStream::connect(&address).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn bad_options_and_addresses_are_refused() {
+        let options = SimulatorOptions {
+            agents: 0,
+            ..SimulatorOptions::default()
+        };
+        let error = RunningSimulator::start(options, "127.0.0.1:0").await.err();
+        assert!(matches!(error, Some(StartError::Simulator(_))), "{error:?}");
+        let error = RunningSimulator::start(SimulatorOptions::default(), "not an address")
+            .await
+            .err();
+        assert!(matches!(error, Some(StartError::Bind { .. })), "{error:?}");
+    }
+}

@@ -1,0 +1,349 @@
+//! Building the seeded world, and the changes an administrator makes to it.
+//!
+//! Every random draw happens in one fixed order (queues, which queues each profile serves,
+//! profiles, statuses, groups, agents), so a seed always builds the same instance.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::backlog::BACKLOG_SEED;
+use super::{
+    update_slots, uuid, Agent, AgentStatus, HierarchyGroup, Queue, RoutingProfile,
+    RoutingProfileQueue, Scenario, HIERARCHY_GROUPS, QUEUE_NAMES, STATUSES, WARM_UP_TICKS,
+};
+
+/// The scenario plus what moves it: random numbers, clock, per-contact timers.
+#[derive(Debug, Clone)]
+pub(crate) struct World {
+    pub(crate) scenario: Scenario,
+    pub(super) rng: StdRng,
+    /// The backlog's own sequence, so that the agents' sequence is the same with or without it.
+    pub(super) backlog_rng: StdRng,
+    /// Simulated time of the state, epoch seconds.
+    pub(crate) now: f64,
+    pub(super) tick_seconds: f64,
+    /// Ticks left in the current state, by contact ID.
+    pub(super) timers: HashMap<String, u32>,
+}
+
+/// How big a world to build.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Size {
+    pub(crate) agents: usize,
+    pub(crate) queues: usize,
+    pub(crate) routing_profiles: usize,
+}
+
+impl World {
+    /// Builds the seeded world at `start` (epoch seconds) and warms it up, ending at
+    /// `start + WARM_UP_TICKS × tick`.
+    pub(crate) fn new(
+        instance_id: &str,
+        region: &str,
+        account_id: &str,
+        size: Size,
+        seed: u64,
+        start: f64,
+        tick_seconds: f64,
+    ) -> Self {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let instance_arn = format!("arn:aws:connect:{region}:{account_id}:instance/{instance_id}");
+        let queues = build_queues(&mut rng, &instance_arn, size.queues);
+        let served = pick_served_queues(&mut rng, size);
+        let routing_profiles = build_routing_profiles(&mut rng, &instance_arn, &served, &queues);
+        let agent_statuses = build_agent_statuses(&mut rng, &instance_arn);
+        let hierarchy_groups = build_hierarchy_groups(&mut rng, &instance_arn);
+        let mut scenario = Scenario {
+            instance_id: instance_id.to_string(),
+            instance_arn,
+            queues,
+            routing_profiles,
+            agent_statuses,
+            hierarchy_groups,
+            agents: Vec::new(),
+            waiting_contacts: Vec::new(),
+            scheduled_contacts: Vec::new(),
+        };
+        scenario.agents = build_agents(&mut rng, &scenario, size.agents, start);
+
+        let mut world = World {
+            scenario,
+            rng,
+            backlog_rng: StdRng::seed_from_u64(seed ^ BACKLOG_SEED),
+            now: start,
+            tick_seconds,
+            timers: HashMap::new(),
+        };
+        for index in 0..world.scenario.agents.len() {
+            update_slots(&mut world.scenario.agents[index]);
+        }
+        for _ in 0..WARM_UP_TICKS {
+            world.step();
+        }
+        world
+    }
+
+    /// Advances by whole ticks until the next tick would pass `now`. After a long pause it
+    /// skips ahead rather than replaying hours of ticks.
+    pub(crate) fn advance_to(&mut self, now: f64) {
+        const MAX_CATCH_UP_TICKS: f64 = 600.0;
+        let behind = ((now - self.now) / self.tick_seconds).floor();
+        if behind > MAX_CATCH_UP_TICKS {
+            self.now += (behind - MAX_CATCH_UP_TICKS) * self.tick_seconds;
+        }
+        while self.now + self.tick_seconds <= now {
+            self.step();
+        }
+    }
+
+    /// Adds a STANDARD queue named `name`, served on `channel` by routing profile
+    /// `profile_id`, as an administrator would; returns its ID, or `None` without that profile.
+    pub(crate) fn add_queue(
+        &mut self,
+        name: &str,
+        profile_id: &str,
+        channel: &str,
+    ) -> Option<String> {
+        let profile = self
+            .scenario
+            .routing_profiles
+            .iter()
+            .position(|p| p.id == profile_id)?;
+        let id = uuid(&mut self.rng);
+        self.scenario.queues.push(Queue {
+            arn: format!("{}/queue/{id}", self.scenario.instance_arn),
+            id: id.clone(),
+            name: name.to_string(),
+            queue_type: "STANDARD".into(),
+        });
+        self.scenario.routing_profiles[profile]
+            .queues
+            .push(RoutingProfileQueue {
+                queue_id: id.clone(),
+                channel: channel.to_string(),
+                priority: 1,
+                delay: 0,
+            });
+        Some(id)
+    }
+}
+
+/// `count` STANDARD queues, named after [`QUEUE_NAMES`] (numbered when there are more).
+fn build_queues(rng: &mut StdRng, instance_arn: &str, count: usize) -> Vec<Queue> {
+    (0..count)
+        .map(|index| {
+            let id = uuid(rng);
+            let name = if count <= QUEUE_NAMES.len() {
+                QUEUE_NAMES[index].to_string()
+            } else {
+                format!(
+                    "{} {:02}",
+                    QUEUE_NAMES[index % QUEUE_NAMES.len()],
+                    index / QUEUE_NAMES.len() + 1
+                )
+            };
+            Queue {
+                arn: format!("{instance_arn}/queue/{id}"),
+                id,
+                name,
+                queue_type: "STANDARD".into(),
+            }
+        })
+        .collect()
+}
+
+/// For each routing profile, the indexes of the 1 to 4 queues it serves.
+fn pick_served_queues(rng: &mut StdRng, size: Size) -> Vec<Vec<usize>> {
+    let mut served: Vec<Vec<usize>> = (0..size.routing_profiles)
+        .map(|_| {
+            let count = rng.random_range(1..=size.queues.min(4));
+            let mut picked: Vec<usize> = Vec::with_capacity(count);
+            while picked.len() < count {
+                let queue = rng.random_range(0..size.queues);
+                if !picked.contains(&queue) {
+                    picked.push(queue);
+                }
+            }
+            picked
+        })
+        .collect();
+    // Every queue is served by someone, so no queue set is empty by accident.
+    for queue in 0..size.queues {
+        if !served.iter().any(|profile| profile.contains(&queue)) {
+            served[queue % size.routing_profiles].push(queue);
+        }
+    }
+    served
+}
+
+/// One routing profile per entry of `served`, with random concurrency and priorities.
+fn build_routing_profiles(
+    rng: &mut StdRng,
+    instance_arn: &str,
+    served: &[Vec<usize>],
+    queues: &[Queue],
+) -> Vec<RoutingProfile> {
+    served
+        .iter()
+        .enumerate()
+        .map(|(index, queue_indexes)| {
+            let id = uuid(rng);
+            let mut concurrency = BTreeMap::from([("VOICE".to_string(), 1)]);
+            if rng.random_bool(0.6) {
+                concurrency.insert("CHAT".into(), rng.random_range(2..=3));
+            }
+            if rng.random_bool(0.4) {
+                concurrency.insert("TASK".into(), rng.random_range(1..=2));
+            }
+            if rng.random_bool(0.2) {
+                concurrency.insert("EMAIL".into(), 1);
+            }
+            let mut profile_queues = Vec::new();
+            for queue in queue_indexes {
+                for channel in concurrency.keys() {
+                    profile_queues.push(RoutingProfileQueue {
+                        queue_id: queues[*queue].id.clone(),
+                        channel: channel.clone(),
+                        priority: rng.random_range(1..=3),
+                        delay: 0,
+                    });
+                }
+            }
+            RoutingProfile {
+                arn: format!("{instance_arn}/routing-profile/{id}"),
+                id,
+                name: format!("Profile {:02}", index + 1),
+                queues: profile_queues,
+                concurrency,
+            }
+        })
+        .collect()
+}
+
+/// One agent status per entry of [`STATUSES`].
+fn build_agent_statuses(rng: &mut StdRng, instance_arn: &str) -> Vec<AgentStatus> {
+    STATUSES
+        .iter()
+        .map(|(name, status_type)| {
+            let id = uuid(rng);
+            AgentStatus {
+                arn: format!("{instance_arn}/agent-state/{id}"),
+                id,
+                name: (*name).into(),
+                status_type: (*status_type).into(),
+            }
+        })
+        .collect()
+}
+
+/// One hierarchy group per entry of [`HIERARCHY_GROUPS`].
+fn build_hierarchy_groups(rng: &mut StdRng, instance_arn: &str) -> Vec<HierarchyGroup> {
+    HIERARCHY_GROUPS
+        .iter()
+        .map(|name| {
+            let id = uuid(rng);
+            HierarchyGroup {
+                arn: format!("{instance_arn}/agent-group/{id}"),
+                id,
+                name: (*name).into(),
+            }
+        })
+        .collect()
+}
+
+/// `count` agents spread over the scenario's profiles, statuses and groups, idle, their
+/// statuses begun within the hour before `start`.
+fn build_agents(rng: &mut StdRng, scenario: &Scenario, count: usize, start: f64) -> Vec<Agent> {
+    let instance_arn = &scenario.instance_arn;
+    let routing_profiles = &scenario.routing_profiles;
+    let agent_statuses = &scenario.agent_statuses;
+    let hierarchy_groups = &scenario.hierarchy_groups;
+    (0..count)
+        .map(|index| {
+            let id = uuid(rng);
+            let profile = &routing_profiles[rng.random_range(0..routing_profiles.len())];
+            let status = &agent_statuses[initial_status(rng.random_range(0..100))];
+            Agent {
+                arn: format!("{instance_arn}/agent/{id}"),
+                id,
+                username: format!("agent{:05}", index + 1),
+                routing_profile_id: profile.id.clone(),
+                hierarchy_group_id: Some(
+                    hierarchy_groups[rng.random_range(0..hierarchy_groups.len())]
+                        .id
+                        .clone(),
+                ),
+                status_name: status.name.clone(),
+                status_arn: status.arn.clone(),
+                status_start: start - rng.random_range(0.0..3600.0_f64).floor(),
+                next_status: None,
+                max_slots: profile.concurrency.clone(),
+                active_slots: BTreeMap::new(),
+                available_slots: BTreeMap::new(),
+                contacts: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// The index into [`STATUSES`] for a roll of 0 to 99: about half the agents start Available.
+fn initial_status(roll: u32) -> usize {
+    match roll {
+        0..=54 => 0,
+        55..=74 => 1,
+        75..=84 => 2,
+        85..=94 => 3,
+        _ => 4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::world;
+
+    #[test]
+    fn same_seed_same_scenario_other_seed_other_scenario() {
+        assert_eq!(world(3).scenario, world(3).scenario);
+        assert_ne!(world(3).scenario, world(4).scenario);
+    }
+
+    #[test]
+    fn every_queue_is_served_and_profiles_overlap() {
+        let world = world(7);
+        for queue in &world.scenario.queues {
+            assert!(world
+                .scenario
+                .routing_profiles
+                .iter()
+                .any(|p| p.queues.iter().any(|q| q.queue_id == queue.id)));
+        }
+        assert!(world.scenario.routing_profiles.iter().any(|p| {
+            let distinct: std::collections::BTreeSet<_> =
+                p.queues.iter().map(|q| &q.queue_id).collect();
+            distinct.len() > 1
+        }));
+    }
+
+    #[test]
+    fn advance_to_moves_in_whole_ticks_and_skips_long_pauses() {
+        let mut world = world(8);
+        let start = world.now;
+        world.advance_to(start + 2.5);
+        assert_eq!(world.now, start + 2.0);
+        world.advance_to(start + 100_000.0);
+        assert!(world.now <= start + 100_000.0 && world.now > start + 99_998.0);
+    }
+
+    #[test]
+    fn ids_look_like_connect_ids() {
+        let world = world(9);
+        assert!(world
+            .scenario
+            .agents
+            .iter()
+            .all(|a| crate::ids::is_uuid(&a.id)));
+        assert!(crate::ids::is_uuid(&world.scenario.queues[0].id));
+    }
+}

@@ -1,0 +1,54 @@
+//! The request budgets' defaults: the published Connect quotas per operation, which
+//! `api_rate_limits` in the configuration overrides.
+
+use std::collections::BTreeMap;
+
+/// A configured rate: requests per second and burst size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// Sustained requests per second.
+    pub rate: f64,
+    /// Tokens the bucket holds when idle.
+    pub burst: f64,
+}
+
+/// The published default quotas (Service Quotas; raisable, so configurable).
+pub fn default_limits() -> BTreeMap<String, RateLimit> {
+    let mut limits = BTreeMap::new();
+    limits.insert(
+        "GetCurrentUserData".to_string(),
+        RateLimit {
+            rate: 2.0,
+            burst: 5.0,
+        },
+    );
+    limits.insert(
+        "GetCurrentMetricData".to_string(),
+        RateLimit {
+            rate: 5.0,
+            burst: 8.0,
+        },
+    );
+    for list in [
+        "ListQueues",
+        "ListRoutingProfiles",
+        "ListRoutingProfileQueues",
+        "ListAgentStatuses",
+        "ListUsers",
+        "ListUserHierarchyGroups",
+    ] {
+        limits.insert(
+            list.to_string(),
+            RateLimit {
+                rate: 10.0,
+                burst: 10.0,
+            },
+        );
+    }
+    limits
+}
+
+/// The operations the budget knows (for configuration checks).
+pub fn known_operations() -> Vec<String> {
+    default_limits().into_keys().collect()
+}

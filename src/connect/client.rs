@@ -1,0 +1,398 @@
+//! The real transport: GetCurrentUserData, GetCurrentMetricData and the look-ups through
+//! `aws-sdk-connect`, with the standard credential chain, optional role assumption and
+//! endpoint override. Answers are converted to model data by [`super::convert`].
+
+use std::time::Duration;
+
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::BehaviorVersion;
+use aws_sdk_connect::config::http::HttpResponse;
+use aws_sdk_connect::config::{Credentials, Region, SharedCredentialsProvider};
+use aws_sdk_connect::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_connect::types::{
+    Channel, CurrentMetric, CurrentMetricName, Filters, Grouping, Unit, UserDataFilters,
+};
+use aws_sdk_connect::Client;
+use futures_util::future::BoxFuture;
+
+use super::attempts::AttemptCounter;
+use super::convert::{agent_from_sdk, queue_metric_row_from_sdk};
+use super::pages::{
+    ListEntry, ListPage, Listing, Listings, QueueMetricPage, QueueMetricPages, UserDataFilter,
+    UserDataPage, UserDataPages, PAGE_SIZE,
+};
+use super::request::{RequestError, RequestLog, RequestOutcome, SourceError};
+use crate::config::Instance;
+use crate::model::QueueMetric;
+
+/// Connecting to the API should never take long; a slow connect is a network problem.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Page size of ListQueues, ListRoutingProfiles and ListUsers: the API maximum.
+const LIST_PAGE_SIZE: i32 = 1000;
+/// Session name for assumed roles, visible in the customer's CloudTrail.
+const ROLE_SESSION_NAME: &str = "amazon-connect-exporter";
+
+/// GetCurrentUserData for one Connect instance.
+#[derive(Debug, Clone)]
+pub struct ConnectSource {
+    client: Client,
+    instance_id: String,
+    /// Whether agents keep their hierarchy path (`hierarchy_labels`); memory otherwise.
+    keep_hierarchy: bool,
+}
+
+impl ConnectSource {
+    /// Builds the SDK client for `instance`: its region (or the SDK's region chain), endpoint
+    /// override, role, and the poll timeout as the operation timeout. `credentials` replaces the
+    /// credential chain (the demo's static test keys). Every attempt is recorded in `requests`.
+    pub async fn new(
+        instance: &Instance,
+        credentials: Option<Credentials>,
+        requests: RequestLog,
+    ) -> Result<Self, SourceError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &instance.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(credentials) = credentials {
+            loader = loader.credentials_provider(credentials);
+        }
+        let mut shared = loader.load().await;
+        if shared.region().is_none() {
+            return Err(SourceError::Setup(format!(
+                "instance {}: no AWS region; set `region` in the configuration or AWS_REGION in the environment",
+                instance.name
+            )));
+        }
+        if let Some(role_arn) = &instance.role_arn {
+            let provider = AssumeRoleProvider::builder(role_arn.clone())
+                .session_name(ROLE_SESSION_NAME)
+                .configure(&shared)
+                .build()
+                .await;
+            shared = shared
+                .into_builder()
+                .credentials_provider(SharedCredentialsProvider::new(provider))
+                .build();
+        }
+        let timeouts = aws_sdk_connect::config::timeout::TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .operation_timeout(instance.poll_timeout)
+            .build();
+        // Retries are ours (source::fetch_with_retries), so that every attempt waits for a
+        // token of the shared request budget and backs off within the poll's deadline.
+        let mut config = aws_sdk_connect::config::Builder::from(&shared)
+            .retry_config(aws_sdk_connect::config::retry::RetryConfig::disabled())
+            .timeout_config(timeouts)
+            .interceptor(AttemptCounter::new(requests));
+        if let Some(url) = &instance.endpoint_url {
+            config = config.endpoint_url(url.clone());
+        }
+        Ok(Self {
+            client: Client::from_conf(config.build()),
+            instance_id: instance.instance_id.clone(),
+            keep_hierarchy: instance.hierarchy_labels,
+        })
+    }
+}
+
+impl UserDataPages for ConnectSource {
+    fn fetch_page<'a>(
+        &'a self,
+        filter: UserDataFilter<'a>,
+        next_token: Option<String>,
+    ) -> BoxFuture<'a, Result<UserDataPage, RequestError>> {
+        Box::pin(async move {
+            let filters = match filter {
+                UserDataFilter::Queues(ids) => {
+                    UserDataFilters::builder().set_queues(Some(ids.to_vec()))
+                }
+                UserDataFilter::RoutingProfiles(ids) => {
+                    UserDataFilters::builder().set_routing_profiles(Some(ids.to_vec()))
+                }
+                UserDataFilter::UserHierarchyGroups(ids) => {
+                    UserDataFilters::builder().set_user_hierarchy_groups(Some(ids.to_vec()))
+                }
+            }
+            .build();
+            let output = self
+                .client
+                .get_current_user_data()
+                .instance_id(&self.instance_id)
+                .filters(filters)
+                .max_results(PAGE_SIZE)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|error| request_error(error, "GetCurrentUserData"))?;
+            // Taken apart rather than copied: the records keep the strings the SDK allocated.
+            let next_token = output.next_token;
+            let agents = output
+                .user_data_list
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(index, user)| {
+                    agent_from_sdk(user, self.keep_hierarchy).map_err(|problem| RequestError {
+                        outcome: RequestOutcome::MalformedResponse,
+                        code: None,
+                        message: format!("UserDataList[{index}] {problem}"),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(UserDataPage { agents, next_token })
+        })
+    }
+}
+
+/// Sends one page of a List* summary operation (instance ID, the largest page, the token) and
+/// classifies a failure: the four operations differ only in their SDK builder's type.
+macro_rules! send_list_page {
+    ($source:expr, $operation:ident, $next_token:expr, $name:expr) => {
+        $source
+            .client
+            .$operation()
+            .instance_id(&$source.instance_id)
+            .max_results(LIST_PAGE_SIZE)
+            .set_next_token($next_token)
+            .send()
+            .await
+            .map_err(|error| request_error(error, $name))?
+    };
+}
+
+impl Listings for ConnectSource {
+    fn list_page<'a>(
+        &'a self,
+        listing: Listing<'a>,
+        next_token: Option<String>,
+    ) -> BoxFuture<'a, Result<ListPage, RequestError>> {
+        let operation = listing.operation();
+        Box::pin(async move {
+            match listing {
+                Listing::Queues => {
+                    let output = send_list_page!(self, list_queues, next_token, operation);
+                    summary_page(
+                        operation,
+                        output.queue_summary_list(),
+                        output.next_token(),
+                        |queue| {
+                            let queue_type = queue.queue_type().map(|t| t.as_str().to_string());
+                            (queue.id(), queue.name(), queue_type)
+                        },
+                    )
+                }
+                Listing::RoutingProfiles => {
+                    let output =
+                        send_list_page!(self, list_routing_profiles, next_token, operation);
+                    summary_page(
+                        operation,
+                        output.routing_profile_summary_list(),
+                        output.next_token(),
+                        |profile| (profile.id(), profile.name(), None),
+                    )
+                }
+                Listing::Users => {
+                    let output = send_list_page!(self, list_users, next_token, operation);
+                    summary_page(
+                        operation,
+                        output.user_summary_list(),
+                        output.next_token(),
+                        |user| (user.id(), user.username(), None),
+                    )
+                }
+                Listing::HierarchyGroups => {
+                    let output =
+                        send_list_page!(self, list_user_hierarchy_groups, next_token, operation);
+                    summary_page(
+                        operation,
+                        output.user_hierarchy_group_summary_list(),
+                        output.next_token(),
+                        |group| (group.id(), group.name(), None),
+                    )
+                }
+                Listing::RoutingProfileQueues(profile) => {
+                    let output = self
+                        .client
+                        .list_routing_profile_queues()
+                        .instance_id(&self.instance_id)
+                        .routing_profile_id(profile)
+                        .max_results(PAGE_SIZE)
+                        .set_next_token(next_token)
+                        .send()
+                        .await
+                        .map_err(|error| request_error(error, operation))?;
+                    Ok(ListPage {
+                        entries: output
+                            .routing_profile_queue_config_summary_list()
+                            .iter()
+                            .map(|queue| ListEntry::named(queue.queue_id(), queue.queue_name()))
+                            .collect(),
+                        next_token: output.next_token().map(str::to_string),
+                    })
+                }
+            }
+        })
+    }
+}
+
+/// One page of a List* summary answer: `fields` gives each item's ID (required: an entry
+/// without one is malformed), name and queue type.
+fn summary_page<T>(
+    operation: &str,
+    items: &[T],
+    next_token: Option<&str>,
+    fields: impl Fn(&T) -> (Option<&str>, Option<&str>, Option<String>),
+) -> Result<ListPage, RequestError> {
+    let entries = items
+        .iter()
+        .map(|item| {
+            let (id, name, queue_type) = fields(item);
+            Ok(ListEntry {
+                id: id
+                    .ok_or_else(|| RequestError {
+                        outcome: RequestOutcome::MalformedResponse,
+                        code: None,
+                        message: format!("{operation}: an entry has no Id"),
+                    })?
+                    .to_string(),
+                name: name.map(str::to_string),
+                queue_type,
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(ListPage {
+        entries,
+        next_token: next_token.map(str::to_string),
+    })
+}
+
+/// The channels GetCurrentMetricData reports on: it accepts at most these three in its filter
+/// (email and other newer channels are not offered by the operation).
+const METRIC_CHANNELS: [Channel; 3] = [Channel::Voice, Channel::Chat, Channel::Task];
+
+impl QueueMetricPages for ConnectSource {
+    fn fetch_queue_metrics<'a>(
+        &'a self,
+        queue_ids: &'a [String],
+        next_token: Option<String>,
+    ) -> BoxFuture<'a, Result<QueueMetricPage, RequestError>> {
+        Box::pin(async move {
+            let filters = Filters::builder()
+                .set_queues(Some(queue_ids.to_vec()))
+                .set_channels(Some(METRIC_CHANNELS.to_vec()))
+                .build();
+            let metrics = QueueMetric::ALL
+                .into_iter()
+                .map(|metric| {
+                    CurrentMetric::builder()
+                        .name(CurrentMetricName::from(metric.api_name()))
+                        .unit(if metric.is_seconds() {
+                            Unit::Seconds
+                        } else {
+                            Unit::Count
+                        })
+                        .build()
+                })
+                .collect();
+            let output = self
+                .client
+                .get_current_metric_data()
+                .instance_id(&self.instance_id)
+                .filters(filters)
+                .groupings(Grouping::Queue)
+                .groupings(Grouping::Channel)
+                .set_current_metrics(Some(metrics))
+                .max_results(PAGE_SIZE)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|error| request_error(error, "GetCurrentMetricData"))?;
+            let next_token = output.next_token;
+            let rows = output
+                .metric_results
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(index, result)| {
+                    queue_metric_row_from_sdk(result).map_err(|problem| RequestError {
+                        outcome: RequestOutcome::MalformedResponse,
+                        code: None,
+                        message: format!("MetricResults[{index}] {problem}"),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(QueueMetricPage { rows, next_token })
+        })
+    }
+}
+
+/// Classifies an SDK error of `operation` and words it for the log, with the fix where it is
+/// known.
+fn request_error<E>(error: SdkError<E, HttpResponse>, operation: &str) -> RequestError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match &error {
+        // A 2xx that still failed: the body could not be parsed.
+        SdkError::ServiceError(context) if context.raw().status().is_success() => RequestError {
+            outcome: RequestOutcome::MalformedResponse,
+            code: None,
+            message: format!(
+                "unreadable response (HTTP {}): {}",
+                context.raw().status().as_u16(),
+                DisplayErrorContext(&error)
+            ),
+        },
+        SdkError::ServiceError(context) => {
+            let status = context.raw().status().as_u16();
+            let code = context.err().code().map(str::to_string);
+            let outcome = RequestOutcome::from_status(status, code.as_deref());
+            let hint = match code.as_deref() {
+                Some("AccessDeniedException") => format!(
+                    " (the exporter's IAM identity needs connect:{operation} on this instance)"
+                ),
+                Some("ResourceNotFoundException") => {
+                    " (check the instance_id, region and the queue IDs of this queue set)".into()
+                }
+                Some("ThrottlingException") => format!(
+                    " (the account's {operation} rate is used up: poll less often or raise the quota)"
+                ),
+                _ => String::new(),
+            };
+            RequestError {
+                message: format!(
+                    "{} (HTTP {status}): {}{hint}",
+                    code.as_deref().unwrap_or("unnamed error"),
+                    context.err().message().unwrap_or("no message"),
+                ),
+                outcome,
+                code,
+            }
+        }
+        SdkError::TimeoutError(_) => RequestError {
+            outcome: RequestOutcome::Timeout,
+            code: None,
+            message: "no answer within the poll timeout".into(),
+        },
+        SdkError::DispatchFailure(failure) => RequestError {
+            outcome: if failure.is_timeout() {
+                RequestOutcome::Timeout
+            } else {
+                RequestOutcome::NetworkError
+            },
+            code: None,
+            message: format!("request not delivered: {}", DisplayErrorContext(&error)),
+        },
+        SdkError::ResponseError(_) => RequestError {
+            outcome: RequestOutcome::MalformedResponse,
+            code: None,
+            message: format!("unreadable response: {}", DisplayErrorContext(&error)),
+        },
+        _ => RequestError {
+            outcome: RequestOutcome::ClientError,
+            code: None,
+            message: format!("request not built: {}", DisplayErrorContext(&error)),
+        },
+    }
+}

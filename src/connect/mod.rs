@@ -1,0 +1,27 @@
+//! Everything that talks to the Connect API: the SDK client per instance ([`ConnectSource`]),
+//! the conversion of its answers to model data, paging, retries within the request budget,
+//! attempt counting, and the one routing-directory read every name look-up uses. Knows
+//! nothing of Prometheus.
+//!
+//! The transport sits behind small traits ([`UserDataPages`], [`QueueMetricPages`],
+//! [`Listings`]) so tests can swap in fixtures; the data sources in [`crate::sources`] build
+//! on them.
+
+mod attempts;
+pub mod budget;
+mod client;
+pub mod convert;
+pub mod directory;
+pub mod pages;
+pub mod paging;
+pub mod request;
+
+pub use budget::{BudgetKey, Budgets, InstanceBudgets, RateLimiter};
+pub use client::ConnectSource;
+pub use directory::{fetch_routing_directory, names_by_id, DirectoryReads, ListingBudgets};
+pub use pages::{
+    InstanceApi, ListEntry, ListPage, Listing, Listings, QueueMetricPage, QueueMetricPages,
+    UserDataFilter, UserDataPage, UserDataPages, MAX_QUEUES_PER_REQUEST, PAGE_SIZE,
+};
+pub use paging::{list_all, RetryPolicy, SweepBudget};
+pub use request::{RequestError, RequestLog, RequestOutcome, SourceError};

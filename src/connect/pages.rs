@@ -1,0 +1,154 @@
+//! The transport of each operation as a small trait ([`UserDataPages`], [`QueueMetricPages`],
+//! [`Listings`]) returning one page of plain data: [`super::ConnectSource`] is the real one on
+//! the SDK; tests swap in fixtures.
+
+use futures_util::future::BoxFuture;
+
+use super::request::RequestError;
+use crate::model::{AgentRecord, QueueMetricRow};
+
+/// GetCurrentUserData accepts at most this many queues in one filter.
+pub const MAX_QUEUES_PER_REQUEST: usize = 100;
+/// Page size asked for; the API maximum.
+pub const PAGE_SIZE: i32 = 100;
+/// One page of GetCurrentUserData, converted to plain data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserDataPage {
+    /// The agents on this page.
+    pub agents: Vec<AgentRecord>,
+    /// The token of the next page; `None` on the last.
+    pub next_token: Option<String>,
+}
+
+/// One page of GetCurrentMetricData grouped by queue and channel, converted to plain data.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueMetricPage {
+    /// One row per (queue, channel) on this page.
+    pub rows: Vec<QueueMetricRow>,
+    /// The token of the next page; `None` on the last.
+    pub next_token: Option<String>,
+}
+
+/// What a GetCurrentUserData request is filtered by: at most 100 IDs of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserDataFilter<'a> {
+    /// Agents whose routing profile serves any of these queues.
+    Queues(&'a [String]),
+    /// Agents with any of these routing profiles.
+    RoutingProfiles(&'a [String]),
+    /// Agents of this user hierarchy group (exactly one), as the API's filter selects them.
+    UserHierarchyGroups(&'a [String]),
+}
+
+impl<'a> UserDataFilter<'a> {
+    /// The IDs filtered by.
+    pub fn ids(&self) -> &'a [String] {
+        match self {
+            Self::Queues(ids) | Self::RoutingProfiles(ids) | Self::UserHierarchyGroups(ids) => ids,
+        }
+    }
+
+    /// What the IDs are, for messages.
+    pub fn noun(&self) -> &'static str {
+        match self {
+            Self::Queues(_) => "queues",
+            Self::RoutingProfiles(_) => "routing profiles",
+            Self::UserHierarchyGroups(_) => "hierarchy groups",
+        }
+    }
+}
+
+/// Fetches pages of GetCurrentUserData.
+pub trait UserDataPages: Send + Sync {
+    /// Fetches one page for `filter` (at most [`MAX_QUEUES_PER_REQUEST`] IDs).
+    fn fetch_page<'a>(
+        &'a self,
+        filter: UserDataFilter<'a>,
+        next_token: Option<String>,
+    ) -> BoxFuture<'a, Result<UserDataPage, RequestError>>;
+}
+
+/// A look-up the request planner needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing<'a> {
+    /// ListQueues: every queue ID of the instance.
+    Queues,
+    /// ListRoutingProfiles: every routing profile ID.
+    RoutingProfiles,
+    /// ListRoutingProfileQueues: the queue IDs one routing profile serves.
+    RoutingProfileQueues(&'a str),
+    /// ListUsers: every user ID with its login name.
+    Users,
+    /// ListUserHierarchyGroups: every hierarchy group ID with its name.
+    HierarchyGroups,
+}
+
+impl Listing<'_> {
+    /// The API operation.
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Self::Queues => "ListQueues",
+            Self::RoutingProfiles => "ListRoutingProfiles",
+            Self::RoutingProfileQueues(_) => "ListRoutingProfileQueues",
+            Self::Users => "ListUsers",
+            Self::HierarchyGroups => "ListUserHierarchyGroups",
+        }
+    }
+}
+
+/// One entry of a listing: an ID and, where the API gives one, its name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListEntry {
+    /// The resource's ID.
+    pub id: String,
+    /// Its name; `None` where the API leaves it out (agent queues have none).
+    pub name: Option<String>,
+    /// `QueueType` of a ListQueues entry (`STANDARD`, `AGENT`); `None` elsewhere.
+    pub queue_type: Option<String>,
+}
+
+impl ListEntry {
+    /// An entry with a name.
+    pub fn named(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: Some(name.into()),
+            queue_type: None,
+        }
+    }
+}
+
+/// One page of a listing: entries, possibly repeated (a queue is listed once per channel).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListPage {
+    /// The entries on this page.
+    pub entries: Vec<ListEntry>,
+    /// The token of the next page; `None` on the last.
+    pub next_token: Option<String>,
+}
+
+/// Fetches pages of the List* look-ups.
+pub trait Listings: Send + Sync {
+    /// Fetches one page of `listing`.
+    fn list_page<'a>(
+        &'a self,
+        listing: Listing<'a>,
+        next_token: Option<String>,
+    ) -> BoxFuture<'a, Result<ListPage, RequestError>>;
+}
+
+/// Fetches pages of GetCurrentMetricData.
+pub trait QueueMetricPages: Send + Sync {
+    /// Fetches one page of the real-time metrics of `queue_ids` (at most
+    /// [`MAX_QUEUES_PER_REQUEST`]) grouped by queue and channel.
+    fn fetch_queue_metrics<'a>(
+        &'a self,
+        queue_ids: &'a [String],
+        next_token: Option<String>,
+    ) -> BoxFuture<'a, Result<QueueMetricPage, RequestError>>;
+}
+
+/// Everything polling an instance needs from the API.
+pub trait InstanceApi: UserDataPages + Listings + QueueMetricPages {}
+
+impl<T: UserDataPages + Listings + QueueMetricPages> InstanceApi for T {}

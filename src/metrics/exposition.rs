@@ -1,0 +1,807 @@
+//! The published exposition: the metric state of every queue set, the encoded segments of
+//! each source and instance, and the joined text (plain and gzip) that scrapes get. Never
+//! calls AWS.
+//!
+//! Data families are rebuilt from each round's data, so a series whose agent, queue, status
+//! or state disappeared from the data disappears from `/metrics` too; a failed poll drops its
+//! target's data series and keeps the self-metrics. A round re-encodes only its own
+//! instance's segment: another instance, or a source on another interval, does not encode
+//! the user-data families again.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+use bytes::Bytes;
+use prometheus::{Encoder, HistogramOpts, HistogramVec, Registry, TextEncoder};
+
+use super::families::write_segment;
+use super::self_metrics::{
+    budget_families, exporter_families, round_families, POLL_DURATION_BUCKETS,
+};
+use super::series_limit::{log_series_limit, SeriesCount, SeriesOptions};
+use super::store::TargetState;
+use super::text_format::{join, Segment, TextWriter};
+use crate::connect::{Budgets, RequestLog, RequestOutcome};
+use crate::model::{LabelNames, PollReport, TargetKey};
+use crate::poll::{PollSink, RoundReport};
+use crate::web::{MetricsSource, TargetStatus};
+
+/// The data source a segment comes from; segments join in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Source {
+    /// GetCurrentUserData with the queue backlog of the same round.
+    UserData,
+}
+
+/// Which segment: a source's families for one instance.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct SegmentKey {
+    source: Source,
+    instance: String,
+}
+
+/// What a publish encodes again.
+#[derive(Debug, Clone, Copy)]
+enum Reencode<'a> {
+    /// The segment of one instance (its round finished).
+    Instance(&'a str),
+    /// Every segment (the targets or their options changed).
+    All,
+}
+
+impl PollSink for Exposition {
+    fn record_round(
+        &self,
+        instance: &str,
+        polls: Vec<(TargetKey, PollReport)>,
+        round: RoundReport,
+        names: Option<Arc<LabelNames>>,
+    ) {
+        if let Err(error) = Exposition::record_round(self, instance, polls, round, names) {
+            // The previous exposition stays published; scrapes still get a consistent page.
+            tracing::error!(%error, connect_instance = %instance, "metrics not updated");
+        }
+    }
+}
+
+impl MetricsSource for Exposition {
+    fn encoded(&self) -> Bytes {
+        Exposition::encoded(self)
+    }
+
+    fn encoded_gzip(&self) -> Bytes {
+        Exposition::encoded_gzip(self)
+    }
+
+    fn statuses(&self) -> Vec<TargetStatus> {
+        Exposition::statuses(self)
+    }
+}
+
+/// The metric state of every target and the latest encoded exposition.
+#[derive(Debug)]
+pub struct Exposition {
+    targets: Mutex<BTreeMap<TargetKey, TargetState>>,
+    /// The encoded data families of each source and instance, joined when published.
+    segments: Mutex<BTreeMap<SegmentKey, Segment>>,
+    /// The last round of each instance.
+    rounds: Mutex<BTreeMap<String, RoundReport>>,
+    request_logs: Mutex<BTreeMap<String, RequestLog>>,
+    /// Per-agent series and series limit by instance; instances not listed get the defaults.
+    series_options: Mutex<BTreeMap<String, SeriesOptions>>,
+    budgets: Arc<Budgets>,
+    poll_duration: HistogramVec,
+    self_registry: Registry,
+    encoded: RwLock<Encoded>,
+    version: String,
+    revision: String,
+}
+
+/// The exposition could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum ExpositionError {
+    /// A metric family was refused.
+    #[error("cannot build the metrics exposition: {0}")]
+    Metrics(#[from] prometheus::Error),
+    /// Compression failed (writing to memory; not expected).
+    #[error("cannot compress the metrics exposition: {0}")]
+    Compress(#[from] std::io::Error),
+}
+
+/// One published exposition, plain and gzip-compressed.
+#[derive(Debug, Default)]
+struct Encoded {
+    plain: Bytes,
+    gzip: Bytes,
+}
+
+/// Compresses `text` at the fastest level: the exposition is text with long repeated label
+/// sets, so even that level shrinks it about tenfold, for a few milliseconds per round.
+fn gzip(text: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Write as _;
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::with_capacity(capacity), flate2::Compression::fast());
+    encoder.write_all(text)?;
+    encoder.finish()
+}
+
+impl Exposition {
+    /// State for `targets`, with the request logs of each instance by config name.
+    pub fn new(
+        targets: &[TargetKey],
+        request_logs: BTreeMap<String, RequestLog>,
+        budgets: Arc<Budgets>,
+        version: &str,
+        revision: &str,
+    ) -> Result<Self, ExpositionError> {
+        let poll_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "amazon_connect_exporter_poll_duration_seconds",
+                "Wall time of one poll of a queue set, all chunks and pages, failed polls included.",
+            )
+            .buckets(POLL_DURATION_BUCKETS.to_vec()),
+            &["connect_instance", "queue_set"],
+        )?;
+        let self_registry = Registry::new();
+        self_registry.register(Box::new(poll_duration.clone()))?;
+        let exposition = Self {
+            targets: Mutex::new(
+                targets
+                    .iter()
+                    .map(|key| (key.clone(), TargetState::new()))
+                    .collect(),
+            ),
+            segments: Mutex::new(BTreeMap::new()),
+            rounds: Mutex::new(BTreeMap::new()),
+            request_logs: Mutex::new(request_logs),
+            series_options: Mutex::new(BTreeMap::new()),
+            budgets,
+            poll_duration,
+            self_registry,
+            encoded: RwLock::new(Encoded::default()),
+            version: version.to_string(),
+            revision: revision.to_string(),
+        };
+        exposition.publish(Reencode::All)?;
+        Ok(exposition)
+    }
+
+    /// Applies one poll's result (labelled with IDs) and re-encodes the exposition.
+    pub fn record(&self, key: &TargetKey, report: PollReport) -> Result<(), ExpositionError> {
+        self.apply(key, report, None);
+        self.publish(Reencode::Instance(&key.instance))
+    }
+
+    /// Applies the polls of one round of `instance` and what the round planned and spent,
+    /// then re-encodes the exposition once. `names` labels queues and routing profiles by
+    /// name; `None` labels them by ID.
+    pub fn record_round(
+        &self,
+        instance: &str,
+        polls: Vec<(TargetKey, PollReport)>,
+        round: RoundReport,
+        names: Option<Arc<LabelNames>>,
+    ) -> Result<(), ExpositionError> {
+        for (key, report) in polls {
+            self.apply(&key, report, names.clone());
+        }
+        self.rounds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(instance.to_string(), round);
+        self.publish(Reencode::Instance(instance))
+    }
+
+    /// Sets what each instance's queue sets publish beyond the aggregates (from the next
+    /// poll on).
+    pub fn set_series_options(&self, options: BTreeMap<String, SeriesOptions>) {
+        {
+            // Per-agent series turned off by a reload go now, not at the set's next poll.
+            let mut targets = self.lock_targets();
+            for (key, state) in targets.iter_mut() {
+                if !options.get(&key.instance).is_some_and(|o| o.agent_series) {
+                    state.agents = Vec::new();
+                }
+            }
+        }
+        *self
+            .series_options
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = options;
+    }
+
+    fn options_of(&self, instance: &str) -> SeriesOptions {
+        self.series_options
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(instance)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn apply(&self, key: &TargetKey, report: PollReport, names: Option<Arc<LabelNames>>) {
+        let options = self.options_of(&key.instance);
+        let mut targets = self.lock_targets();
+        let Some(state) = targets.get_mut(key) else {
+            // A target removed while its last poll was in flight: nothing to apply.
+            return;
+        };
+        self.poll_duration
+            .with_label_values(&[key.instance.as_str(), key.queue_set.as_str()])
+            .observe(report.duration.as_secs_f64());
+        state.apply(report, names, options);
+    }
+
+    /// Replaces the set of targets and request logs (after a reload). Targets that stay keep
+    /// their data, counters and histograms; the series of removed ones go.
+    pub fn set_targets(
+        &self,
+        keys: &[TargetKey],
+        request_logs: BTreeMap<String, RequestLog>,
+    ) -> Result<(), ExpositionError> {
+        {
+            let mut targets = self.lock_targets();
+            targets.retain(|key, _| {
+                let keep = keys.contains(key);
+                if !keep {
+                    // The series may not exist if the target never finished a poll.
+                    let _ = self
+                        .poll_duration
+                        .remove_label_values(&[key.instance.as_str(), key.queue_set.as_str()]);
+                }
+                keep
+            });
+            for key in keys {
+                targets.entry(key.clone()).or_insert_with(TargetState::new);
+            }
+            self.rounds
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|instance, _| request_logs.contains_key(instance));
+            *self
+                .request_logs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = request_logs;
+        }
+        self.publish(Reencode::All)
+    }
+
+    /// The request log of `instance`, if it is configured (to keep its counts over a reload).
+    pub fn request_log(&self, instance: &str) -> Option<RequestLog> {
+        self.request_logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(instance)
+            .cloned()
+    }
+
+    /// The latest encoded exposition (text format 0.0.4). Cheap: a reference-counted copy.
+    pub fn encoded(&self) -> Bytes {
+        self.encoded
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .plain
+            .clone()
+    }
+
+    /// The same exposition, gzip-compressed once when it was published.
+    pub fn encoded_gzip(&self) -> Bytes {
+        self.encoded
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .gzip
+            .clone()
+    }
+
+    /// True once every target has finished its first poll, successful or not.
+    pub fn ready(&self) -> bool {
+        self.lock_targets().values().all(|state| state.polled)
+    }
+
+    /// The state of each target, for the landing page.
+    pub fn statuses(&self) -> Vec<TargetStatus> {
+        let request_counts: BTreeMap<String, (u64, u64)> = self
+            .request_logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(instance, log)| {
+                let counts = log.counts();
+                let all = counts.values().sum();
+                let throttled = counts
+                    .iter()
+                    .filter(|((_, outcome), _)| *outcome == RequestOutcome::Throttled)
+                    .map(|(_, count)| count)
+                    .sum();
+                (instance.clone(), (all, throttled))
+            })
+            .collect();
+        self.lock_targets()
+            .iter()
+            .map(|(key, state)| {
+                let (instance_requests, instance_throttled) = request_counts
+                    .get(&key.instance)
+                    .copied()
+                    .unwrap_or_default();
+                TargetStatus {
+                    key: key.clone(),
+                    polled: state.polled,
+                    up: state.summary.is_some(),
+                    last_poll: state.last_poll,
+                    last_success: state.last_success,
+                    last_error: state.last_error.clone(),
+                    instance_requests,
+                    instance_throttled,
+                }
+            })
+            .collect()
+    }
+
+    fn lock_targets(&self) -> std::sync::MutexGuard<'_, BTreeMap<TargetKey, TargetState>> {
+        self.targets.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Re-encodes the data families `reencode` names, joins them with the other segments and
+    /// fresh self-metrics, compresses, and swaps the result in. Runs under the state lock, so
+    /// two polls finishing together cannot publish out of order; scrapes only take the short
+    /// read lock of `encoded` and never wait for this.
+    fn publish(&self, reencode: Reencode<'_>) -> Result<(), ExpositionError> {
+        let mut targets = self.lock_targets();
+        let mut segments = self.segments.lock().unwrap_or_else(PoisonError::into_inner);
+        let instances: Vec<String> = match reencode {
+            Reencode::Instance(instance) => vec![instance.to_string()],
+            Reencode::All => {
+                segments.clear();
+                let mut all: Vec<String> = targets.keys().map(|key| key.instance.clone()).collect();
+                all.dedup();
+                all
+            }
+        };
+        for instance in instances {
+            let key = SegmentKey {
+                source: Source::UserData,
+                instance,
+            };
+            match self.encode_instance(&mut targets, &key.instance) {
+                Some(segment) => segments.insert(key, segment),
+                // A removed instance's last round: its series go.
+                None => segments.remove(&key),
+            };
+        }
+        drop(targets);
+        let tail = self.self_metrics()?;
+        let (plain_capacity, gzip_capacity) = {
+            let current = self.encoded.read().unwrap_or_else(PoisonError::into_inner);
+            (current.plain.len().max(4096), current.gzip.len().max(1024))
+        };
+        let parts: Vec<&Segment> = segments.values().collect();
+        let plain = join(&parts, &tail, plain_capacity);
+        let gzip = gzip(&plain, gzip_capacity)?;
+        *self.encoded.write().unwrap_or_else(PoisonError::into_inner) = Encoded {
+            plain: Bytes::from(plain),
+            gzip: Bytes::from(gzip),
+        };
+        drop(segments);
+        Ok(())
+    }
+
+    /// The data families of `instance`'s queue sets, within each set's series limit; `None`
+    /// when the instance has no queue set (any more).
+    fn encode_instance(
+        &self,
+        targets: &mut BTreeMap<TargetKey, TargetState>,
+        instance: &str,
+    ) -> Option<Segment> {
+        let options = self.options_of(instance);
+        let (segment, counts) = {
+            let of_instance: Vec<(&TargetKey, &TargetState)> = targets
+                .iter()
+                .filter(|(key, _)| key.instance == instance)
+                .collect();
+            if of_instance.is_empty() {
+                return None;
+            }
+            let mut counts = vec![
+                SeriesCount {
+                    limit: options.series_limit,
+                    ..SeriesCount::default()
+                };
+                of_instance.len()
+            ];
+            let mut writer = TextWriter::default();
+            write_segment(&mut writer, &of_instance, &mut counts);
+            (writer.into_segment(), counts)
+        };
+        let of_instance = targets
+            .iter_mut()
+            .filter(|(key, _)| key.instance == instance);
+        for ((key, state), count) in of_instance.zip(&counts) {
+            if state.summary.is_none() {
+                continue;
+            }
+            log_series_limit(key, state.dropped_series, count);
+            state.dropped_series = count.dropped;
+        }
+        Some(segment)
+    }
+
+    /// The self-metric families, encoded by the `prometheus` crate, sorted by name.
+    fn self_metrics(&self) -> Result<Vec<u8>, ExpositionError> {
+        let request_logs = self
+            .request_logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let rounds = self
+            .rounds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut families = exporter_families(&request_logs, &self.version, &self.revision)?;
+        families.extend(round_families(&rounds)?);
+        families.extend(budget_families(&self.budgets)?);
+        families.extend(self.self_registry.gather());
+        families.sort_by(|a, b| a.name().cmp(b.name()));
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&families, &mut buffer)?;
+        Ok(buffer)
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{shared, AgentRecord, ContactRecord, QueueMetric, Snapshot};
+    use std::time::Duration;
+
+    fn key(set: &str) -> TargetKey {
+        TargetKey {
+            instance: "prod".into(),
+            queue_set: set.into(),
+        }
+    }
+
+    fn snapshot(status: &str, contact_state: &str) -> Snapshot {
+        Snapshot {
+            queue_metrics: Vec::new(),
+            fetched_at: 1_000.0,
+            agents: shared(vec![AgentRecord {
+                user_id: "u1".into(),
+                status_name: status.into(),
+                available_slots: vec![("VOICE".into(), 0)],
+                active_slots: vec![("VOICE".into(), 1)],
+                max_slots: vec![("VOICE".into(), 1)],
+                contacts: vec![ContactRecord {
+                    contact_id: "c1".into(),
+                    channel: "VOICE".into(),
+                    state: contact_state.to_string().into(),
+                    queue_id: Some("q1".into()),
+                    state_start: Some(990.0),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }]),
+        }
+    }
+
+    fn report(outcome: Result<Snapshot, String>) -> PollReport {
+        PollReport {
+            started_at: 1_000.0,
+            duration: Duration::from_millis(30),
+            outcome,
+        }
+    }
+
+    fn text(exposition: &Exposition) -> String {
+        String::from_utf8(exposition.encoded().to_vec()).unwrap()
+    }
+
+    fn exposition(sets: &[&str]) -> Exposition {
+        let keys: Vec<TargetKey> = sets.iter().map(|s| key(s)).collect();
+        Exposition::new(&keys, BTreeMap::new(), Arc::default(), "1.2.3", "abc").unwrap()
+    }
+
+    #[test]
+    fn publishes_gauges_and_drops_vanished_series() {
+        let exposition = exposition(&["support"]);
+        assert!(!exposition.ready());
+        assert!(!text(&exposition).contains("amazon_connect_up"));
+        exposition
+            .record(
+                &key("support"),
+                report(Ok(snapshot("Available", "CONNECTED"))),
+            )
+            .unwrap();
+        assert!(exposition.ready());
+        let first = text(&exposition);
+        for line in [
+            "amazon_connect_up{connect_instance=\"prod\",queue_set=\"support\"} 1",
+            "amazon_connect_agent_slots_active{channel=\"voice\",connect_instance=\"prod\",queue_set=\"support\"} 1",
+            "amazon_connect_agents{connect_instance=\"prod\",queue_set=\"support\",status=\"Available\"} 1",
+            "amazon_connect_agent_contacts{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\",state=\"connected\"} 1",
+            "amazon_connect_agent_contact_state_age_seconds_max{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\",state=\"connected\"} 10",
+            "amazon_connect_last_poll_success_timestamp_seconds{connect_instance=\"prod\",queue_set=\"support\"} 1000",
+            "amazon_connect_exporter_build_info{revision=\"abc\",version=\"1.2.3\"} 1",
+            "amazon_connect_exporter_poll_duration_seconds_count{connect_instance=\"prod\",queue_set=\"support\"} 1",
+        ] {
+            assert!(first.contains(line), "missing {line} in\n{first}");
+        }
+        exposition
+            .record(&key("support"), report(Ok(snapshot("Lunch", "MISSED"))))
+            .unwrap();
+        let second = text(&exposition);
+        assert!(!second.contains("status=\"Available\""), "{second}");
+        assert!(!second.contains("state=\"connected\""), "{second}");
+        assert!(second.contains("amazon_connect_missed_contacts_total{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\"} 1"), "{second}");
+    }
+
+    /// Lines of family `name` in `text`.
+    fn lines_of<'t>(text: &'t str, name: &str) -> Vec<&'t str> {
+        text.lines()
+            .filter(|line| line.starts_with(&format!("{name}{{")))
+            .collect()
+    }
+
+    #[test]
+    fn queue_metrics_become_backlog_gauges_and_nulls_stay_absent() {
+        let exposition = exposition(&["support"]);
+        let mut data = snapshot("Available", "CONNECTED");
+        data.queue_metrics = vec![Arc::new(crate::model::QueueMetricRow {
+            queue_id: "q1".into(),
+            channel: "CHAT".into(),
+            values: vec![
+                (QueueMetric::ContactsInQueue, 4.0),
+                (QueueMetric::OldestContactAge, 24.113),
+                (QueueMetric::AgentsStaffed, 0.0),
+            ],
+        })];
+        exposition
+            .record(&key("support"), report(Ok(data)))
+            .unwrap();
+        let text = text(&exposition);
+        let labels =
+            "{channel=\"chat\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\"}";
+        for line in [
+            format!("amazon_connect_queue_contacts_in_queue{labels} 4"),
+            format!("amazon_connect_queue_oldest_contact_age_seconds{labels} 24.113"),
+            format!("amazon_connect_queue_agents_staffed{labels} 0"),
+        ] {
+            assert!(text.contains(&line), "missing {line} in\n{text}");
+        }
+        assert!(
+            !text.contains("amazon_connect_queue_estimated_wait_time_seconds"),
+            "a metric the service did not compute is not published: {text}"
+        );
+    }
+
+    /// A poll of `agents` agents, each Available with one connected voice contact.
+    fn many_agents(agents: usize) -> Snapshot {
+        let one = snapshot("Available", "CONNECTED").agents[0]
+            .as_ref()
+            .clone();
+        Snapshot {
+            fetched_at: 1_000.0,
+            agents: shared(
+                (0..agents)
+                    .map(|index| AgentRecord {
+                        user_id: format!("u{index:03}"),
+                        status_start: Some(900.0),
+                        ..one.clone()
+                    })
+                    .collect(),
+            ),
+            queue_metrics: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn per_agent_series_are_published_only_when_asked_for() {
+        let exposition = exposition(&["support"]);
+        exposition
+            .record(&key("support"), report(Ok(many_agents(2))))
+            .unwrap();
+        assert!(!text(&exposition).contains("amazon_connect_per_agent_"));
+        exposition.set_series_options(BTreeMap::from([(
+            "prod".to_string(),
+            SeriesOptions {
+                agent_series: true,
+                series_limit: 1_000,
+            },
+        )]));
+        exposition
+            .record(&key("support"), report(Ok(many_agents(2))))
+            .unwrap();
+        let text = text(&exposition);
+        let set = "connect_instance=\"prod\",queue_set=\"support\"";
+        for line in [
+            format!("amazon_connect_per_agent_status{{agent=\"u001\",{set},status=\"Available\"}} 1"),
+            format!("amazon_connect_per_agent_status_age_seconds{{agent=\"u000\",{set}}} 100"),
+            format!("amazon_connect_per_agent_slots_active{{agent=\"u001\",channel=\"voice\",{set}}} 1"),
+            format!("amazon_connect_per_agent_slots_max{{agent=\"u000\",channel=\"voice\",{set}}} 1"),
+            format!("amazon_connect_per_agent_contacts{{agent=\"u000\",channel=\"voice\",{set},state=\"connected\"}} 1"),
+        ] {
+            assert!(text.contains(&line), "missing {line} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn the_series_limit_drops_per_agent_series_first_and_counts_them() {
+        // Per set: 3 slot families + agents + contacts + state age + by profile + initiation
+        // + with missed + status age max + the missed, rejected and error totals (started at
+        // 0 for the queue and channel seen) = 13 aggregate series; 100 agents × 6 per-agent
+        // series (status, status age, 3 slot families, contacts) = 600.
+        let published = |limit: usize| -> String {
+            let exposition = exposition(&["support", "sales"]);
+            exposition.set_series_options(BTreeMap::from([(
+                "prod".to_string(),
+                SeriesOptions {
+                    agent_series: true,
+                    series_limit: limit,
+                },
+            )]));
+            for set in ["support", "sales"] {
+                exposition
+                    .record(&key(set), report(Ok(many_agents(100))))
+                    .unwrap();
+            }
+            text(&exposition)
+        };
+        let of_set = |text: &str, name: &str, set: &str| {
+            lines_of(text, name)
+                .into_iter()
+                .filter(|line| line.contains(&format!("queue_set=\"{set}\"")))
+                .count()
+        };
+        let count = |text: &str, name: &str, set: &str| -> f64 {
+            let prefix = format!("{name}{{connect_instance=\"prod\",queue_set=\"{set}\"}} ");
+            text.lines()
+                .find_map(|line| line.strip_prefix(&prefix))
+                .and_then(|value| value.parse().ok())
+                .unwrap_or_else(|| panic!("no {prefix} in {text}"))
+        };
+        let data_lines = |text: &str| {
+            text.lines()
+                .filter(|line| !line.starts_with('#'))
+                .filter(|line| {
+                    ![
+                        "amazon_connect_up",
+                        "amazon_connect_last_poll",
+                        "amazon_connect_exporter_",
+                    ]
+                    .iter()
+                    .any(|prefix| line.starts_with(prefix))
+                })
+                .count()
+        };
+        // Room for the aggregates but not for every agent: the per-agent series go whole.
+        let text = published(400);
+        for set in ["support", "sales"] {
+            assert_eq!(
+                of_set(&text, "amazon_connect_agents", set),
+                1,
+                "aggregates stay"
+            );
+            assert_eq!(of_set(&text, "amazon_connect_per_agent_status", set), 0);
+            assert_eq!(count(&text, "amazon_connect_exporter_series", set), 13.0);
+            assert_eq!(
+                count(&text, "amazon_connect_exporter_series_dropped", set),
+                600.0
+            );
+        }
+        assert_eq!(data_lines(&text), 26);
+        // Room for everything.
+        let text = published(613);
+        for set in ["support", "sales"] {
+            assert_eq!(of_set(&text, "amazon_connect_per_agent_status", set), 100);
+            assert_eq!(
+                count(&text, "amazon_connect_exporter_series_dropped", set),
+                0.0
+            );
+        }
+        // Not even room for the aggregates: exactly the limit, the rest counted.
+        let text = published(5);
+        for set in ["support", "sales"] {
+            assert_eq!(count(&text, "amazon_connect_exporter_series", set), 5.0);
+            assert_eq!(
+                count(&text, "amazon_connect_exporter_series_dropped", set),
+                608.0
+            );
+        }
+        assert_eq!(data_lines(&text), 10, "two sets, 5 data series each");
+    }
+
+    /// "support" polled with a missed contact, "sales" with a connected one.
+    fn two_polled_sets() -> Exposition {
+        let exposition = exposition(&["support", "sales"]);
+        exposition
+            .record(&key("support"), report(Ok(snapshot("Available", "MISSED"))))
+            .unwrap();
+        exposition
+            .record(
+                &key("sales"),
+                report(Ok(snapshot("Available", "CONNECTED"))),
+            )
+            .unwrap();
+        exposition
+    }
+
+    #[test]
+    fn failed_poll_sets_up_to_zero_and_drops_data_series_only() {
+        let exposition = two_polled_sets();
+        exposition
+            .record(&key("support"), report(Err("AccessDeniedException".into())))
+            .unwrap();
+        let output = text(&exposition);
+        assert!(
+            output.contains("amazon_connect_up{connect_instance=\"prod\",queue_set=\"support\"} 0")
+        );
+        assert!(
+            output.contains("amazon_connect_up{connect_instance=\"prod\",queue_set=\"sales\"} 1")
+        );
+        assert!(
+            !output.contains("queue_set=\"support\",status="),
+            "{output}"
+        );
+        assert!(!output.contains("amazon_connect_missed_contacts_total{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\"}"));
+        assert!(output.contains("amazon_connect_last_poll_success_timestamp_seconds{connect_instance=\"prod\",queue_set=\"support\"} 1000"));
+        assert!(output.contains("amazon_connect_exporter_poll_duration_seconds_count{connect_instance=\"prod\",queue_set=\"support\"} 2"));
+        let statuses = exposition.statuses();
+        let support = statuses.iter().find(|s| s.key == key("support")).unwrap();
+        assert_eq!(support.last_error.as_deref(), Some("AccessDeniedException"));
+        assert!(!support.up);
+    }
+
+    #[test]
+    fn the_gzip_copy_decompresses_to_the_plain_text() {
+        use std::io::Read as _;
+        let exposition = two_polled_sets();
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(exposition.encoded_gzip().as_ref())
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, exposition.encoded().to_vec());
+        assert!(exposition.encoded_gzip().len() < exposition.encoded().len());
+    }
+
+    #[test]
+    fn set_targets_keeps_state_of_kept_targets_and_drops_removed_ones() {
+        let exposition = two_polled_sets();
+        exposition
+            .set_targets(&[key("support"), key("billing")], BTreeMap::new())
+            .unwrap();
+        let output = text(&exposition);
+        assert!(
+            output.contains("amazon_connect_up{connect_instance=\"prod\",queue_set=\"support\"} 1")
+        );
+        assert!(output.contains("amazon_connect_missed_contacts_total{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\"} 1"));
+        assert!(!output.contains("queue_set=\"sales\""), "{output}");
+        assert!(!output.contains("queue_set=\"billing\""), "not polled yet");
+        assert!(!exposition.ready(), "billing has not polled");
+    }
+
+    #[test]
+    fn request_counts_are_exported_by_instance_operation_and_outcome() {
+        let log = RequestLog::default();
+        log.record("GetCurrentUserData", RequestOutcome::Throttled);
+        let exposition = Exposition::new(
+            &[key("s")],
+            BTreeMap::from([("prod".to_string(), log.clone())]),
+            Arc::default(),
+            "v",
+            "r",
+        )
+        .unwrap();
+        log.record("GetCurrentUserData", RequestOutcome::Throttled);
+        exposition
+            .record(&key("s"), report(Err("x".into())))
+            .unwrap();
+        assert!(text(&exposition).contains("amazon_connect_exporter_api_requests_total{connect_instance=\"prod\",operation=\"GetCurrentUserData\",outcome=\"throttled\"} 2"));
+        log.record("GetCurrentUserData", RequestOutcome::Success);
+        let status = &exposition.statuses()[0];
+        assert_eq!(
+            (status.instance_requests, status.instance_throttled),
+            (3, 2)
+        );
+        assert!((status.last_poll.unwrap() - 1_000.03).abs() < 1e-9);
+        assert_eq!(status.last_success, None);
+    }
+}

@@ -1,0 +1,17 @@
+//! Model data to Prometheus families: summaries per queue set ([`summary`]), the counters of
+//! terminal contact states ([`counters`]), one family writer per source ([`families`]), the
+//! series limit ([`series_limit`]), the text writer ([`text_format`]), the self-metrics
+//! ([`self_metrics`]) and the published exposition ([`exposition`]), which the web server
+//! reads through its [`crate::web::MetricsSource`] trait. Never calls AWS.
+
+pub mod counters;
+pub mod exposition;
+mod families;
+mod self_metrics;
+pub mod series_limit;
+mod store;
+pub mod summary;
+pub mod text_format;
+
+pub use exposition::{Exposition, ExpositionError};
+pub use series_limit::SeriesOptions;

@@ -1,0 +1,84 @@
+//! The metric state of one queue set between rounds: its last summary, the counters of
+//! terminal contact states, the labels, and what the last poll said.
+
+use std::sync::Arc;
+
+use super::counters::StateCounter;
+use super::families::user_data::TERMINAL_STATES;
+use super::series_limit::SeriesOptions;
+use super::summary::Summary;
+use crate::model::{AgentRecord, LabelNames, PollReport};
+
+#[derive(Debug)]
+pub(super) struct TargetState {
+    pub(super) summary: Option<Summary>,
+    pub(super) polled: bool,
+    pub(super) last_poll: Option<f64>,
+    pub(super) last_success: Option<f64>,
+    pub(super) last_error: Option<String>,
+    /// Pairs counted in the terminal agent contact states, one counter per [`TERMINAL_STATES`].
+    pub(super) terminal: Vec<StateCounter>,
+    /// Label values of queue and routing profile IDs; `None` labels with IDs.
+    pub(super) names: Option<Arc<LabelNames>>,
+    /// The last successful poll's agents, kept only for per-agent series.
+    pub(super) agents: Vec<Arc<AgentRecord>>,
+    /// When the data of the last successful poll was read, epoch seconds.
+    pub(super) data_at: f64,
+    /// Data series left out of the last exposition by the series limit.
+    pub(super) dropped_series: usize,
+}
+
+impl TargetState {
+    pub(super) fn new() -> Self {
+        Self {
+            summary: None,
+            polled: false,
+            last_poll: None,
+            last_success: None,
+            last_error: None,
+            terminal: TERMINAL_STATES
+                .iter()
+                .map(|(state, _, _)| StateCounter::new(state))
+                .collect(),
+            names: None,
+            agents: Vec::new(),
+            data_at: 0.0,
+            dropped_series: 0,
+        }
+    }
+
+    /// Applies one poll's result: the new summary and counters, or the error that drops the
+    /// set's data series. Agents are kept only where per-agent series are asked for.
+    pub(super) fn apply(
+        &mut self,
+        report: PollReport,
+        names: Option<Arc<LabelNames>>,
+        options: SeriesOptions,
+    ) {
+        self.polled = true;
+        self.names = names;
+        self.last_poll = Some(report.started_at + report.duration.as_secs_f64());
+        match report.outcome {
+            Ok(snapshot) => {
+                let summary = Summary::from_snapshot(&snapshot);
+                for counter in &mut self.terminal {
+                    counter.observe(&snapshot, &summary);
+                }
+                self.summary = Some(summary);
+                self.data_at = snapshot.fetched_at;
+                self.agents = if options.agent_series {
+                    snapshot.agents
+                } else {
+                    Vec::new()
+                };
+                self.last_success = Some(report.started_at);
+                self.last_error = None;
+            }
+            Err(message) => {
+                self.summary = None;
+                self.agents = Vec::new();
+                self.last_error = Some(message);
+            }
+        }
+    }
+}

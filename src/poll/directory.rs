@@ -1,0 +1,265 @@
+//! The routing directory task of an instance: reads it at start and every
+//! `directory_refresh_interval` (sooner when a round meets an ID it does not list, or after a
+//! failed read), off the rounds' path, and keeps the latest read for the rounds.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
+use tracing::{info, warn, Instrument};
+
+use super::scheduler::Target;
+use crate::config::{AgentSelector, IdOrName, LabelValues, PlannerMode};
+use crate::connect::{
+    fetch_routing_directory, DirectoryReads, Listing, ListingBudgets, SourceError, SweepBudget,
+};
+use crate::model::{AgentRecord, LabelNames, RoutingDirectory};
+
+/// The shortest time between a directory read and one out of turn.
+const MIN_REREAD_GAP: Duration = Duration::from_secs(30);
+
+/// The latest routing directory of an instance, shared by its directory and round tasks.
+pub(super) struct DirectoryCache {
+    directory: Mutex<Option<(Arc<RoutingDirectory>, Arc<LabelNames>)>>,
+    /// Asks the directory task to refresh now (a round saw a routing profile it lacks).
+    pub(super) refresh: Notify,
+    /// Becomes true once the first read has finished, successfully or not.
+    first_read_done: watch::Sender<bool>,
+}
+
+impl DirectoryCache {
+    pub(super) fn new() -> Self {
+        Self {
+            directory: Mutex::new(None),
+            refresh: Notify::new(),
+            first_read_done: watch::channel(false).0,
+        }
+    }
+
+    /// Waits until the first read has finished or `limit` has passed, so that the first
+    /// round is labelled and planned like the ones after it.
+    pub(super) async fn first_read(&self, limit: Duration) {
+        let mut done = self.first_read_done.subscribe();
+        let _ = tokio::time::timeout(limit, done.wait_for(|done| *done)).await;
+    }
+
+    pub(super) fn get(&self) -> Option<(Arc<RoutingDirectory>, Arc<LabelNames>)> {
+        self.directory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set(&self, directory: RoutingDirectory) {
+        let names = LabelNames::from_directory(&directory);
+        *self
+            .directory
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some((Arc::new(directory), Arc::new(names)));
+    }
+}
+
+/// Whether rounds of `target` use the routing directory: to sweep by routing profile or to
+/// label by name.
+pub(super) fn needs_directory(target: &Target) -> bool {
+    target.planner != PlannerMode::Queues
+        || target.label_values == LabelValues::Names
+        || target.sets.iter().any(|set| {
+            set.discovery.is_some()
+                || !set.queue_names.is_empty()
+                || set.selector != AgentSelector::Queues
+        })
+}
+
+/// Which optional look-ups the reads of `target` make.
+fn directory_reads(target: &Target) -> DirectoryReads {
+    DirectoryReads {
+        // Routing-profile sets need the queues their profiles serve for their backlog.
+        profile_queues: target.planner != PlannerMode::Queues
+            || target
+                .sets
+                .iter()
+                .any(|set| matches!(set.selector, AgentSelector::RoutingProfiles { .. })),
+        users: target.agent_names,
+        hierarchy_groups: target.hierarchy_names
+            || target.sets.iter().any(|set| {
+                matches!(
+                    set.selector,
+                    AgentSelector::HierarchyGroup(IdOrName::Name(_))
+                )
+            }),
+    }
+}
+
+/// One read of the directory within the target's timeout, each look-up on the budget of its
+/// own operation. `None` when it timed out.
+async fn read_directory(
+    target: &Target,
+    reads: DirectoryReads,
+    started: Instant,
+) -> Option<Result<RoutingDirectory, SourceError>> {
+    let (retry, deadline) = (target.retry, started + target.timeout);
+    let limiter = |listing: Listing<'_>| target.budgets.limiter(listing.operation());
+    let queues = limiter(Listing::Queues);
+    let routing_profiles = limiter(Listing::RoutingProfiles);
+    let routing_profile_queues = limiter(Listing::RoutingProfileQueues(""));
+    let users = limiter(Listing::Users);
+    let hierarchy_groups = limiter(Listing::HierarchyGroups);
+    let budget = |limiter| SweepBudget {
+        limiter,
+        retry,
+        deadline,
+    };
+    let budgets = ListingBudgets {
+        queues: budget(&queues),
+        routing_profiles: budget(&routing_profiles),
+        routing_profile_queues: budget(&routing_profile_queues),
+        users: budget(&users),
+        hierarchy_groups: budget(&hierarchy_groups),
+    };
+    tokio::time::timeout(
+        target.timeout,
+        fetch_routing_directory(target.api.as_ref(), &budgets, reads),
+    )
+    .await
+    .ok()
+}
+
+/// Logs a successful read: its size, optional look-ups that failed, shared names.
+fn log_read(target: &Target, directory: &RoutingDirectory, started: Instant) {
+    info!(
+        queues = directory.queues.len(),
+        routing_profiles = directory.profile_queues.len(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        "routing directory read (names, queues of each routing profile)"
+    );
+    for (operation, error) in [
+        ("ListUsers", &directory.users_error),
+        ("ListUserHierarchyGroups", &directory.hierarchy_groups_error),
+    ] {
+        if let Some(error) = error {
+            warn!(operation, %error, "an optional look-up failed; its labels carry IDs until the next directory read");
+        }
+    }
+    if target.label_values == LabelValues::Names {
+        for (kind, name, count) in LabelNames::ambiguous(directory) {
+            warn!(
+                kind,
+                name, count, "this name is shared; those resources are labelled by ID"
+            );
+        }
+    }
+}
+
+/// Reads the routing directory at start and every `directory_refresh` (sooner when a round
+/// asks), off the rounds' path: until the first read succeeds, rounds use queue filters.
+pub(super) async fn directory_loop(
+    target: Target,
+    cache: Arc<DirectoryCache>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let span = tracing::info_span!("routing_directory", connect_instance = %target.instance);
+    let mut failing = false;
+    let reads = directory_reads(&target);
+    loop {
+        let started = Instant::now();
+        let read = read_directory(&target, reads, started).instrument(span.clone());
+        let result = tokio::select! {
+            result = read => result,
+            _ = stopped.changed() => return,
+        };
+        failing = span.in_scope(|| match result {
+            Some(Ok(directory)) => {
+                log_read(&target, &directory, started);
+                cache.set(directory);
+                false
+            }
+            Some(Err(error)) => {
+                if !failing {
+                    warn!(%error, retry_in = %humantime::format_duration(shortest_reread(&target)), "cannot read the routing directory; rounds use queue filters (more requests) and IDs in labels until it can be read");
+                }
+                true
+            }
+            None => {
+                if !failing {
+                    warn!(timeout = %humantime::format_duration(target.timeout), "reading the routing directory timed out; rounds use queue filters until it can be read");
+                }
+                true
+            }
+        });
+        cache.first_read_done.send_replace(true);
+        if !wait_for_next_read(&target, &cache, started, failing, &mut stopped).await {
+            return;
+        }
+    }
+}
+
+/// Waits until the next read is due: the refresh interval after a good read, sooner after a
+/// failed one or when a round asks. False when the task is to stop.
+async fn wait_for_next_read(
+    target: &Target,
+    cache: &DirectoryCache,
+    started: Instant,
+    failing: bool,
+    stopped: &mut watch::Receiver<bool>,
+) -> bool {
+    // A refresh a round asks for waits a little after the last read, so that an ID the
+    // API never lists (a deleted queue still on a contact) cannot spend the List* budget
+    // round after round.
+    let soonest = started + shortest_reread(target);
+    let asked = async {
+        cache.refresh.notified().await;
+        tokio::time::sleep_until(soonest).await;
+    };
+    // A failed read is tried again sooner than the refresh interval: names, the sweep and
+    // discovered queue sets all wait for it.
+    let next_read = if failing {
+        shortest_reread(target)
+    } else {
+        target.directory_refresh
+    };
+    tokio::select! {
+        () = tokio::time::sleep(next_read) => true,
+        () = asked => true,
+        _ = stopped.changed() => false,
+    }
+}
+
+/// Whether any agent's routing profile or contact's queue is missing from `known`, or, where
+/// `known` lists the users, the agent itself: each distinct ID is looked up once, not once
+/// per agent.
+pub(super) fn has_unknown_id(agents: &[&AgentRecord], known: &RoutingDirectory) -> bool {
+    let mut profiles = rustc_hash::FxHashSet::default();
+    let mut queues = rustc_hash::FxHashSet::default();
+    if known.users_read
+        && agents
+            .iter()
+            .any(|agent| !known.user_names.contains_key(&agent.user_id))
+    {
+        // A user created since the last read would be labelled by ID until the next one.
+        return true;
+    }
+    for agent in agents {
+        if let Some(profile) = &agent.routing_profile_id {
+            profiles.insert(profile.as_str());
+        }
+        for contact in &agent.contacts {
+            if let Some(queue) = &contact.queue_id {
+                queues.insert(queue.as_str());
+            }
+        }
+    }
+    profiles
+        .into_iter()
+        .any(|profile| !known.profile_queues.contains_key(profile))
+        || queues
+            .into_iter()
+            .any(|queue| !known.queues.contains(queue))
+}
+
+/// The wait before a directory read out of turn: a retry after a failed read, or one a round
+/// asked for. Never longer than the regular refresh interval.
+fn shortest_reread(target: &Target) -> Duration {
+    target.directory_refresh.min(MIN_REREAD_GAP)
+}

@@ -1,0 +1,15 @@
+//! Polling: one round task per instance on its interval, within the request budget; one
+//! directory task per instance; queue sets resolved against the directory; all on a polling
+//! thread of its own. Knows no metric names: each round's results go to a [`PollSink`].
+
+pub mod clock;
+mod directory;
+pub mod queue_sets;
+mod round;
+pub mod scheduler;
+pub mod thread;
+
+pub use clock::WallClock;
+pub use queue_sets::{resolve_names, resolve_queue_names, QueueSetTarget};
+pub use scheduler::{PollSink, RoundReport, Scheduler, Target};
+pub use thread::PollThread;

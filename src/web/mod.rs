@@ -1,0 +1,48 @@
+//! The HTTP side: the server and its routes ([`server`]), the status page
+//! ([`status_page`]), TLS and basic authentication ([`config`]). It reads the metrics through
+//! the small [`MetricsSource`] trait defined here, which the exposition implements, and never
+//! waits for a poll.
+
+pub mod config;
+pub mod server;
+mod status_page;
+
+use bytes::Bytes;
+
+use crate::model::TargetKey;
+
+pub use config::WebConfig;
+
+/// What the server needs of the published metrics.
+pub trait MetricsSource: Send + Sync + std::fmt::Debug {
+    /// The latest exposition in the text format 0.0.4. Cheap: a reference-counted copy.
+    fn encoded(&self) -> Bytes;
+    /// The same exposition, gzip-compressed once when it was published.
+    fn encoded_gzip(&self) -> Bytes;
+    /// The state of each queue set, for the status page and `/-/ready`.
+    fn statuses(&self) -> Vec<TargetStatus>;
+}
+
+/// What the landing page shows of one target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetStatus {
+    /// The target.
+    pub key: TargetKey,
+    /// Whether any poll has finished yet.
+    pub polled: bool,
+    /// Whether the last poll succeeded.
+    pub up: bool,
+    /// When the last poll, successful or not, finished, epoch seconds.
+    pub last_poll: Option<f64>,
+    /// When the last successful poll started, epoch seconds: the time the data served is from.
+    pub last_success: Option<f64>,
+    /// The last poll's error, if it failed.
+    pub last_error: Option<String>,
+    /// API request attempts of the target's instance (shared by its queue sets) so far.
+    pub instance_requests: u64,
+    /// Of those, the throttled ones.
+    pub instance_throttled: u64,
+}
+
+/// `Content-Type` of the text exposition format 0.0.4.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
