@@ -20,8 +20,10 @@ use crate::connect::{
     Listing, RequestLog, RetryPolicy, SourceError, SweepBudget, MAX_QUEUES_PER_REQUEST,
 };
 use crate::metrics::{Exposition, ExpositionError, SeriesOptions};
-use crate::model::TargetKey;
-use crate::poll::{resolve_names, PollThread, QueueSetTarget, Scheduler, Target, WallClock};
+use crate::model::{LabelNames, PollReport, RoundReport, TargetKey};
+use crate::poll::{
+    resolve_names, PollSink, PollThread, QueueSetTarget, Scheduler, Target, WallClock,
+};
 use crate::web::server::{self, ReloadRequest, ServerError, ServerState};
 use crate::web::WebConfig;
 
@@ -148,6 +150,23 @@ fn warn_if_over_budget(config: &Config, budgets: &Budgets) {
                 budget_per_second = limit.rate,
                 "the configured poll intervals need more requests than this account's budget allows; polls will wait for the budget and run late (lengthen poll_interval, merge queue sets, or raise the quota and api_rate_limits)"
             );
+        }
+    }
+}
+
+/// Rounds go to the exposition (the glue between polling and metrics, which know nothing of
+/// each other).
+impl PollSink for Exposition {
+    fn record_round(
+        &self,
+        instance: &str,
+        polls: Vec<(TargetKey, PollReport)>,
+        round: RoundReport,
+        names: Option<Arc<LabelNames>>,
+    ) {
+        if let Err(error) = Exposition::record_round(self, instance, polls, round, names) {
+            // The previous exposition stays published; scrapes still get a consistent page.
+            tracing::error!(%error, connect_instance = %instance, "metrics not updated");
         }
     }
 }

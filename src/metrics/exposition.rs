@@ -22,8 +22,7 @@ use super::series_limit::{log_series_limit, SeriesCount, SeriesOptions};
 use super::store::TargetState;
 use super::text_format::{join, Segment, TextWriter};
 use crate::connect::{Budgets, RequestLog, RequestOutcome};
-use crate::model::{LabelNames, PollReport, TargetKey};
-use crate::poll::{PollSink, RoundReport};
+use crate::model::{LabelNames, PollReport, RoundReport, TargetKey};
 use crate::web::{MetricsSource, TargetStatus};
 
 /// The data source a segment comes from; segments join in this order.
@@ -47,21 +46,6 @@ enum Reencode<'a> {
     Instance(&'a str),
     /// Every segment (the targets or their options changed).
     All,
-}
-
-impl PollSink for Exposition {
-    fn record_round(
-        &self,
-        instance: &str,
-        polls: Vec<(TargetKey, PollReport)>,
-        round: RoundReport,
-        names: Option<Arc<LabelNames>>,
-    ) {
-        if let Err(error) = Exposition::record_round(self, instance, polls, round, names) {
-            // The previous exposition stays published; scrapes still get a consistent page.
-            tracing::error!(%error, connect_instance = %instance, "metrics not updated");
-        }
-    }
 }
 
 impl MetricsSource for Exposition {

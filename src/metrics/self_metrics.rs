@@ -7,7 +7,7 @@ use prometheus::proto::MetricFamily;
 use prometheus::{GaugeVec, IntCounterVec, Opts, Registry};
 
 use crate::connect::{Budgets, RequestLog};
-use crate::poll::RoundReport;
+use crate::model::RoundReport;
 
 /// Buckets for poll duration: a small set answers in tens of milliseconds, a 10,000-agent
 /// instance at the default rate needs most of a minute.

@@ -206,6 +206,19 @@ pub struct PollReport {
     pub outcome: Result<Snapshot, String>,
 }
 
+/// What one round of an instance planned and spent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RoundReport {
+    /// GetCurrentUserData requests the planner expected.
+    pub planned_requests: usize,
+    /// GetCurrentUserData attempts made, retries included.
+    pub made_requests: u64,
+    /// Queue sets served by the routing-profile sweep.
+    pub swept_sets: usize,
+    /// Queue sets polled with their own queue filter.
+    pub queue_filter_sets: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

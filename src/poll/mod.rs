@@ -11,5 +11,5 @@ pub mod thread;
 
 pub use clock::WallClock;
 pub use queue_sets::{resolve_names, resolve_queue_names, QueueSetTarget};
-pub use scheduler::{PollSink, RoundReport, Scheduler, Target};
+pub use scheduler::{PollSink, Scheduler, Target};
 pub use thread::PollThread;

@@ -18,7 +18,7 @@ use super::queue_sets::{log_discovery, QueueSetTarget, ResolvedSets};
 use super::round::{log_outcome, log_overrun, run_round, RoundStart, SetOutcome, USER_DATA};
 use crate::config::{LabelValues, PlannerMode};
 use crate::connect::{InstanceApi, InstanceBudgets, RequestLog, RetryPolicy};
-use crate::model::{AgentRecord, LabelNames, PollReport, RoutingDirectory, TargetKey};
+use crate::model::{AgentRecord, LabelNames, PollReport, RoundReport, RoutingDirectory, TargetKey};
 use crate::sources::user_data::planner::{self, AgentsByProfile, Plan};
 
 /// The first poll of each target waits a random part of this (capped by a tenth of the
@@ -39,19 +39,6 @@ pub trait PollSink: Send + Sync {
         round: RoundReport,
         names: Option<Arc<LabelNames>>,
     );
-}
-
-/// What one round of an instance planned and spent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RoundReport {
-    /// GetCurrentUserData requests the planner expected.
-    pub planned_requests: usize,
-    /// GetCurrentUserData attempts made, retries included.
-    pub made_requests: u64,
-    /// Queue sets served by the routing-profile sweep.
-    pub swept_sets: usize,
-    /// Queue sets polled with their own queue filter.
-    pub queue_filter_sets: usize,
 }
 
 /// One instance with its queue sets and everything needed to poll them.
