@@ -106,7 +106,17 @@ async fn thirty_percent_throttling_still_gives_exact_values_within_the_budget() 
     exporter.stop().await;
 
     for (name, set) in &sets {
-        assert_set_matches(&text, name, &scenario_views(&scenario, set, reference));
+        // Ages are measured at the start of the poll that read the data: the frozen
+        // simulator's agents at that instant, not at a reference taken before the exporter
+        // started (under throttling the first good poll can come later than any fixed slack).
+        let data_at = value(
+            &text,
+            "amazon_connect_last_poll_success_timestamp_seconds",
+            &[("queue_set", name)],
+        )
+        .expect("a successful poll's time");
+        assert!(data_at >= reference, "{data_at} before {reference}");
+        assert_set_matches(&text, name, &scenario_views(&scenario, set, data_at));
     }
     let times = simulator.simulator().user_data_request_times();
     // 30 % throttling drives the adaptive rate towards its floor, so the sample is modest.
