@@ -20,7 +20,7 @@ use crate::connect::{
     Listing, RequestLog, RetryPolicy, SourceError, SweepBudget, MAX_QUEUES_PER_REQUEST,
 };
 use crate::metrics::{Exposition, ExpositionError, SeriesOptions};
-use crate::model::{LabelNames, PollReport, RoundReport, TargetKey};
+use crate::model::{IntradayReport, LabelNames, PollReport, RoundReport, TargetKey};
 use crate::poll::{
     resolve_names, PollSink, PollThread, QueueSetTarget, Scheduler, Target, WallClock,
 };
@@ -131,6 +131,24 @@ pub fn minimum_request_rates(config: &Config) -> BTreeMap<BudgetKey, f64> {
                 .entry(budget_key(instance, "GetCurrentMetricData"))
                 .or_default() += requests as f64 / interval;
         }
+        let intraday_sets: Vec<_> = instance
+            .queue_sets
+            .iter()
+            .filter(|set| set.reads_intraday(&instance.intraday))
+            .collect();
+        if !intraday_sets.is_empty() {
+            // Per window: one request per 100 distinct configured queues (at least one) and
+            // one for occupancy; discovered queues are not known before the directory read.
+            let queues: std::collections::BTreeSet<&String> = intraday_sets
+                .iter()
+                .flat_map(|set| &set.queue_ids)
+                .collect();
+            let per_window = queues.len().div_ceil(MAX_QUEUES_PER_REQUEST).max(1) + 1;
+            let requests = per_window * instance.intraday.windows.len();
+            *needed
+                .entry(budget_key(instance, "GetMetricDataV2"))
+                .or_default() += requests as f64 / instance.intraday.interval.as_secs_f64();
+        }
     }
     needed
 }
@@ -167,6 +185,12 @@ impl PollSink for Exposition {
         if let Err(error) = Exposition::record_round(self, instance, polls, round, names) {
             // The previous exposition stays published; scrapes still get a consistent page.
             tracing::error!(%error, connect_instance = %instance, "metrics not updated");
+        }
+    }
+
+    fn record_intraday(&self, instance: &str, report: IntradayReport) {
+        if let Err(error) = Exposition::record_intraday(self, instance, report) {
+            tracing::error!(%error, connect_instance = %instance, "intraday metrics not updated");
         }
     }
 }
@@ -330,6 +354,9 @@ fn targets(sources: &[InstanceSource], budgets: &Arc<Budgets>, clock: WallClock)
                         queue_names: set.queue_names.clone(),
                         discovery: set.discovery.clone(),
                         selector: set.selector.clone(),
+                        intraday: set.reads_intraday(&instance.intraday),
+                        service_level_thresholds: set.service_level_thresholds.clone(),
+                        service_level_target: set.service_level_target,
                     })
                     .collect(),
                 interval: instance.poll_interval,
@@ -346,6 +373,7 @@ fn targets(sources: &[InstanceSource], budgets: &Arc<Budgets>, clock: WallClock)
                 requests: log.clone(),
                 retry: RetryPolicy::default(),
                 clock,
+                intraday: instance.intraday.clone(),
             },
         )
         .collect()

@@ -39,6 +39,19 @@ pub const DEFAULT_SERIES_LIMIT: usize = 200_000;
 pub const MIN_DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest poll timeout accepted.
 pub const MAX_POLL_TIMEOUT: Duration = Duration::from_secs(600);
+/// Time between two reads of the intraday KPIs unless `intraday_interval` says otherwise: they
+/// are aggregates, and need not follow the real-time round.
+pub const DEFAULT_INTRADAY_INTERVAL: Duration = Duration::from_secs(60);
+/// The shortest and longest `intraday_interval`.
+pub const INTRADAY_INTERVAL_RANGE: (Duration, Duration) =
+    (Duration::from_secs(10), Duration::from_secs(3600));
+/// The most service-level thresholds a set may name (a GetMetricDataV2 request carries at most
+/// 20 SERVICE_LEVEL metrics).
+pub const MAX_SERVICE_LEVEL_THRESHOLDS: usize = 20;
+/// The longest service-level threshold the API accepts, in seconds (7 days).
+pub const MAX_SERVICE_LEVEL_THRESHOLD: u32 = 604_800;
+/// The longest trailing intraday window: the API's TOTAL interval spans less than 35 days.
+pub const MAX_TRAILING_WINDOW: Duration = Duration::from_secs(34 * 86_400);
 /// Longest accepted `name` (it becomes a label value).
 const MAX_NAME_LEN: usize = 128;
 
@@ -58,6 +71,9 @@ pub struct Instance {
     pub name: String,
     /// The bare instance ID (an ARN in the file is reduced to its ID).
     pub instance_id: String,
+    /// The instance ARN when the file gives one (GetMetricDataV2 takes the ARN; without it the
+    /// exporter asks DescribeInstance once).
+    pub instance_arn: Option<String>,
     /// AWS region; `None` leaves it to the SDK's region chain.
     pub region: Option<String>,
     /// The AWS account, when the instance ARN or the role ARN names it; instances of one
@@ -86,6 +102,8 @@ pub struct Instance {
     pub series_limit: usize,
     /// Whether agents are also counted by user hierarchy group (each level of their path).
     pub hierarchy_labels: bool,
+    /// The intraday KPIs (GetMetricDataV2): when, over which windows, in which time zone.
+    pub intraday: Intraday,
     /// The queue sets, in file order.
     pub queue_sets: Vec<QueueSet>,
 }
@@ -107,6 +125,89 @@ pub struct QueueSet {
     /// Whether the agents are those serving the queues (the default) or those of routing
     /// profiles or a hierarchy group; then the queue lists are empty.
     pub selector: AgentSelector,
+    /// Service-level thresholds in whole seconds, ascending, each once (at most 20); a set with
+    /// any reads the intraday KPIs whatever the instance's `intraday` says.
+    pub service_level_thresholds: Vec<u32>,
+    /// The service level the set aims for, a ratio from 0 to 1, published for dashboards and
+    /// alerts to compare with.
+    pub service_level_target: Option<f64>,
+}
+
+impl QueueSet {
+    /// Whether the set reads the intraday KPIs: it names thresholds, or its instance turns them
+    /// on for every set.
+    pub fn reads_intraday(&self, instance: &Intraday) -> bool {
+        instance.enabled || !self.service_level_thresholds.is_empty()
+    }
+}
+
+/// The intraday KPIs of an instance (GetMetricDataV2, on their own interval and budget).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intraday {
+    /// `intraday: true`: every queue set reads them, not only those with thresholds.
+    pub enabled: bool,
+    /// Time between two reads.
+    pub interval: Duration,
+    /// The IANA time zone whose midnight starts `today`.
+    pub time_zone: String,
+    /// The windows read, in file order, each once.
+    pub windows: Vec<IntradayWindow>,
+    /// How contacts are compared with a service-level threshold.
+    pub comparison: ThresholdComparison,
+}
+
+impl Default for Intraday {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            interval: DEFAULT_INTRADAY_INTERVAL,
+            time_zone: "UTC".to_string(),
+            windows: vec![IntradayWindow::Today],
+            comparison: ThresholdComparison::Lt,
+        }
+    }
+}
+
+/// A window of the intraday KPIs: the `window` label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum IntradayWindow {
+    /// From midnight in the instance's time zone until now.
+    Today,
+    /// The last this long until now.
+    Trailing(Duration),
+}
+
+impl IntradayWindow {
+    /// The `window` label value: `today`, or the duration as written in humantime (`1h`,
+    /// `15m`, `1h 30m`).
+    pub fn label(&self) -> String {
+        match self {
+            Self::Today => "today".to_string(),
+            Self::Trailing(length) => humantime::format_duration(*length).to_string(),
+        }
+    }
+}
+
+/// How GetMetricDataV2 compares a contact's time with a service-level threshold
+/// (`service_level_comparison`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdComparison {
+    /// Answered in less than the threshold (the console's default).
+    #[default]
+    Lt,
+    /// Answered in the threshold or less.
+    Lte,
+}
+
+impl ThresholdComparison {
+    /// The API's spelling.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            Self::Lt => "LT",
+            Self::Lte => "LTE",
+        }
+    }
 }
 
 /// How a queue set picks its agents.
@@ -732,5 +833,85 @@ instances:
         assert_eq!(parsed, LabelValues::Ids);
         assert_eq!(LabelValues::default().as_str(), "names");
         assert!(serde_yaml::from_str::<LabelValues>("uuids").is_err());
+    }
+
+    #[test]
+    fn intraday_settings_inherit_from_defaults_and_sets_name_thresholds() {
+        let config = parse_ok(&format!(
+            "defaults:\n  time_zone: Europe/London\n  intraday_windows: [today, 1h]\ninstances:\n  - name: prod\n    instance_id: arn:aws:connect:eu-west-2:123456789012:instance/{INSTANCE}\n    intraday_interval: 2m\n    service_level_comparison: lte\n    queue_sets:\n      - name: support\n        queues: [{QUEUE_A}]\n        service_level_thresholds: [60s, 20s]\n        service_level_target: 0.8\n      - name: other\n        queues: [{QUEUE_B}]\n"
+        ));
+        let instance = &config.instances[0];
+        assert_eq!(
+            instance.intraday,
+            Intraday {
+                enabled: false,
+                interval: Duration::from_secs(120),
+                time_zone: "Europe/London".into(),
+                windows: vec![
+                    IntradayWindow::Today,
+                    IntradayWindow::Trailing(Duration::from_secs(3600))
+                ],
+                comparison: ThresholdComparison::Lte,
+            }
+        );
+        assert_eq!(
+            instance.instance_arn.as_deref(),
+            Some(format!("arn:aws:connect:eu-west-2:123456789012:instance/{INSTANCE}").as_str())
+        );
+        let (support, other) = (&instance.queue_sets[0], &instance.queue_sets[1]);
+        assert_eq!(support.service_level_thresholds, vec![20, 60]);
+        assert_eq!(support.service_level_target, Some(0.8));
+        assert!(support.reads_intraday(&instance.intraday));
+        assert!(
+            !other.reads_intraday(&instance.intraday),
+            "off unless intraday: true"
+        );
+        let on = parse_ok(&format!(
+            "{}    intraday: true\n",
+            minimal(&format!("[{QUEUE_A}]"))
+        ));
+        assert!(on.instances[0].queue_sets[0].reads_intraday(&on.instances[0].intraday));
+        assert_eq!(
+            on.instances[0].intraday.windows,
+            vec![IntradayWindow::Today]
+        );
+        assert_eq!(on.instances[0].instance_arn, None);
+    }
+
+    #[test]
+    fn intraday_mistakes_name_their_keys() {
+        let base = format!(
+            "instances:\n  - name: prod\n    instance_id: {INSTANCE}\n    region: eu-west-2\n    time_zone: Mars/Olympus\n    intraday_interval: 1s\n    intraday_windows: [today, yesterday, 10s, today]\n    queue_sets:\n      - name: support\n        queues: [{QUEUE_A}]\n        service_level_thresholds: [0s, 20s, 20s, 1.5s, 8d]\n        service_level_target: 80\n"
+        );
+        let found: Vec<(String, String)> = problems(&base)
+            .into_iter()
+            .map(|p| (p.key, p.message))
+            .collect();
+        let keys: Vec<&str> = found.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "instances[0].queue_sets[0].service_level_thresholds[0]",
+                "instances[0].queue_sets[0].service_level_thresholds[2]",
+                "instances[0].queue_sets[0].service_level_thresholds[3]",
+                "instances[0].queue_sets[0].service_level_thresholds[4]",
+                "instances[0].queue_sets[0].service_level_target",
+                "instances[0].intraday_interval",
+                "instances[0].time_zone",
+                "instances[0].intraday_windows[1]",
+                "instances[0].intraday_windows[2]",
+                "instances[0].intraday_windows[3]",
+            ],
+            "{found:#?}"
+        );
+        assert!(found[4].1.contains("0.8 for 80 %"), "{}", found[4].1);
+        assert!(found[6].1.contains("IANA"), "{}", found[6].1);
+        let many: Vec<String> = (1..=21).map(|s| format!("{s}s")).collect();
+        let too_many = problems(&format!(
+            "{}        service_level_thresholds: [{}]\n",
+            minimal(&format!("[{QUEUE_A}]")),
+            many.join(", ")
+        ));
+        assert!(too_many[0].message.contains("at most 20"), "{too_many:?}");
     }
 }

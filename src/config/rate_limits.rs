@@ -29,6 +29,14 @@ pub fn default_limits() -> BTreeMap<String, RateLimit> {
             burst: 8.0,
         },
     );
+    // Service Quotas' default; the burst is not published, so no more than a second's worth.
+    limits.insert(
+        "GetMetricDataV2".to_string(),
+        RateLimit {
+            rate: 10.0,
+            burst: 10.0,
+        },
+    );
     for list in [
         "ListQueues",
         "ListRoutingProfiles",

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{LabelValues, PlannerMode};
+use super::{LabelValues, PlannerMode, ThresholdComparison};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,6 +37,11 @@ pub(super) struct RawDefaults {
     pub(super) agent_series: Option<bool>,
     pub(super) series_limit: Option<usize>,
     pub(super) hierarchy_labels: Option<bool>,
+    pub(super) intraday: Option<bool>,
+    pub(super) intraday_interval: Option<String>,
+    pub(super) time_zone: Option<String>,
+    pub(super) intraday_windows: Option<Vec<String>>,
+    pub(super) service_level_comparison: Option<ThresholdComparison>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,6 +61,11 @@ pub(super) struct RawInstance {
     pub(super) agent_series: Option<bool>,
     pub(super) series_limit: Option<usize>,
     pub(super) hierarchy_labels: Option<bool>,
+    pub(super) intraday: Option<bool>,
+    pub(super) intraday_interval: Option<String>,
+    pub(super) time_zone: Option<String>,
+    pub(super) intraday_windows: Option<Vec<String>>,
+    pub(super) service_level_comparison: Option<ThresholdComparison>,
     pub(super) queue_sets: Vec<RawQueueSet>,
 }
 
@@ -68,6 +78,8 @@ pub(super) struct RawQueueSet {
     pub(super) hierarchy_group: Option<String>,
     pub(super) include: Option<String>,
     pub(super) exclude: Option<String>,
+    pub(super) service_level_thresholds: Option<Vec<String>>,
+    pub(super) service_level_target: Option<f64>,
 }
 
 /// `queues:` is a list today; the keyword form (`queues: all`) is reserved for discovery.

@@ -9,17 +9,20 @@ use aws_config::BehaviorVersion;
 use aws_sdk_connect::config::http::HttpResponse;
 use aws_sdk_connect::config::{Credentials, Region, SharedCredentialsProvider};
 use aws_sdk_connect::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_connect::primitives::DateTime;
 use aws_sdk_connect::types::{
-    Channel, CurrentMetric, CurrentMetricName, Filters, Grouping, Unit, UserDataFilters,
+    Channel, CurrentMetric, CurrentMetricName, FilterV2, Filters, Grouping, IntervalDetails,
+    IntervalPeriod, MetricFilterV2, MetricV2, ThresholdV2, Unit, UserDataFilters,
 };
 use aws_sdk_connect::Client;
 use futures_util::future::BoxFuture;
 
 use super::attempts::AttemptCounter;
-use super::convert::{agent_from_sdk, queue_metric_row_from_sdk};
+use super::convert::{agent_from_sdk, metric_data_row_from_sdk, queue_metric_row_from_sdk};
 use super::pages::{
-    ListEntry, ListPage, Listing, Listings, QueueMetricPage, QueueMetricPages, UserDataFilter,
-    UserDataPage, UserDataPages, PAGE_SIZE,
+    ListEntry, ListPage, Listing, Listings, MetricDataPage, MetricDataPages, MetricDataQuery,
+    MetricSpec, QueueMetricPage, QueueMetricPages, UserDataFilter, UserDataPage, UserDataPages,
+    PAGE_SIZE,
 };
 use super::request::{RequestError, RequestLog, RequestOutcome, SourceError};
 use crate::config::Instance;
@@ -39,6 +42,9 @@ pub struct ConnectSource {
     instance_id: String,
     /// Whether agents keep their hierarchy path (`hierarchy_labels`); memory otherwise.
     keep_hierarchy: bool,
+    /// The instance ARN GetMetricDataV2 takes: from the configuration, or DescribeInstance's
+    /// answer, asked once.
+    instance_arn: std::sync::Arc<tokio::sync::OnceCell<String>>,
 }
 
 impl ConnectSource {
@@ -92,6 +98,9 @@ impl ConnectSource {
             client: Client::from_conf(config.build()),
             instance_id: instance.instance_id.clone(),
             keep_hierarchy: instance.hierarchy_labels,
+            instance_arn: std::sync::Arc::new(tokio::sync::OnceCell::new_with(
+                instance.instance_arn.clone(),
+            )),
         })
     }
 }
@@ -325,6 +334,110 @@ impl QueueMetricPages for ConnectSource {
             Ok(QueueMetricPage { rows, next_token })
         })
     }
+}
+
+impl MetricDataPages for ConnectSource {
+    fn fetch_metric_data<'a>(
+        &'a self,
+        query: &'a MetricDataQuery<'a>,
+        next_token: Option<String>,
+    ) -> BoxFuture<'a, Result<MetricDataPage, RequestError>> {
+        Box::pin(async move {
+            let mut request = self
+                .client
+                .get_metric_data_v2()
+                .resource_arn(query.resource_arn)
+                .start_time(DateTime::from_secs_f64(query.start))
+                .end_time(DateTime::from_secs_f64(query.end))
+                .interval(
+                    IntervalDetails::builder()
+                        .time_zone(query.time_zone)
+                        .interval_period(IntervalPeriod::Total)
+                        .build(),
+                )
+                .filters(
+                    FilterV2::builder()
+                        .filter_key(query.filter_key)
+                        .set_filter_values(Some(query.ids.to_vec()))
+                        .build(),
+                )
+                .max_results(PAGE_SIZE)
+                .set_next_token(next_token);
+            for grouping in query.groupings {
+                request = request.groupings(*grouping);
+            }
+            for metric in query.metrics {
+                request = request.metrics(metric_v2(metric));
+            }
+            let output = request
+                .send()
+                .await
+                .map_err(|error| request_error(error, "GetMetricDataV2"))?;
+            let next_token = output.next_token;
+            let rows = output
+                .metric_results
+                .unwrap_or_default()
+                .into_iter()
+                .enumerate()
+                .map(|(index, result)| {
+                    metric_data_row_from_sdk(result).map_err(|problem| RequestError {
+                        outcome: RequestOutcome::MalformedResponse,
+                        code: None,
+                        message: format!("MetricResults[{index}] {problem}"),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(MetricDataPage { rows, next_token })
+        })
+    }
+
+    fn instance_arn(&self) -> BoxFuture<'_, Result<String, RequestError>> {
+        Box::pin(async move {
+            let arn = self
+                .instance_arn
+                .get_or_try_init(|| async {
+                    let output = self
+                        .client
+                        .describe_instance()
+                        .instance_id(&self.instance_id)
+                        .send()
+                        .await
+                        .map_err(|error| request_error(error, "DescribeInstance"))?;
+                    output
+                        .instance
+                        .and_then(|instance| instance.arn)
+                        .ok_or_else(|| RequestError {
+                            outcome: RequestOutcome::MalformedResponse,
+                            code: None,
+                            message: "DescribeInstance answered without Instance.Arn".into(),
+                        })
+                })
+                .await?;
+            Ok(arn.clone())
+        })
+    }
+}
+
+/// One metric of a request in the SDK's shape.
+fn metric_v2(spec: &MetricSpec) -> MetricV2 {
+    let mut metric = MetricV2::builder().name(spec.name);
+    if let Some((comparison, value)) = spec.threshold {
+        metric = metric.threshold(
+            ThresholdV2::builder()
+                .comparison(comparison)
+                .threshold_value(f64::from(value))
+                .build(),
+        );
+    }
+    if let Some((key, value)) = spec.metric_filter {
+        metric = metric.metric_filters(
+            MetricFilterV2::builder()
+                .metric_filter_key(key)
+                .metric_filter_values(value)
+                .build(),
+        );
+    }
+    metric.build()
 }
 
 /// Classifies an SDK error of `operation` and words it for the log, with the fix where it is

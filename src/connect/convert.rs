@@ -4,8 +4,10 @@
 
 use aws_sdk_connect::primitives::DateTime;
 use aws_sdk_connect::types::{
-    Channel, ContactInitiationMethod, ContactState, CurrentMetricResult, UserData,
+    Channel, ContactInitiationMethod, ContactState, CurrentMetricResult, MetricResultV2, UserData,
 };
+
+use super::pages::{MetricDataRow, MetricDataValue};
 
 use crate::model::{
     api_value, AgentRecord, ContactRecord, QueueMetric, QueueMetricRow, SlotsByChannel,
@@ -144,6 +146,52 @@ fn slots(map: Option<std::collections::HashMap<Channel, i32>>) -> SlotsByChannel
 
 fn epoch_seconds(time: &DateTime) -> f64 {
     time.as_secs_f64()
+}
+
+/// Converts one row of GetMetricDataV2: its dimensions sorted by key, each collection's metric
+/// (name, threshold, metric filters) and value, `None` where the service sent null. A
+/// collection without its metric's name is an error: its value would belong nowhere.
+pub fn metric_data_row_from_sdk(result: MetricResultV2) -> Result<MetricDataRow, String> {
+    let mut dimensions: Vec<(String, String)> =
+        result.dimensions.unwrap_or_default().into_iter().collect();
+    dimensions.sort();
+    let values = result
+        .collections
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(index, data)| {
+            let metric = data
+                .metric
+                .ok_or_else(|| format!("has Collections[{index}] without Metric"))?;
+            let name = metric
+                .name
+                .ok_or_else(|| format!("has Collections[{index}].Metric without Name"))?;
+            let threshold = metric
+                .threshold
+                .unwrap_or_default()
+                .first()
+                .and_then(|threshold| threshold.threshold_value);
+            let metric_filters = metric
+                .metric_filters
+                .unwrap_or_default()
+                .into_iter()
+                .map(|filter| {
+                    (
+                        filter.metric_filter_key.unwrap_or_default(),
+                        filter.metric_filter_values.unwrap_or_default(),
+                    )
+                })
+                .collect();
+            Ok(MetricDataValue {
+                name,
+                threshold,
+                metric_filters,
+                value: data.value.filter(|value| value.is_finite()),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(MetricDataRow { dimensions, values })
 }
 
 #[cfg(test)]

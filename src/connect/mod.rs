@@ -20,7 +20,8 @@ pub use budget::{BudgetKey, Budgets, InstanceBudgets, RateLimiter};
 pub use client::ConnectSource;
 pub use directory::{fetch_routing_directory, names_by_id, DirectoryReads, ListingBudgets};
 pub use pages::{
-    InstanceApi, ListEntry, ListPage, Listing, Listings, QueueMetricPage, QueueMetricPages,
+    InstanceApi, ListEntry, ListPage, Listing, Listings, MetricDataPage, MetricDataPages,
+    MetricDataQuery, MetricDataRow, MetricDataValue, MetricSpec, QueueMetricPage, QueueMetricPages,
     UserDataFilter, UserDataPage, UserDataPages, MAX_QUEUES_PER_REQUEST, PAGE_SIZE,
 };
 pub use paging::{list_all, RetryPolicy, SweepBudget};

@@ -148,7 +148,101 @@ pub trait QueueMetricPages: Send + Sync {
     ) -> BoxFuture<'a, Result<QueueMetricPage, RequestError>>;
 }
 
-/// Everything polling an instance needs from the API.
-pub trait InstanceApi: UserDataPages + Listings + QueueMetricPages {}
+/// One metric of a GetMetricDataV2 request, as the API names it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricSpec {
+    /// `Name`, e.g. `SERVICE_LEVEL`.
+    pub name: &'static str,
+    /// `Threshold`: comparison (`LT`, `LTE`) and value in seconds.
+    pub threshold: Option<(&'static str, u32)>,
+    /// `MetricFilters`: one key with one value, e.g. `INITIATION_METHOD = CALLBACK`.
+    pub metric_filter: Option<(&'static str, &'static str)>,
+}
 
-impl<T: UserDataPages + Listings + QueueMetricPages> InstanceApi for T {}
+/// One GetMetricDataV2 request: a window over at most 100 queues or routing profiles.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MetricDataQuery<'a> {
+    /// The instance ARN (`ResourceArn`).
+    pub resource_arn: &'a str,
+    /// `StartTime`, epoch seconds.
+    pub start: f64,
+    /// `EndTime`, epoch seconds.
+    pub end: f64,
+    /// `Interval.TimeZone` (IANA); the interval period is always `TOTAL`.
+    pub time_zone: &'a str,
+    /// The resource filter: `QUEUE` or `ROUTING_PROFILE`.
+    pub filter_key: &'static str,
+    /// Its values (at most 100).
+    pub ids: &'a [String],
+    /// `Groupings`, e.g. `QUEUE` and `CHANNEL`.
+    pub groupings: &'static [&'static str],
+    /// `Metrics`.
+    pub metrics: &'a [MetricSpec],
+}
+
+/// One value of a returned metric: its name, threshold and whether it came with a metric
+/// filter, as returned, and the value (`None`: the service sent null).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricDataValue {
+    /// `Metric.Name`.
+    pub name: String,
+    /// `Metric.Threshold[0].ThresholdValue`.
+    pub threshold: Option<f64>,
+    /// `Metric.MetricFilters`, each as (key, values).
+    pub metric_filters: Vec<(String, Vec<String>)>,
+    /// `Value`.
+    pub value: Option<f64>,
+}
+
+/// One row of GetMetricDataV2: its dimensions and values.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetricDataRow {
+    /// `Dimensions` (`QUEUE`, `CHANNEL`, `ROUTING_PROFILE`, ...), sorted by key.
+    pub dimensions: Vec<(String, String)>,
+    /// `Collections`.
+    pub values: Vec<MetricDataValue>,
+}
+
+impl MetricDataRow {
+    /// The value of dimension `key`.
+    pub fn dimension(&self, key: &str) -> Option<&str> {
+        self.dimensions
+            .iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// One page of GetMetricDataV2.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricDataPage {
+    /// The rows on this page.
+    pub rows: Vec<MetricDataRow>,
+    /// The token of the next page; `None` on the last.
+    pub next_token: Option<String>,
+}
+
+/// Fetches pages of GetMetricDataV2 (the intraday KPIs). The default methods refuse, for
+/// transports that serve only the real-time operations.
+pub trait MetricDataPages: Send + Sync {
+    /// Fetches one page of `query`.
+    fn fetch_metric_data<'a>(
+        &'a self,
+        query: &'a MetricDataQuery<'a>,
+        next_token: Option<String>,
+    ) -> BoxFuture<'a, Result<MetricDataPage, RequestError>> {
+        let _ = (query, next_token);
+        Box::pin(async { Err(RequestError::unsupported("GetMetricDataV2")) })
+    }
+
+    /// The instance's ARN, which GetMetricDataV2 takes instead of its ID: from the
+    /// configuration when it tells the account, else from DescribeInstance.
+    fn instance_arn(&self) -> BoxFuture<'_, Result<String, RequestError>> {
+        Box::pin(async { Err(RequestError::unsupported("DescribeInstance")) })
+    }
+}
+
+/// Everything polling an instance needs from the API.
+pub trait InstanceApi: UserDataPages + Listings + QueueMetricPages + MetricDataPages {}
+
+impl<T: UserDataPages + Listings + QueueMetricPages + MetricDataPages> InstanceApi for T {}

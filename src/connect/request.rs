@@ -127,6 +127,17 @@ pub struct RequestError {
     pub message: String,
 }
 
+impl RequestError {
+    /// A request this transport cannot make (a test fixture without that operation).
+    pub fn unsupported(operation: &str) -> Self {
+        Self {
+            outcome: RequestOutcome::ClientError,
+            code: None,
+            message: format!("{operation} is not available from this source"),
+        }
+    }
+}
+
 /// Why a sweep produced no snapshot.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SourceError {
@@ -177,6 +188,24 @@ pub enum SourceError {
         last: usize,
         /// What looked wrong.
         reason: String,
+    },
+    /// A GetMetricDataV2 request failed (after retries).
+    #[error("GetMetricDataV2 for {noun} {first}..{last} of {total}, window {window} (page {page}) failed: {source}")]
+    MetricData {
+        /// `queues` or `routing profiles`.
+        noun: &'static str,
+        /// The window read.
+        window: String,
+        /// 1-based index of the first ID of the failed chunk.
+        first: usize,
+        /// 1-based index of its last.
+        last: usize,
+        /// IDs asked for in the read.
+        total: usize,
+        /// 1-based page number within the chunk.
+        page: usize,
+        /// The request's error.
+        source: RequestError,
     },
     /// A look-up of the request planner failed.
     #[error("{operation}{} failed: {source}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]

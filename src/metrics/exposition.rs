@@ -14,22 +14,25 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use bytes::Bytes;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, Registry, TextEncoder};
 
+use super::families::intraday as intraday_families;
 use super::families::write_segment;
 use super::self_metrics::{
     budget_families, exporter_families, round_families, POLL_DURATION_BUCKETS,
 };
 use super::series_limit::{log_series_limit, SeriesCount, SeriesOptions};
-use super::store::TargetState;
-use super::text_format::{join, Segment, TextWriter};
+use super::store::{IntradayState, TargetState};
+use super::text_format::{concat, join, Segment, TextWriter};
 use crate::connect::{Budgets, RequestLog, RequestOutcome};
-use crate::model::{LabelNames, PollReport, RoundReport, TargetKey};
-use crate::web::{MetricsSource, TargetStatus};
+use crate::model::{IntradayReport, LabelNames, PollReport, RoundReport, TargetKey};
+use crate::web::{MetricsSource, SourceStatus, TargetStatus};
 
 /// The data source a segment comes from; segments join in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Source {
     /// GetCurrentUserData with the queue backlog of the same round.
     UserData,
+    /// GetMetricDataV2, on its own interval.
+    Intraday,
 }
 
 /// Which segment: a source's families for one instance.
@@ -44,13 +47,15 @@ struct SegmentKey {
 enum Reencode<'a> {
     /// The segment of one instance (its round finished).
     Instance(&'a str),
+    /// The intraday segment of one instance (its KPIs were read).
+    Intraday(&'a str),
     /// Every segment (the targets or their options changed).
     All,
 }
 
 impl MetricsSource for Exposition {
-    fn encoded(&self) -> Bytes {
-        Exposition::encoded(self)
+    fn encoded_pieces(&self) -> Vec<Bytes> {
+        Exposition::encoded_pieces(self)
     }
 
     fn encoded_gzip(&self) -> Bytes {
@@ -68,6 +73,8 @@ pub struct Exposition {
     targets: Mutex<BTreeMap<TargetKey, TargetState>>,
     /// The encoded data families of each source and instance, joined when published.
     segments: Mutex<BTreeMap<SegmentKey, Segment>>,
+    /// The intraday source's state by instance (only those that read it).
+    intraday: Mutex<BTreeMap<String, IntradayState>>,
     /// The last round of each instance.
     rounds: Mutex<BTreeMap<String, RoundReport>>,
     request_logs: Mutex<BTreeMap<String, RequestLog>>,
@@ -92,20 +99,24 @@ pub enum ExpositionError {
     Compress(#[from] std::io::Error),
 }
 
-/// One published exposition, plain and gzip-compressed.
+/// One published exposition: the plain text as the pieces of its segments (never joined into
+/// another copy), and gzip-compressed.
 #[derive(Debug, Default)]
 struct Encoded {
-    plain: Bytes,
+    pieces: Vec<Bytes>,
     gzip: Bytes,
 }
 
-/// Compresses `text` at the fastest level: the exposition is text with long repeated label
-/// sets, so even that level shrinks it about tenfold, for a few milliseconds per round.
-fn gzip(text: &[u8], capacity: usize) -> std::io::Result<Vec<u8>> {
+/// Compresses the pieces as one text at the fastest level: the exposition is text with long
+/// repeated label sets, so even that level shrinks it about tenfold, for a few milliseconds
+/// per round.
+fn gzip(pieces: &[Bytes], capacity: usize) -> std::io::Result<Vec<u8>> {
     use std::io::Write as _;
     let mut encoder =
         flate2::write::GzEncoder::new(Vec::with_capacity(capacity), flate2::Compression::fast());
-    encoder.write_all(text)?;
+    for piece in pieces {
+        encoder.write_all(piece)?;
+    }
     encoder.finish()
 }
 
@@ -136,6 +147,7 @@ impl Exposition {
                     .collect(),
             ),
             segments: Mutex::new(BTreeMap::new()),
+            intraday: Mutex::new(BTreeMap::new()),
             rounds: Mutex::new(BTreeMap::new()),
             request_logs: Mutex::new(request_logs),
             series_options: Mutex::new(BTreeMap::new()),
@@ -174,6 +186,22 @@ impl Exposition {
             .unwrap_or_else(PoisonError::into_inner)
             .insert(instance.to_string(), round);
         self.publish(Reencode::Instance(instance))
+    }
+
+    /// Applies one read of `instance`'s intraday KPIs and publishes them: only their own
+    /// segment is encoded.
+    pub fn record_intraday(
+        &self,
+        instance: &str,
+        report: IntradayReport,
+    ) -> Result<(), ExpositionError> {
+        self.intraday
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(instance.to_string())
+            .or_default()
+            .apply(report);
+        self.publish(Reencode::Intraday(instance))
     }
 
     /// Sets what each instance's queue sets publish beyond the aggregates (from the next
@@ -242,6 +270,11 @@ impl Exposition {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .retain(|instance, _| request_logs.contains_key(instance));
+            // A reload restarts the intraday tasks; their next read publishes again.
+            self.intraday
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .retain(|instance, _| request_logs.contains_key(instance));
             *self
                 .request_logs
                 .lock()
@@ -259,12 +292,19 @@ impl Exposition {
             .cloned()
     }
 
-    /// The latest encoded exposition (text format 0.0.4). Cheap: a reference-counted copy.
+    /// The latest encoded exposition (text format 0.0.4) as one text: a copy, for tests and
+    /// tools (the server sends [`Exposition::encoded_pieces`]).
     pub fn encoded(&self) -> Bytes {
+        concat(&self.encoded_pieces())
+    }
+
+    /// The latest encoded exposition as the pieces to send one after another. Cheap:
+    /// reference-counted copies.
+    pub fn encoded_pieces(&self) -> Vec<Bytes> {
         self.encoded
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .plain
+            .pieces
             .clone()
     }
 
@@ -300,6 +340,20 @@ impl Exposition {
                 (instance.clone(), (all, throttled))
             })
             .collect();
+        let intraday: BTreeMap<String, SourceStatus> = self
+            .intraday
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(instance, state)| {
+                let status = SourceStatus {
+                    up: state.up,
+                    last_success: state.last_success,
+                    last_error: state.last_error.clone(),
+                };
+                (instance.clone(), status)
+            })
+            .collect();
         self.lock_targets()
             .iter()
             .map(|(key, state)| {
@@ -316,6 +370,7 @@ impl Exposition {
                     last_error: state.last_error.clone(),
                     instance_requests,
                     instance_throttled,
+                    intraday: intraday.get(&key.instance).cloned(),
                 }
             })
             .collect()
@@ -332,37 +387,56 @@ impl Exposition {
     fn publish(&self, reencode: Reencode<'_>) -> Result<(), ExpositionError> {
         let mut targets = self.lock_targets();
         let mut segments = self.segments.lock().unwrap_or_else(PoisonError::into_inner);
-        let instances: Vec<String> = match reencode {
-            Reencode::Instance(instance) => vec![instance.to_string()],
+        let mut reencoded: Vec<SegmentKey> = match reencode {
+            Reencode::Instance(instance) => vec![SegmentKey {
+                source: Source::UserData,
+                instance: instance.to_string(),
+            }],
+            Reencode::Intraday(instance) => vec![SegmentKey {
+                source: Source::Intraday,
+                instance: instance.to_string(),
+            }],
             Reencode::All => {
                 segments.clear();
                 let mut all: Vec<String> = targets.keys().map(|key| key.instance.clone()).collect();
                 all.dedup();
-                all
+                all.into_iter()
+                    .flat_map(|instance| {
+                        [Source::Intraday, Source::UserData].map(|source| SegmentKey {
+                            source,
+                            instance: instance.clone(),
+                        })
+                    })
+                    .collect()
             }
         };
-        for instance in instances {
-            let key = SegmentKey {
-                source: Source::UserData,
-                instance,
+        // Intraday first where both are encoded: the real-time segment counts its series.
+        reencoded.sort_by_key(|key| key.source != Source::Intraday);
+        for key in reencoded {
+            let segment = match key.source {
+                Source::UserData => self.encode_instance(&mut targets, &key.instance),
+                Source::Intraday => self.encode_intraday(&mut targets, &key.instance),
             };
-            match self.encode_instance(&mut targets, &key.instance) {
+            match segment {
                 Some(segment) => segments.insert(key, segment),
-                // A removed instance's last round: its series go.
+                // A removed instance's last round, or an instance without intraday KPIs.
                 None => segments.remove(&key),
             };
         }
         drop(targets);
         let tail = self.self_metrics()?;
-        let (plain_capacity, gzip_capacity) = {
-            let current = self.encoded.read().unwrap_or_else(PoisonError::into_inner);
-            (current.plain.len().max(4096), current.gzip.len().max(1024))
-        };
+        let gzip_capacity = self
+            .encoded
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .gzip
+            .len()
+            .max(1024);
         let parts: Vec<&Segment> = segments.values().collect();
-        let plain = join(&parts, &tail, plain_capacity);
-        let gzip = gzip(&plain, gzip_capacity)?;
+        let pieces = join(&parts, Bytes::from(tail));
+        let gzip = gzip(&pieces, gzip_capacity)?;
         *self.encoded.write().unwrap_or_else(PoisonError::into_inner) = Encoded {
-            plain: Bytes::from(plain),
+            pieces,
             gzip: Bytes::from(gzip),
         };
         drop(segments);
@@ -405,6 +479,39 @@ impl Exposition {
             }
             log_series_limit(key, state.dropped_series, count);
             state.dropped_series = count.dropped;
+            state.realtime_series = count.realtime;
+        }
+        Some(segment)
+    }
+
+    /// The intraday families of `instance`, each set within what its series limit leaves
+    /// after the real-time aggregates and backlog; `None` when the instance reads none.
+    fn encode_intraday(
+        &self,
+        targets: &mut BTreeMap<TargetKey, TargetState>,
+        instance: &str,
+    ) -> Option<Segment> {
+        let limit = self.options_of(instance).series_limit;
+        let intraday = self.intraday.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = intraday.get(instance)?;
+        let (segment, counts) = {
+            let sets = intraday_families::targets_of(state, targets, limit);
+            let mut writer = TextWriter::default();
+            let counts = intraday_families::write_segment(&mut writer, instance, state, &sets);
+            let keys: Vec<TargetKey> = sets.iter().map(|set| set.key.clone()).collect();
+            (
+                writer.into_segment(),
+                keys.into_iter().zip(counts).collect::<Vec<_>>(),
+            )
+        };
+        for (key, target) in targets
+            .iter_mut()
+            .filter(|(key, _)| key.instance == instance)
+        {
+            target.intraday_series = counts
+                .iter()
+                .find(|(of, _)| of == key)
+                .map_or((0, 0), |(_, count)| *count);
         }
         Some(segment)
     }
@@ -434,7 +541,10 @@ impl Exposition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{shared, AgentRecord, ContactRecord, QueueMetric, Snapshot};
+    use crate::model::{
+        shared, AgentRecord, ContactRecord, KpiRow, KpiValue, OccupancyRow, QueueKpi, QueueMetric,
+        SetIntraday, Snapshot,
+    };
     use std::time::Duration;
 
     fn key(set: &str) -> TargetKey {
@@ -732,6 +842,103 @@ mod tests {
         let support = statuses.iter().find(|s| s.key == key("support")).unwrap();
         assert_eq!(support.last_error.as_deref(), Some("AccessDeniedException"));
         assert!(!support.up);
+    }
+
+    fn intraday(outcome: Result<Vec<(TargetKey, SetIntraday)>, String>) -> IntradayReport {
+        IntradayReport {
+            started_at: 990.0,
+            duration: Duration::from_millis(40),
+            outcome,
+        }
+    }
+
+    fn kpis() -> SetIntraday {
+        let value = |kpi, threshold, value| KpiValue {
+            kpi,
+            threshold,
+            value,
+        };
+        SetIntraday {
+            rows: vec![Arc::new(KpiRow {
+                window: "today".into(),
+                queue_id: "q1".into(),
+                channel: "VOICE".into(),
+                values: vec![
+                    value(QueueKpi::ServiceLevel, Some(20), 0.75),
+                    value(QueueKpi::ContactsQueued, None, 8.0),
+                ],
+            })],
+            occupancy: vec![Arc::new(OccupancyRow {
+                window: "today".into(),
+                routing_profile_id: "p1".into(),
+                ratio: 0.5,
+            })],
+            target: Some(0.8),
+        }
+    }
+
+    #[test]
+    fn intraday_kpis_publish_in_their_own_segment_and_fail_on_their_own() {
+        let exposition = two_polled_sets();
+        let before = text(&exposition);
+        exposition
+            .record_intraday("prod", intraday(Ok(vec![(key("support"), kpis())])))
+            .unwrap();
+        let output = text(&exposition);
+        for line in [
+            "amazon_connect_queue_service_level_ratio{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\",threshold=\"20\",window=\"today\"} 0.75",
+            "amazon_connect_queue_contacts_queued{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\",window=\"today\"} 8",
+            "amazon_connect_routing_profile_agent_occupancy_ratio{connect_instance=\"prod\",queue_set=\"support\",routing_profile=\"p1\",window=\"today\"} 0.5",
+            "amazon_connect_queue_set_service_level_target_ratio{connect_instance=\"prod\",queue_set=\"support\"} 0.8",
+            "amazon_connect_source_up{connect_instance=\"prod\",source=\"intraday\"} 1",
+            "amazon_connect_source_last_success_timestamp_seconds{connect_instance=\"prod\",source=\"intraday\"} 990",
+        ] {
+            assert!(output.contains(line), "{line} missing from:\n{output}");
+        }
+        // Every real-time line is still there, unchanged: only the new segment was added.
+        for line in before.lines().filter(|l| !l.contains("exporter_series")) {
+            assert!(output.contains(line), "{line} changed");
+        }
+        // The intraday series count towards the set's series, after the aggregates.
+        let series = |text: &str| {
+            lines_of(text, "amazon_connect_exporter_series")
+                .into_iter()
+                .find(|l| l.contains("queue_set=\"support\""))
+                .map(str::to_string)
+        };
+        exposition
+            .record(
+                &key("support"),
+                report(Ok(snapshot("Available", "CONNECTED"))),
+            )
+            .unwrap();
+        let recounted = text(&exposition);
+        assert_ne!(
+            series(&before),
+            series(&recounted),
+            "4 intraday series counted"
+        );
+
+        exposition
+            .record_intraday("prod", intraday(Err("GetMetricDataV2 refused".into())))
+            .unwrap();
+        let failed = text(&exposition);
+        assert!(failed
+            .contains("amazon_connect_source_up{connect_instance=\"prod\",source=\"intraday\"} 0"));
+        assert!(
+            !failed.contains("amazon_connect_queue_service_level_ratio"),
+            "{failed}"
+        );
+        assert!(
+            failed.contains("amazon_connect_up{connect_instance=\"prod\",queue_set=\"support\"} 1")
+        );
+        let status = exposition
+            .statuses()
+            .into_iter()
+            .find(|s| s.key == key("support"))
+            .unwrap();
+        let intraday = status.intraday.unwrap();
+        assert!(!intraday.up && intraday.last_error.as_deref() == Some("GetMetricDataV2 refused"));
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub(super) struct SeriesCount {
     /// rather than those of whichever agents the API happened to list last (which would
     /// change from round to round).
     pub(super) agents_left_out: bool,
+    /// What `written` was after the aggregates and the backlog, before the intraday series
+    /// (written by their own segment) and per-agent series.
+    pub(super) realtime: usize,
 }
 
 /// One family's samples of one target, within the target's series limit: once the limit is

@@ -7,7 +7,7 @@ use super::counters::StateCounter;
 use super::families::user_data::TERMINAL_STATES;
 use super::series_limit::SeriesOptions;
 use super::summary::Summary;
-use crate::model::{AgentRecord, LabelNames, PollReport};
+use crate::model::{AgentRecord, IntradayReport, LabelNames, PollReport, SetIntraday, TargetKey};
 
 #[derive(Debug)]
 pub(super) struct TargetState {
@@ -26,6 +26,44 @@ pub(super) struct TargetState {
     pub(super) data_at: f64,
     /// Data series left out of the last exposition by the series limit.
     pub(super) dropped_series: usize,
+    /// Aggregate and backlog series the last real-time encode wrote: what the series limit
+    /// leaves for the intraday KPIs starts after them.
+    pub(super) realtime_series: usize,
+    /// Intraday series the last intraday encode wrote and dropped: the per-agent series come
+    /// after them in the limit's order.
+    pub(super) intraday_series: (usize, usize),
+}
+
+/// The intraday source's state of one instance.
+#[derive(Debug, Default)]
+pub(super) struct IntradayState {
+    /// Whether the last read succeeded.
+    pub(super) up: bool,
+    /// When the last good read started.
+    pub(super) last_success: Option<f64>,
+    /// The last read's error.
+    pub(super) last_error: Option<String>,
+    /// The sets' KPIs from the last good read; none after a failed one.
+    pub(super) sets: Vec<(TargetKey, SetIntraday)>,
+}
+
+impl IntradayState {
+    /// Applies one read: its sets' data, or the error that drops them.
+    pub(super) fn apply(&mut self, report: IntradayReport) {
+        match report.outcome {
+            Ok(sets) => {
+                self.up = true;
+                self.last_success = Some(report.started_at);
+                self.last_error = None;
+                self.sets = sets;
+            }
+            Err(error) => {
+                self.up = false;
+                self.last_error = Some(error);
+                self.sets = Vec::new();
+            }
+        }
+    }
 }
 
 impl TargetState {
@@ -44,6 +82,8 @@ impl TargetState {
             agents: Vec::new(),
             data_at: 0.0,
             dropped_series: 0,
+            realtime_series: 0,
+            intraday_series: (0, 0),
         }
     }
 

@@ -39,7 +39,7 @@ impl Kind {
 struct Section {
     name: &'static str,
     /// `# HELP` and `# TYPE` lines, made with the first sample; `None` while there is none.
-    header: Option<String>,
+    header: Option<Bytes>,
     /// Where the family's sample lines are in the segment's text.
     samples: Range<usize>,
 }
@@ -127,11 +127,12 @@ impl Segment {
     }
 }
 
-/// The exposition of `segments`, family by family: the families in the order they were started
-/// (the first segment that has a family places it), each with its `# HELP` and `# TYPE` lines
-/// once and then the samples of every segment, in segment order; a family no segment wrote a
-/// sample of is left out. `tail` (families encoded elsewhere) follows.
-pub fn join(segments: &[&Segment], tail: &[u8], capacity: usize) -> Vec<u8> {
+/// The exposition of `segments`, family by family, as pieces to send one after another: the
+/// families in the order they were started (the first segment that has a family places it),
+/// each with its `# HELP` and `# TYPE` lines once and then the samples of every segment, in
+/// segment order; a family no segment wrote a sample of is left out. `tail` (families encoded
+/// elsewhere) follows. The pieces share the segments' text: nothing is copied.
+pub fn join(segments: &[&Segment], tail: Bytes) -> Vec<Bytes> {
     let mut order: Vec<&'static str> = Vec::new();
     let mut placed: std::collections::HashSet<&'static str> = std::collections::HashSet::new();
     for segment in segments {
@@ -141,7 +142,7 @@ pub fn join(segments: &[&Segment], tail: &[u8], capacity: usize) -> Vec<u8> {
             }
         }
     }
-    let mut out = Vec::with_capacity(capacity);
+    let mut pieces = Vec::with_capacity(order.len() * (segments.len() + 1) + 1);
     for name in order {
         let sections = segments.iter().filter_map(|segment| {
             let section = &segment.sections[*segment.index.get(name)?];
@@ -153,13 +154,24 @@ pub fn join(segments: &[&Segment], tail: &[u8], capacity: usize) -> Vec<u8> {
         else {
             continue;
         };
-        out.extend_from_slice(header.as_bytes());
+        pieces.push(header.clone());
         for (segment, section) in sections {
-            out.extend_from_slice(&segment.text[section.samples.clone()]);
+            if !section.samples.is_empty() {
+                pieces.push(segment.text.slice(section.samples.clone()));
+            }
         }
     }
-    out.extend_from_slice(tail);
-    out
+    pieces.push(tail);
+    pieces
+}
+
+/// The pieces as one text (for tests and tools; the server sends the pieces as they are).
+pub fn concat(pieces: &[Bytes]) -> Bytes {
+    let mut text = Vec::with_capacity(pieces.iter().map(Bytes::len).sum());
+    for piece in pieces {
+        text.extend_from_slice(piece);
+    }
+    Bytes::from(text)
 }
 
 /// One family being written; see [`TextWriter::family`].
@@ -191,7 +203,7 @@ impl Family<'_> {
             header.push(' ');
             header.push_str(self.kind.as_str());
             header.push('\n');
-            self.section.header = Some(header);
+            self.section.header = Some(Bytes::from(header));
         }
         self.out.push_str(name);
         if !self.label_names.is_empty() {
@@ -264,7 +276,9 @@ mod tests {
         let _ = &mut empty;
         let mut bare = writer.family("bare", "No labels.", Kind::Gauge, &[]);
         bare.sample(&[], f64::INFINITY);
-        let text = String::from_utf8(join(&[&writer.into_segment()], b"", 0)).unwrap();
+        let text =
+            String::from_utf8(concat(&join(&[&writer.into_segment()], Bytes::new())).to_vec())
+                .unwrap();
         assert_eq!(
             text,
             "# HELP x_total Help with a \\\\ and\\na line.\n# TYPE x_total counter\n\
@@ -293,14 +307,16 @@ mod tests {
     #[test]
     fn segments_join_family_by_family_with_one_header_each() {
         let (one, two) = (segment("1", false), segment("2", true));
-        let text = String::from_utf8(join(&[&one, &two], b"# tail\n", 0)).unwrap();
+        let pieces = join(&[&one, &two], Bytes::from_static(b"# tail\n"));
+        let text = String::from_utf8(concat(&pieces).to_vec()).unwrap();
         assert_eq!(
             text,
             "# HELP a A.\n# TYPE a gauge\na{i=\"1\"} 1\na{i=\"2\"} 1\n\
              # HELP b B.\n# TYPE b gauge\nb{i=\"2\"} 2\n\
              # HELP c C.\n# TYPE c gauge\nc{i=\"1\"} 3\nc{i=\"2\"} 3\n# tail\n"
         );
-        assert_eq!(join(&[&one, &two], b"", 0), join(&[&one, &two], b"", 4096));
+        // Headers and samples are shared pieces: 3 headers, 5 sample runs, the tail.
+        assert_eq!(pieces.len(), 9);
     }
 
     #[test]

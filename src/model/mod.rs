@@ -2,8 +2,12 @@
 //! and the instance's routing directory. A leaf: no I/O, no other module of the exporter.
 
 mod directory;
+mod intraday;
 
 pub use directory::{LabelNames, RoutingDirectory};
+pub use intraday::{
+    IntradayReport, KpiRow, KpiValue, OccupancyRow, QueueKpi, SetIntraday, CALLBACK_FILTER,
+};
 
 use std::borrow::Cow;
 use std::sync::Arc;

@@ -69,18 +69,19 @@ pub(super) fn needs_directory(target: &Target) -> bool {
             set.discovery.is_some()
                 || !set.queue_names.is_empty()
                 || set.selector != AgentSelector::Queues
+                || set.intraday
         })
 }
 
 /// Which optional look-ups the reads of `target` make.
 fn directory_reads(target: &Target) -> DirectoryReads {
     DirectoryReads {
-        // Routing-profile sets need the queues their profiles serve for their backlog.
+        // Routing-profile sets need the queues their profiles serve for their backlog, and
+        // the intraday KPIs the profiles serving each set's queues for occupancy.
         profile_queues: target.planner != PlannerMode::Queues
-            || target
-                .sets
-                .iter()
-                .any(|set| matches!(set.selector, AgentSelector::RoutingProfiles { .. })),
+            || target.sets.iter().any(|set| {
+                set.intraday || matches!(set.selector, AgentSelector::RoutingProfiles { .. })
+            }),
         users: target.agent_names,
         hierarchy_groups: target.hierarchy_names
             || target.sets.iter().any(|set| {

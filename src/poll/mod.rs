@@ -4,6 +4,7 @@
 
 pub mod clock;
 mod directory;
+mod intraday;
 pub mod queue_sets;
 mod round;
 pub mod scheduler;

@@ -25,6 +25,12 @@ pub struct QueueSetTarget {
     pub discovery: Option<QueueDiscovery>,
     /// Whether the agents are those of the queues, or of routing profiles or a hierarchy group.
     pub selector: AgentSelector,
+    /// Whether the set reads the intraday KPIs.
+    pub intraday: bool,
+    /// Its service-level thresholds, whole seconds, ascending.
+    pub service_level_thresholds: Vec<u32>,
+    /// Its service-level target, a ratio.
+    pub service_level_target: Option<f64>,
 }
 
 /// One queue set as a round asks for it: its agents' filter and the queues whose backlog

@@ -14,11 +14,14 @@ use tracing::{debug, error, info, info_span, Instrument, Span};
 
 use super::clock::WallClock;
 use super::directory::{directory_loop, has_unknown_id, needs_directory, DirectoryCache};
+use super::intraday::intraday_loop;
 use super::queue_sets::{log_discovery, QueueSetTarget, ResolvedSets};
 use super::round::{log_outcome, log_overrun, run_round, RoundStart, SetOutcome, USER_DATA};
-use crate::config::{LabelValues, PlannerMode};
+use crate::config::{Intraday, LabelValues, PlannerMode};
 use crate::connect::{InstanceApi, InstanceBudgets, RequestLog, RetryPolicy};
-use crate::model::{AgentRecord, LabelNames, PollReport, RoundReport, RoutingDirectory, TargetKey};
+use crate::model::{
+    AgentRecord, IntradayReport, LabelNames, PollReport, RoundReport, RoutingDirectory, TargetKey,
+};
 use crate::sources::user_data::planner::{self, AgentsByProfile, Plan};
 
 /// The first poll of each target waits a random part of this (capped by a tenth of the
@@ -39,6 +42,12 @@ pub trait PollSink: Send + Sync {
         round: RoundReport,
         names: Option<Arc<LabelNames>>,
     );
+
+    /// Called once per read of an instance's intraday KPIs. A sink that publishes no such KPIs
+    /// (a test's) leaves this as it is.
+    fn record_intraday(&self, instance: &str, report: IntradayReport) {
+        let _ = (instance, report);
+    }
 }
 
 /// One instance with its queue sets and everything needed to poll them.
@@ -75,6 +84,8 @@ pub struct Target {
     pub retry: RetryPolicy,
     /// Where rounds read the time they started.
     pub clock: WallClock,
+    /// The intraday KPIs' interval, windows, time zone and comparison.
+    pub intraday: Intraday,
 }
 
 /// The running polling tasks.
@@ -103,6 +114,17 @@ impl Scheduler {
             if needs_directory(&target) {
                 tasks.spawn_on(
                     directory_loop(target.clone(), Arc::clone(&directory), stopped.clone()),
+                    runtime,
+                );
+            }
+            if target.sets.iter().any(|set| set.intraday) {
+                tasks.spawn_on(
+                    intraday_loop(
+                        target.clone(),
+                        Arc::clone(&directory),
+                        Arc::clone(&sink),
+                        stopped.clone(),
+                    ),
                     runtime,
                 );
             }
@@ -326,12 +348,12 @@ fn finish_round(
     (polls, report)
 }
 
-fn start_jitter(interval: Duration) -> Duration {
+pub(super) fn start_jitter(interval: Duration) -> Duration {
     let cap = MAX_START_JITTER.min(interval / 10);
     cap.mul_f64(rand::rng().random_range(0.0..=1.0))
 }
 
-fn jittered(interval: Duration) -> Duration {
+pub(super) fn jittered(interval: Duration) -> Duration {
     interval.mul_f64(rand::rng().random_range(1.0 - INTERVAL_JITTER..=1.0 + INTERVAL_JITTER))
 }
 
@@ -341,8 +363,9 @@ mod tests {
     use crate::config::rate_limits::known_operations;
     use crate::config::{AgentSelector, RateLimit};
     use crate::connect::{
-        Budgets, ListEntry, ListPage, Listing, Listings, QueueMetricPage, QueueMetricPages,
-        RequestError, RequestOutcome, UserDataFilter, UserDataPage, UserDataPages,
+        Budgets, ListEntry, ListPage, Listing, Listings, MetricDataPages, QueueMetricPage,
+        QueueMetricPages, RequestError, RequestOutcome, UserDataFilter, UserDataPage,
+        UserDataPages,
     };
     use crate::model::{QueueMetric, QueueMetricRow};
     use futures_util::future::BoxFuture;
@@ -446,6 +469,8 @@ mod tests {
 
     /// One VOICE row per queue asked for, with as many contacts in queue as the queue name
     /// is long.
+    impl MetricDataPages for FakeInstance {}
+
     impl QueueMetricPages for FakeInstance {
         fn fetch_queue_metrics<'a>(
             &'a self,
@@ -568,6 +593,9 @@ mod tests {
                     queue_names: Vec::new(),
                     discovery: None,
                     selector: AgentSelector::Queues,
+                    intraday: false,
+                    service_level_thresholds: Vec::new(),
+                    service_level_target: None,
                 })
                 .collect(),
             interval,
@@ -583,6 +611,7 @@ mod tests {
             requests: RequestLog::default(),
             retry: RetryPolicy::default(),
             clock: WallClock::System,
+            intraday: Intraday::default(),
         }
     }
 

@@ -4,9 +4,11 @@
 //!
 //! - [`user_data`]: GetCurrentUserData, the agents of every queue set, with the request
 //!   planner that serves many sets from one routing-profile sweep;
-//! - [`queue_backlog`]: GetCurrentMetricData, contacts waiting in each set's queues.
+//! - [`queue_backlog`]: GetCurrentMetricData, contacts waiting in each set's queues;
+//! - [`intraday`]: GetMetricDataV2, today's service level, abandonment and handle times.
 //!
-//! A new source (intraday KPIs, the agent event stream) is a new module here.
+//! A new source (the agent event stream) is a new module here.
 
+pub mod intraday;
 pub mod queue_backlog;
 pub mod user_data;

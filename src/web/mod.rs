@@ -3,6 +3,7 @@
 //! the small [`MetricsSource`] trait defined here, which the exposition implements, and never
 //! waits for a poll.
 
+pub mod body;
 pub mod config;
 pub mod server;
 mod status_page;
@@ -15,8 +16,9 @@ pub use config::WebConfig;
 
 /// What the server needs of the published metrics.
 pub trait MetricsSource: Send + Sync + std::fmt::Debug {
-    /// The latest exposition in the text format 0.0.4. Cheap: a reference-counted copy.
-    fn encoded(&self) -> Bytes;
+    /// The latest exposition in the text format 0.0.4, as the pieces to send one after
+    /// another. Cheap: reference-counted copies.
+    fn encoded_pieces(&self) -> Vec<Bytes>;
     /// The same exposition, gzip-compressed once when it was published.
     fn encoded_gzip(&self) -> Bytes;
     /// The state of each queue set, for the status page and `/-/ready`.
@@ -42,6 +44,19 @@ pub struct TargetStatus {
     pub instance_requests: u64,
     /// Of those, the throttled ones.
     pub instance_throttled: u64,
+    /// The instance's intraday KPIs, where it reads them.
+    pub intraday: Option<SourceStatus>,
+}
+
+/// The state of a data source of an instance beside the real-time polls.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceStatus {
+    /// Whether its last read succeeded.
+    pub up: bool,
+    /// When its last good read started, epoch seconds.
+    pub last_success: Option<f64>,
+    /// Its last read's error.
+    pub last_error: Option<String>,
 }
 
 /// `Content-Type` of the text exposition format 0.0.4.

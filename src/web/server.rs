@@ -8,8 +8,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
 use hyper::server::conn::http1;
@@ -21,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
+use super::body::Pieces;
 use super::config::{WebConfig, REALM};
 use super::status_page::landing_page;
 use super::{MetricsSource, CONTENT_TYPE as METRICS_CONTENT_TYPE};
@@ -126,7 +125,7 @@ pub async fn serve_http<H, F>(
     shutdown: impl Future<Output = ()>,
 ) where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+    F: Future<Output = Result<Response<Pieces>, Infallible>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
@@ -191,7 +190,7 @@ async fn serve_connection<IO, H, F>(
 where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send + 'static,
+    F: Future<Output = Result<Response<Pieces>, Infallible>> + Send + 'static,
 {
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -201,7 +200,7 @@ where
 }
 
 /// Answers one request: basic authentication first, when configured.
-pub async fn handle(state: &ServerState, request: &Request<Incoming>) -> Response<Full<Bytes>> {
+pub async fn handle(state: &ServerState, request: &Request<Incoming>) -> Response<Pieces> {
     if let Some(auth) = &state.web.basic_auth {
         let auth = Arc::clone(auth);
         let header = request
@@ -240,7 +239,7 @@ async fn route(
     method: &Method,
     path: &str,
     accept_encoding: Option<&str>,
-) -> Response<Full<Bytes>> {
+) -> Response<Pieces> {
     if path == "/-/reload" {
         return reload(state, method).await;
     }
@@ -266,11 +265,11 @@ async fn route(
     if path == state.telemetry_path {
         let gzip = accepts_gzip(accept_encoding);
         let body = if gzip {
-            state.exposition.encoded_gzip()
+            Pieces::from(state.exposition.encoded_gzip())
         } else {
-            state.exposition.encoded()
+            Pieces::new(state.exposition.encoded_pieces())
         };
-        let mut response = Response::new(Full::new(body));
+        let mut response = Response::new(body);
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE));
         headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
@@ -299,7 +298,7 @@ async fn route(
         _ => {
             let statuses = state.exposition.statuses();
             let page = landing_page(&state.version, &state.telemetry_path, &statuses);
-            let mut response = Response::new(Full::new(Bytes::from(page)));
+            let mut response = Response::new(Pieces::from(page));
             let headers = response.headers_mut();
             headers.insert(
                 CONTENT_TYPE,
@@ -313,7 +312,7 @@ async fn route(
 
 /// `POST` or `PUT /-/reload`, as in Prometheus: 200 when the new configuration runs, 500 with
 /// the reason when it was refused (the old one keeps running).
-async fn reload(state: &ServerState, method: &Method) -> Response<Full<Bytes>> {
+async fn reload(state: &ServerState, method: &Method) -> Response<Pieces> {
     if method != Method::POST && method != Method::PUT {
         let mut response = text(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -372,8 +371,8 @@ fn accepts_gzip(accept_encoding: Option<&str>) -> bool {
     })
 }
 
-fn text(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+fn text(status: StatusCode, body: String) -> Response<Pieces> {
+    let mut response = Response::new(Pieces::from(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
         CONTENT_TYPE,
@@ -430,7 +429,7 @@ mod tests {
         }
     }
 
-    async fn body(response: Response<Full<Bytes>>) -> String {
+    async fn body(response: Response<Pieces>) -> String {
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         String::from_utf8(bytes.to_vec()).unwrap()
     }

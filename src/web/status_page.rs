@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::TargetStatus;
+use super::{SourceStatus, TargetStatus};
 
 /// The status page: links, and a row per queue set with its state and the age of its data.
 pub(super) fn landing_page(
@@ -20,7 +20,7 @@ pub(super) fn landing_page(
     for status in statuses {
         let _ = writeln!(
             rows,
-            "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             escape(&status.key.instance),
             escape(&status.key.queue_set),
             state_class(status),
@@ -30,6 +30,7 @@ pub(super) fn landing_page(
             status.instance_requests,
             status.instance_throttled,
             escape(status.last_error.as_deref().unwrap_or("")),
+            intraday_cell(status.intraday.as_ref(), &ago),
         );
     }
     let metrics = escape(telemetry_path);
@@ -43,12 +44,24 @@ pub(super) fn landing_page(
 <ul><li><a href="{metrics}">Metrics</a></li><li><a href="/-/healthy">Health</a></li><li><a href="/-/ready">Readiness</a></li></ul>
 <h2>Queue sets</h2>
 <p>Age of data: time since the last successful poll started. API requests count every attempt since the exporter started, for the whole instance (its queue sets share them).</p>
-<table><tr><th>Instance</th><th>Queue set</th><th>State</th><th>Last poll</th><th>Age of data</th><th>API requests</th><th>Throttled</th><th>Last error</th></tr>
+<table><tr><th>Instance</th><th>Queue set</th><th>State</th><th>Last poll</th><th>Age of data</th><th>API requests</th><th>Throttled</th><th>Last error</th><th>Intraday KPIs</th></tr>
 {rows}</table>
 </body></html>
 "#,
         version = escape(version),
     )
+}
+
+/// The intraday column: off, up with the age of the last read, or down with the reason.
+fn intraday_cell(status: Option<&SourceStatus>, ago: &dyn Fn(Option<f64>) -> String) -> String {
+    match status {
+        None => "off".to_string(),
+        Some(status) if status.up => format!("up, read {}", ago(status.last_success)),
+        Some(status) => format!(
+            "down: {}",
+            escape(status.last_error.as_deref().unwrap_or("not read yet"))
+        ),
+    }
 }
 
 /// "3 s ago", "4 min ago", "2 h ago": precise enough to tell fresh from stale at a glance.

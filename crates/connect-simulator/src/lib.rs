@@ -3,8 +3,9 @@
 //! It speaks the service's real REST-JSON wire format (paths, JSON member names, epoch-second
 //! timestamps, error status codes with `x-amzn-ErrorType`), so the real AWS SDK pointed at it
 //! with `endpoint_url` works unchanged, for GetCurrentUserData, GetCurrentMetricData (over a
-//! simulated queue backlog) and the List* look-ups. Signatures are not checked. Everything
-//! random comes from a seed: the same options give byte-identical answers.
+//! simulated queue backlog), GetMetricDataV2 (over a contact history) and the List* look-ups.
+//! Signatures are not checked. Everything random comes from a seed: the same options give
+//! byte-identical answers.
 //!
 //! The exporter starts it only for `--demo` and its `simulate` subcommand (and its tests and
 //! benchmarks do); the exporter's production modules never name it, and this crate knows
@@ -33,7 +34,8 @@ pub use api::MissedPair;
 pub use faults::Faults;
 pub use quota::Quota;
 pub use running::{RunningSimulator, StartError};
-use scenario::{Scenario, Size, World};
+pub use scenario::{AgentActivity, AgentTimeSpan, AnsweredContact, HistoricalContact};
+use scenario::{Scenario, Size, Timing, World};
 
 /// The instance ID the simulator uses unless told otherwise (also in `config/demo.yaml`).
 pub const DEMO_INSTANCE_ID: &str = "4a1f6c3e-9b2d-4e8f-a5c7-1d3b5e7f9a20";
@@ -62,6 +64,10 @@ pub struct SimulatorOptions {
     /// Where the simulated clock stands when warm-up ends, epoch seconds; `None`: now. With
     /// `frozen`, a fixed value makes every answer the same from run to run (golden tests).
     pub clock_at: Option<f64>,
+    /// Where the contact history's backfill starts, epoch seconds; it runs up to the start of
+    /// warm-up, and the live history follows. `None`: UTC midnight of the simulated clock at
+    /// the end of warm-up, so that "today so far" has data from the start.
+    pub history_start: Option<f64>,
     /// Faults to inject.
     pub faults: Faults,
 }
@@ -79,6 +85,7 @@ impl Default for SimulatorOptions {
             frozen: false,
             tick: Duration::from_secs(1),
             clock_at: None,
+            history_start: None,
             faults: Faults::default(),
         }
     }
@@ -107,6 +114,8 @@ impl Simulator {
             Some("agents, queues and routing profiles must each be at least 1".to_string())
         } else if options.tick.is_zero() {
             Some("tick must be longer than 0".to_string())
+        } else if options.history_start.is_some_and(|t| !t.is_finite()) {
+            Some("history_start must be a finite number of epoch seconds".to_string())
         } else if !ids::is_uuid(&options.instance_id) {
             Some(format!(
                 "instance ID {:?} is not a UUID",
@@ -126,7 +135,7 @@ impl Simulator {
         });
         // Start in the past so that warm-up ends now.
         let start = now - f64::from(scenario::WARM_UP_TICKS) * tick;
-        let world = World::new(
+        let world = World::build(
             &options.instance_id,
             &options.region,
             &options.account_id,
@@ -136,8 +145,11 @@ impl Simulator {
                 routing_profiles: options.routing_profiles,
             },
             options.seed,
-            start,
-            tick,
+            Timing {
+                start,
+                tick_seconds: tick,
+                history_start: options.history_start,
+            },
         );
         Ok(Self {
             service: Arc::new(api::Service::new(world, options.frozen, options.faults)),
@@ -215,7 +227,32 @@ impl Simulator {
     /// When each GetCurrentUserData request arrived (faulted ones included), as time since the
     /// simulator started: what a test needs to check the rate a client really sent at.
     pub fn user_data_request_times(&self) -> Vec<Duration> {
-        self.service.user_data_times()
+        self.request_times("GetCurrentUserData")
+    }
+
+    /// When each request of `operation` (`GetMetricDataV2`, `ListQueues`, ...) arrived, faulted
+    /// ones included, as time since the simulator started (the first million requests).
+    pub fn request_times(&self, operation: &str) -> Vec<Duration> {
+        self.service.request_times(operation)
+    }
+
+    /// The contact history GetMetricDataV2 answers from (advanced to now unless frozen), in
+    /// the order the contacts were completed: backfilled ones first, then live ones. A test
+    /// computes the expected KPIs from these records; see the crate's README for what counts
+    /// where. Bounded: the last 35 days, at most [`scenario::MAX_HISTORY_CONTACTS`].
+    pub fn contact_history(&self) -> Vec<HistoricalContact> {
+        self.service
+            .with_world(|world| world.history.contacts(&world.scenario))
+    }
+
+    /// Every agent's time on contact and available (idle), as spans with their routing
+    /// profile: closed spans in the order they closed, then each agent's current span up to
+    /// [`Simulator::simulated_now`]. AGENT_OCCUPANCY over a window is the on-contact overlap
+    /// with it over the on-contact plus available overlap. Bounded like the contacts (at most
+    /// [`scenario::MAX_AGENT_TIME_SPANS`]).
+    pub fn agent_time(&self) -> Vec<AgentTimeSpan> {
+        self.service
+            .with_world(|world| world.history.agent_time(&world.scenario, world.now))
     }
 
     /// Serves the API on `listener` until `shutdown` completes.

@@ -125,4 +125,103 @@ mod tests {
             .err();
         assert!(matches!(error, Some(StartError::Bind { .. })), "{error:?}");
     }
+
+    /// One request on a fresh connection; the raw answer ("" when the server hung up).
+    async fn send(address: &str, method: &str, path: &str, body: &str) -> String {
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer).await;
+        answer
+    }
+
+    fn frozen(faults: crate::Faults) -> SimulatorOptions {
+        SimulatorOptions {
+            agents: 30,
+            queues: 4,
+            routing_profiles: 3,
+            frozen: true,
+            clock_at: Some(1_700_000_000.0),
+            faults,
+            ..SimulatorOptions::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn metric_data_v2_is_served_counted_and_faulted_like_the_others() {
+        let simulator = crate::Simulator::new(frozen(crate::Faults::default())).unwrap();
+        let scenario = simulator.scenario();
+        let body = serde_json::json!({
+            "ResourceArn": scenario.instance_arn,
+            "StartTime": 1_699_920_000.0,
+            "EndTime": simulator.simulated_now(),
+            "Filters": [{"FilterKey": "QUEUE", "FilterValues": [scenario.queues[0].id]}],
+            "Metrics": [{"Name": "CONTACTS_QUEUED"}],
+        })
+        .to_string();
+        for (faults, expect) in [
+            (crate::Faults::default(), "HTTP/1.1 200 OK"),
+            (
+                crate::Faults {
+                    throttle_rate: 1.0,
+                    ..crate::Faults::default()
+                },
+                "HTTP/1.1 429",
+            ),
+            (
+                crate::Faults {
+                    server_error_rate: 1.0,
+                    ..crate::Faults::default()
+                },
+                "HTTP/1.1 500",
+            ),
+            (
+                crate::Faults {
+                    reset_rate: 1.0,
+                    ..crate::Faults::default()
+                },
+                "",
+            ),
+        ] {
+            let running = RunningSimulator::start(frozen(faults), "127.0.0.1:0")
+                .await
+                .unwrap();
+            let address = running.endpoint_url().replace("http://", "");
+            let answer = send(&address, "POST", "/metrics/data", &body).await;
+            assert!(answer.starts_with(expect), "{expect:?}: {answer}");
+            if expect.contains("200") {
+                assert!(answer.contains("\"MetricResults\":[{"), "{answer}");
+            }
+            let simulator = running.simulator();
+            assert_eq!(simulator.request_count("GetMetricDataV2"), 1);
+            assert_eq!(simulator.request_times("GetMetricDataV2").len(), 1);
+            assert!(simulator.request_times("GetCurrentUserData").is_empty());
+            running.stop().await;
+        }
+    }
+
+    #[test]
+    fn the_history_is_fixed_by_seed_and_clock() {
+        let build = |seed| {
+            let options = SimulatorOptions {
+                seed,
+                ..frozen(crate::Faults::default())
+            };
+            crate::Simulator::new(options).unwrap()
+        };
+        let (a, b, c) = (build(1), build(1), build(2));
+        assert!(!a.contact_history().is_empty() && !a.agent_time().is_empty());
+        assert_eq!(a.contact_history(), b.contact_history());
+        assert_eq!(a.agent_time(), b.agent_time());
+        assert_ne!(a.contact_history(), c.contact_history());
+        let options = SimulatorOptions {
+            history_start: Some(f64::NAN),
+            ..SimulatorOptions::default()
+        };
+        assert!(crate::Simulator::new(options).is_err());
+    }
 }

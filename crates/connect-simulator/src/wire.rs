@@ -182,3 +182,62 @@ pub(crate) struct CurrentMetricRequest {
     pub(crate) name: Option<String>,
     pub(crate) unit: Option<String>,
 }
+
+/// GetMetricDataV2 request body. Timestamps are epoch seconds, as the SDK sends them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct GetMetricDataV2Request {
+    pub(crate) resource_arn: Option<String>,
+    pub(crate) start_time: Option<f64>,
+    pub(crate) end_time: Option<f64>,
+    pub(crate) interval: Option<IntervalDetails>,
+    pub(crate) filters: Option<Vec<FilterV2>>,
+    pub(crate) groupings: Option<Vec<String>>,
+    pub(crate) metrics: Option<Vec<MetricV2>>,
+    pub(crate) next_token: Option<String>,
+    pub(crate) max_results: Option<i64>,
+}
+
+/// `Interval`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct IntervalDetails {
+    pub(crate) time_zone: Option<String>,
+    pub(crate) interval_period: Option<String>,
+}
+
+/// One entry of `Filters`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct FilterV2 {
+    pub(crate) filter_key: Option<String>,
+    pub(crate) filter_values: Option<Vec<String>>,
+    pub(crate) string_condition: Option<serde_json::Value>,
+}
+
+/// One entry of `Metrics`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MetricV2 {
+    pub(crate) name: Option<String>,
+    pub(crate) metric_id: Option<String>,
+    pub(crate) threshold: Option<Vec<ThresholdV2>>,
+    pub(crate) metric_filters: Option<Vec<MetricFilterV2>>,
+}
+
+/// One entry of `Metrics[].Threshold`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ThresholdV2 {
+    pub(crate) comparison: Option<String>,
+    pub(crate) threshold_value: Option<f64>,
+}
+
+/// One entry of `Metrics[].MetricFilters`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MetricFilterV2 {
+    pub(crate) metric_filter_key: Option<String>,
+    pub(crate) metric_filter_values: Option<Vec<String>>,
+    pub(crate) negate: Option<bool>,
+}

@@ -4,6 +4,7 @@
 //! instance, most useful first, so that a set over its series limit loses its per-agent
 //! detail before anything else.
 
+pub mod intraday;
 pub mod per_agent;
 pub mod queue_backlog;
 pub mod user_data;
@@ -42,6 +43,13 @@ pub(super) fn write_segment(
 ) {
     user_data::write_families(writer, targets, counts);
     queue_backlog::write_families(writer, targets, counts);
+    // The intraday series come next in the limit's order; their own segment wrote them.
+    for ((_, state), count) in targets.iter().zip(counts.iter_mut()) {
+        count.realtime = count.written;
+        let (written, dropped) = state.intraday_series;
+        count.written += written;
+        count.dropped += dropped;
+    }
     per_agent::write_families(writer, targets, counts);
     write_series_counts(writer, targets, counts);
 }

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use hyper::StatusCode;
 
-use super::paging::{page_bounds, page_size};
+use super::paging::{fingerprint, page_size, shaped_page_bounds};
 use super::{invalid, Failure};
 use crate::scenario::{
     queue_metric_rows, CurrentMetric, MetricQuery, MetricRow, Scenario, World, METRIC_CHANNELS,
@@ -239,11 +239,11 @@ fn render_row(
     json!({"Dimensions": dimensions, "Collections": collections})
 }
 
-/// A fingerprint of what a GetCurrentMetricData request asks for (not its page size), FNV-1a
-/// over a canonical text, so that a token from one request shape is refused by another.
+/// A fingerprint of what a GetCurrentMetricData request asks for (not its page size), so that
+/// a token from one request shape is refused by another.
 fn request_shape(query: &MetricQuery, metrics: &[CurrentMetric]) -> String {
     let names: Vec<&str> = metrics.iter().map(|m| m.name()).collect();
-    let text = format!(
+    fingerprint(&format!(
         "{:?}|{:?}|{:?}|{}{}{}|{names:?}",
         query.queues,
         query.routing_profiles,
@@ -251,35 +251,7 @@ fn request_shape(query: &MetricQuery, metrics: &[CurrentMetric]) -> String {
         query.by_queue,
         query.by_channel,
         query.by_routing_profile
-    );
-    let hash = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    format!("{hash:016x}")
-}
-
-/// [`page_bounds`] with tokens that carry the request shape: `sim:OFFSET@SHAPE`.
-fn shaped_page_bounds(
-    total: usize,
-    token: Option<&str>,
-    page_size: usize,
-    shape: &str,
-) -> Result<(usize, usize, Option<String>), Failure> {
-    let plain = match token {
-        None => None,
-        Some(token) => Some(
-            token
-                .strip_suffix(shape)
-                .and_then(|rest| rest.strip_suffix('@'))
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "invalid NextToken {token:?}: not issued for this request"
-                    ))
-                })?,
-        ),
-    };
-    let (start, end, next) = page_bounds(total, plain, page_size)?;
-    Ok((start, end, next.map(|next| format!("{next}@{shape}"))))
+    ))
 }
 
 #[cfg(test)]

@@ -1,13 +1,16 @@
 //! HTTP routing and handlers of the simulated Connect API: request validation with the
 //! service's error names, filters, paging. Every bad input gets an error response, never a
-//! panic. Faults apply to GetCurrentMetricData as to the List* look-ups (not the quota, which
-//! is GetCurrentUserData's).
+//! panic. Faults apply to GetCurrentMetricData, GetMetricDataV2 and the List* look-ups as to
+//! GetCurrentUserData (not the quota, which is GetCurrentUserData's); a faulted request counts
+//! as a request of its operation.
 //!
 //! This module routes and keeps the shared state; each operation has its own module.
 
 mod decode;
 mod listings;
 mod metric_data;
+mod metric_data_v2;
+mod metric_v2_request;
 mod paging;
 #[cfg(test)]
 mod test_support;
@@ -46,7 +49,8 @@ pub(crate) struct Service {
     quota: Option<QuotaBucket>,
     started: tokio::time::Instant,
     counts: Mutex<BTreeMap<&'static str, u64>>,
-    user_data_times: Mutex<Vec<std::time::Duration>>,
+    /// When each request arrived, by operation, at most [`MAX_REMEMBERED_REQUESTS`] in all.
+    times: Mutex<RequestTimes>,
     /// Every (contact, agent) pair a GetCurrentUserData answer carried in the MISSED state.
     served_missed: Mutex<BTreeSet<MissedPair>>,
     request_ids: AtomicU64,
@@ -68,6 +72,13 @@ pub struct MissedPair {
 
 type HttpResponse = Response<Full<Bytes>>;
 
+/// Arrival times since the start, by operation.
+#[derive(Debug, Default)]
+struct RequestTimes {
+    by_operation: BTreeMap<&'static str, Vec<std::time::Duration>>,
+    total: usize,
+}
+
 impl Service {
     /// The state of a simulator serving `world`.
     pub(crate) fn new(world: World, frozen: bool, faults: Faults) -> Self {
@@ -78,18 +89,21 @@ impl Service {
             faults,
             started: tokio::time::Instant::now(),
             counts: Mutex::new(BTreeMap::new()),
-            user_data_times: Mutex::new(Vec::new()),
+            times: Mutex::new(RequestTimes::default()),
             served_missed: Mutex::new(BTreeSet::new()),
             request_ids: AtomicU64::new(0),
         }
     }
 
-    /// When each GetCurrentUserData request arrived, as time since the simulator started.
-    pub(crate) fn user_data_times(&self) -> Vec<std::time::Duration> {
-        self.user_data_times
+    /// When each request of `operation` arrived, as time since the simulator started.
+    pub(crate) fn request_times(&self, operation: &str) -> Vec<std::time::Duration> {
+        self.times
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .by_operation
+            .get(operation)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Every (contact, agent) pair served in the MISSED state so far.
@@ -127,7 +141,7 @@ impl Service {
             .unwrap_or(0)
     }
 
-    /// Counts one request of `operation`, remembering when GetCurrentUserData ones came.
+    /// Counts one request of `operation` and remembers when it came.
     fn count(&self, operation: &'static str) {
         *self
             .counts
@@ -135,24 +149,16 @@ impl Service {
             .unwrap_or_else(PoisonError::into_inner)
             .entry(operation)
             .or_default() += 1;
-        if operation == "GetCurrentUserData" {
-            let mut times = self
-                .user_data_times
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if times.len() < MAX_REMEMBERED_REQUESTS {
-                times.push(self.started.elapsed());
-            }
+        let mut times = self.times.lock().unwrap_or_else(PoisonError::into_inner);
+        if times.total < MAX_REMEMBERED_REQUESTS {
+            times.total += 1;
+            let elapsed = self.started.elapsed();
+            times
+                .by_operation
+                .entry(operation)
+                .or_default()
+                .push(elapsed);
         }
-    }
-
-    /// Faults answered before routing still count as requests of their operation.
-    fn count_fault(&self, is_user_data: bool) {
-        self.count(if is_user_data {
-            "GetCurrentUserData"
-        } else {
-            "other"
-        });
     }
 
     /// A fresh `x-amzn-RequestId`, as every real answer carries one.
@@ -187,7 +193,7 @@ pub(crate) async fn handle(
     let is_user_data = parts.uri.path().starts_with("/metrics/userdata/");
     let quota = service.quota.as_ref().filter(|_| is_user_data);
     let verdict = service.faults.verdict(quota);
-    if let Some(answer) = answer_fault(service, verdict, is_user_data) {
+    if let Some(answer) = answer_fault(service, verdict, &parts.method, parts.uri.path()) {
         return answer;
     }
     let response = route(
@@ -203,12 +209,25 @@ pub(crate) async fn handle(
     Ok(spoil(service, response, verdict).await)
 }
 
-/// The answer when `verdict` stops the request before routing; `None` when it goes on.
+/// The answer when `verdict` stops the request before routing; `None` when it goes on. A
+/// stopped request counts as one of its operation (`other` for no operation).
 fn answer_fault(
     service: &Service,
     verdict: Verdict,
-    is_user_data: bool,
+    method: &Method,
+    path: &str,
 ) -> Option<Result<HttpResponse, DropConnection>> {
+    if matches!(verdict, Verdict::Answer | Verdict::Malformed) {
+        return None;
+    }
+    let segments: Option<Vec<String>> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let segments = segments.unwrap_or_default();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    service.count(operation_at(method, &segments).map_or("other", |found| found.0));
     let (status, error_type, message) = match verdict {
         Verdict::Reset => return Some(Err(DropConnection)),
         Verdict::Throttle => (
@@ -223,7 +242,6 @@ fn answer_fault(
         ),
         Verdict::Answer | Verdict::Malformed => return None,
     };
-    service.count_fault(is_user_data);
     Some(Ok(error_response(service, status, error_type, message)))
 }
 
@@ -292,6 +310,8 @@ pub(crate) fn route(
     };
     service.with_world(|world| {
         let scenario = &world.scenario;
+        // GetMetricDataV2 names its instance in the body (ResourceArn), checked by its handler.
+        let instance = instance.unwrap_or(&scenario.instance_arn);
         if instance != scenario.instance_id && instance != scenario.instance_arn {
             return error_response(
                 service,
@@ -305,6 +325,8 @@ pub(crate) fn route(
                 user_data::get_current_user_data(world, body, &service.served_missed)
             }
             "GetCurrentMetricData" => metric_data::get_current_metric_data(world, body),
+            "GetMetricDataV2" => metric_data_v2::get_metric_data_v2(world, body),
+            "DescribeInstance" => Ok(describe_instance(scenario)),
             "ListRoutingProfileQueues" => {
                 listings::list_routing_profile_queues(world, profile.unwrap_or(""), &query)
             }
@@ -319,34 +341,50 @@ pub(crate) fn route(
     })
 }
 
-/// The operation at `method` and the decoded path `segments`, with the instance (ID or ARN)
-/// and the routing profile the path names.
-fn operation_at<'a>(
-    method: &Method,
-    segments: &[&'a str],
-) -> Option<(&'static str, &'a str, Option<&'a str>)> {
+/// What a path names: the operation, the instance (ID or ARN; `None` when the body names it)
+/// and the routing profile.
+type Operation<'a> = (&'static str, Option<&'a str>, Option<&'a str>);
+
+/// The operation at `method` and the decoded path `segments`.
+fn operation_at<'a>(method: &Method, segments: &[&'a str]) -> Option<Operation<'a>> {
     let found = match (method, segments) {
         (&Method::POST, ["metrics", "userdata", instance]) => {
-            ("GetCurrentUserData", *instance, None)
+            ("GetCurrentUserData", Some(*instance), None)
         }
         (&Method::POST, ["metrics", "current", instance]) => {
-            ("GetCurrentMetricData", *instance, None)
+            ("GetCurrentMetricData", Some(*instance), None)
         }
-        (&Method::GET, ["queues-summary", instance]) => ("ListQueues", *instance, None),
+        (&Method::POST, ["metrics", "data"]) => ("GetMetricDataV2", None, None),
+        (&Method::GET, ["instance", instance]) => ("DescribeInstance", Some(*instance), None),
+        (&Method::GET, ["queues-summary", instance]) => ("ListQueues", Some(*instance), None),
         (&Method::GET, ["routing-profiles-summary", instance]) => {
-            ("ListRoutingProfiles", *instance, None)
+            ("ListRoutingProfiles", Some(*instance), None)
         }
         (&Method::GET, ["routing-profiles", instance, profile, "queues"]) => {
-            ("ListRoutingProfileQueues", *instance, Some(*profile))
+            ("ListRoutingProfileQueues", Some(*instance), Some(*profile))
         }
-        (&Method::GET, ["agent-status", instance]) => ("ListAgentStatuses", *instance, None),
-        (&Method::GET, ["users-summary", instance]) => ("ListUsers", *instance, None),
+        (&Method::GET, ["agent-status", instance]) => ("ListAgentStatuses", Some(*instance), None),
+        (&Method::GET, ["users-summary", instance]) => ("ListUsers", Some(*instance), None),
         (&Method::GET, ["user-hierarchy-groups-summary", instance]) => {
-            ("ListUserHierarchyGroups", *instance, None)
+            ("ListUserHierarchyGroups", Some(*instance), None)
         }
         _ => return None,
     };
     Some(found)
+}
+
+/// DescribeInstance: the instance's ID, ARN and the few attributes a caller reads.
+fn describe_instance(scenario: &crate::scenario::Scenario) -> Value {
+    serde_json::json!({
+        "Instance": {
+            "Id": scenario.instance_id,
+            "Arn": scenario.instance_arn,
+            "IdentityManagementType": "CONNECT_MANAGED",
+            "InstanceStatus": "ACTIVE",
+            "InboundCallsEnabled": true,
+            "OutboundCallsEnabled": true,
+        }
+    })
 }
 
 /// An error answer: HTTP status, `x-amzn-ErrorType` and message.
@@ -391,6 +429,30 @@ fn error_response(
 mod tests {
     use super::test_support::{call, service};
     use super::*;
+
+    #[test]
+    fn describe_instance_gives_the_arn() {
+        let service = service();
+        let (id, arn) = service.with_world(|w| {
+            (
+                w.scenario.instance_id.clone(),
+                w.scenario.instance_arn.clone(),
+            )
+        });
+        let (status, _, reply) = call(
+            &service,
+            Method::GET,
+            &format!("/instance/{id}"),
+            None,
+            json!({}),
+        );
+        assert_eq!(status, StatusCode::OK, "{reply}");
+        assert_eq!(reply["Instance"]["Arn"], json!(arn));
+        assert_eq!(reply["Instance"]["Id"], json!(id));
+        assert_eq!(service.request_count("DescribeInstance"), 1);
+        let (status, _, _) = call(&service, Method::GET, "/instance/nope", None, json!({}));
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    }
 
     #[test]
     fn unknown_instance_and_operation() {

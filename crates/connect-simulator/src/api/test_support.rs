@@ -104,3 +104,10 @@ fn now_or_never<F: Future>(future: F) -> Option<F::Output> {
         Poll::Pending => None,
     }
 }
+
+pub(super) fn metric_data_v2(
+    service: &Service,
+    body: Value,
+) -> (StatusCode, Option<String>, Value) {
+    call(service, Method::POST, "/metrics/data", None, body)
+}

@@ -10,8 +10,16 @@
 //! sequence, so adding it changed none of the agents' and contacts' history for a given seed.
 //! [`queue_metric_rows`] derives GetCurrentMetricData's values from the state, as a pure
 //! function.
+//!
+//! The contact history (`history.rs`, [`HistoricalContact`], [`AgentTimeSpan`]) watches each
+//! tick after the world has moved and draws from a sequence of its own, so it changes nothing
+//! else either; `backfill.rs` fills in the day before the start, and `history_metrics.rs`
+//! computes GetMetricDataV2's values from it, as a pure function.
 
+mod backfill;
 mod backlog;
+mod history;
+mod history_metrics;
 mod metrics;
 mod step;
 #[cfg(test)]
@@ -23,8 +31,21 @@ use std::collections::BTreeMap;
 use rand::rngs::StdRng;
 use rand::Rng;
 
+pub use backfill::{
+    BACKFILL_ABANDON_PROBABILITY, BACKFILL_ABSENT_PROBABILITY, BACKFILL_BLOCK_SECONDS,
+    BACKFILL_CONTACTS_PER_QUEUE_PER_DAY,
+};
+pub use history::{
+    AgentActivity, AgentTimeSpan, AnsweredContact, HistoricalContact, HISTORY_CHANNELS,
+    HISTORY_RETENTION_SECONDS, MAX_AGENT_TIME_SPANS, MAX_ANSWER_WAIT_SECONDS, MAX_HISTORY_CONTACTS,
+    MEAN_ANSWER_WAIT_SECONDS, TRANSFER_OUT_PROBABILITY,
+};
+pub(crate) use history_metrics::{
+    history_metric_rows, Dimension, HistoryQuery, HistoryRow, MetricSpec,
+};
+pub use history_metrics::{Comparison, HistoricalMetric};
 pub use metrics::{queue_metric_rows, CurrentMetric, MetricQuery, MetricRow, QueueMetrics};
-pub(crate) use world::{Size, World};
+pub(crate) use world::{Size, Timing, World};
 
 /// Ticks of warm-up before the data is served, so that every state occurs from the start.
 pub const WARM_UP_TICKS: u32 = 90;
@@ -228,8 +249,13 @@ pub struct Contact {
 
 /// A random ID in the form Connect's IDs have.
 fn uuid(rng: &mut StdRng) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let bytes: [u8; 16] = rng.random();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut hex = String::with_capacity(32);
+    for byte in bytes {
+        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        hex.push(char::from(DIGITS[usize::from(byte & 15)]));
+    }
     // Version 4 / variant 1 nibbles, as real Connect IDs have.
     format!(
         "{}-{}-4{}-{}{}-{}",

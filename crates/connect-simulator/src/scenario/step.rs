@@ -29,6 +29,7 @@ impl World {
             update_slots(&mut self.scenario.agents[index]);
         }
         self.step_backlog(now);
+        self.history.observe(&self.scenario, now);
     }
 
     /// Moves each of the agent's contacts whose timer ran out to its next state; contacts past

@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::backlog::BACKLOG_SEED;
+use super::history::History;
 use super::{
     update_slots, uuid, Agent, AgentStatus, HierarchyGroup, Queue, RoutingProfile,
     RoutingProfileQueue, Scenario, HIERARCHY_GROUPS, QUEUE_NAMES, STATUSES, WARM_UP_TICKS,
@@ -23,9 +24,23 @@ pub(crate) struct World {
     pub(super) backlog_rng: StdRng,
     /// Simulated time of the state, epoch seconds.
     pub(crate) now: f64,
-    pub(super) tick_seconds: f64,
+    pub(crate) tick_seconds: f64,
     /// Ticks left in the current state, by contact ID.
     pub(super) timers: HashMap<String, u32>,
+    /// Contacts that passed through the queues and the agents' time, on its own sequence.
+    pub(crate) history: History,
+}
+
+/// When a world starts and how it moves.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    /// Epoch seconds at the start of warm-up.
+    pub(crate) start: f64,
+    /// Simulated seconds per tick.
+    pub(crate) tick_seconds: f64,
+    /// Where the history's backfill starts, epoch seconds; `None`: UTC midnight of the clock
+    /// at the end of warm-up.
+    pub(crate) history_start: Option<f64>,
 }
 
 /// How big a world to build.
@@ -38,7 +53,8 @@ pub(crate) struct Size {
 
 impl World {
     /// Builds the seeded world at `start` (epoch seconds) and warms it up, ending at
-    /// `start + WARM_UP_TICKS × tick`.
+    /// `start + WARM_UP_TICKS × tick`, its history backfilled from that day's UTC midnight.
+    #[cfg(test)]
     pub(crate) fn new(
         instance_id: &str,
         region: &str,
@@ -48,6 +64,28 @@ impl World {
         start: f64,
         tick_seconds: f64,
     ) -> Self {
+        let timing = Timing {
+            start,
+            tick_seconds,
+            history_start: None,
+        };
+        Self::build(instance_id, region, account_id, size, seed, timing)
+    }
+
+    /// [`World::new`] with the history's backfill starting at `timing.history_start`.
+    pub(crate) fn build(
+        instance_id: &str,
+        region: &str,
+        account_id: &str,
+        size: Size,
+        seed: u64,
+        timing: Timing,
+    ) -> Self {
+        let Timing {
+            start,
+            tick_seconds,
+            history_start,
+        } = timing;
         let mut rng = StdRng::seed_from_u64(seed);
         let instance_arn = format!("arn:aws:connect:{region}:{account_id}:instance/{instance_id}");
         let queues = build_queues(&mut rng, &instance_arn, size.queues);
@@ -67,8 +105,13 @@ impl World {
             scheduled_contacts: Vec::new(),
         };
         scenario.agents = build_agents(&mut rng, &scenario, size.agents, start);
+        let mut history = History::new(seed, &scenario, start);
+        let clock = start + f64::from(WARM_UP_TICKS) * tick_seconds;
+        let from = history_start.unwrap_or((clock / 86_400.0).floor() * 86_400.0);
+        history.backfill(&scenario, from, start);
 
         let mut world = World {
+            history,
             scenario,
             rng,
             backlog_rng: StdRng::seed_from_u64(seed ^ BACKLOG_SEED),
@@ -91,7 +134,9 @@ impl World {
         const MAX_CATCH_UP_TICKS: f64 = 600.0;
         let behind = ((now - self.now) / self.tick_seconds).floor();
         if behind > MAX_CATCH_UP_TICKS {
+            let skipped_from = self.now;
             self.now += (behind - MAX_CATCH_UP_TICKS) * self.tick_seconds;
+            self.history.skip(skipped_from, self.now);
         }
         while self.now + self.tick_seconds <= now {
             self.step();
