@@ -9,6 +9,7 @@
 //! configuration between replicas.
 
 pub mod ids;
+mod intraday;
 pub mod rate_limits;
 mod raw;
 pub mod shard;

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use super::ids::{self, ResourceKind};
+use super::intraday::{check_target, parse_thresholds, validate_intraday, RawIntraday};
 use super::rate_limits::{self, RateLimit};
 use super::raw::{RawConfig, RawInstance, RawQueueSet, RawQueues, RawRateLimit};
 use super::*;
@@ -151,16 +152,6 @@ struct Defaults {
     intraday: RawIntraday,
 }
 
-/// The intraday keys as written, of `defaults:` or an instance.
-#[derive(Debug, Default)]
-struct RawIntraday {
-    enabled: Option<bool>,
-    interval: Option<String>,
-    time_zone: Option<String>,
-    windows: Option<Vec<String>>,
-    comparison: Option<ThresholdComparison>,
-}
-
 /// Validates one instance entry; problems that need other instances are checked by the caller.
 fn validate_instance(
     index: usize,
@@ -275,203 +266,6 @@ fn validate_instance(
             .unwrap_or(false),
         intraday,
         queue_sets,
-    }
-}
-
-/// The instance's intraday settings: each key from the instance, else `defaults:`, else the
-/// built-in default.
-fn validate_intraday(
-    key: &str,
-    instance: RawIntraday,
-    defaults: &RawIntraday,
-    report: &mut impl FnMut(String, String),
-) -> Intraday {
-    let built_in = Intraday::default();
-    let (interval_key, interval) = match instance.interval {
-        Some(value) => (format!("{key}.intraday_interval"), Some(value)),
-        None => (
-            "defaults.intraday_interval".to_string(),
-            defaults.interval.clone(),
-        ),
-    };
-    let interval = parse_duration_key(interval.as_deref(), &interval_key, report)
-        .and_then(|interval| {
-            let (shortest, longest) = INTRADAY_INTERVAL_RANGE;
-            if (shortest..=longest).contains(&interval) {
-                return Some(interval);
-            }
-            report(
-                interval_key.clone(),
-                format!(
-                    "{} is out of range; allowed is {} to {}",
-                    humantime::format_duration(interval),
-                    humantime::format_duration(shortest),
-                    humantime::format_duration(longest)
-                ),
-            );
-            None
-        })
-        .unwrap_or(built_in.interval);
-    let (zone_key, zone) = match instance.time_zone {
-        Some(zone) => (format!("{key}.time_zone"), Some(zone)),
-        None => ("defaults.time_zone".to_string(), defaults.time_zone.clone()),
-    };
-    let time_zone = match zone {
-        Some(zone) if jiff::tz::TimeZone::get(&zone).is_ok() => zone,
-        Some(zone) => {
-            report(
-                zone_key,
-                format!("{zone:?} is not an IANA time zone name (such as Europe/London or UTC)"),
-            );
-            built_in.time_zone.clone()
-        }
-        None => built_in.time_zone.clone(),
-    };
-    let (windows_key, windows) = match instance.windows {
-        Some(windows) => (format!("{key}.intraday_windows"), Some(windows)),
-        None => (
-            "defaults.intraday_windows".to_string(),
-            defaults.windows.clone(),
-        ),
-    };
-    let windows = windows
-        .map(|windows| parse_windows(&windows, &windows_key, report))
-        .unwrap_or(built_in.windows);
-    Intraday {
-        enabled: instance.enabled.or(defaults.enabled).unwrap_or(false),
-        interval,
-        time_zone,
-        windows,
-        comparison: instance
-            .comparison
-            .or(defaults.comparison)
-            .unwrap_or_default(),
-    }
-}
-
-/// `intraday_windows`: `today` or trailing durations (at least a minute, less than 35 days,
-/// as the API's TOTAL interval allows), each once, at least one.
-fn parse_windows(
-    entries: &[String],
-    key: &str,
-    report: &mut impl FnMut(String, String),
-) -> Vec<IntradayWindow> {
-    if entries.is_empty() {
-        report(
-            key.to_string(),
-            "the list is empty; give `today` and/or trailing durations such as 1h".into(),
-        );
-    }
-    let mut windows: Vec<IntradayWindow> = Vec::new();
-    for (index, entry) in entries.iter().enumerate() {
-        let entry_key = format!("{key}[{index}]");
-        let window = if entry.trim() == "today" {
-            IntradayWindow::Today
-        } else {
-            match humantime::parse_duration(entry.trim()) {
-                Ok(length)
-                    if length >= Duration::from_secs(60) && length <= MAX_TRAILING_WINDOW =>
-                {
-                    IntradayWindow::Trailing(length)
-                }
-                Ok(_) => {
-                    report(
-                        entry_key,
-                        format!("{entry:?} is out of range; a trailing window is at least 1m and at most 34d (GetMetricDataV2's TOTAL interval spans less than 35 days)"),
-                    );
-                    continue;
-                }
-                Err(_) => {
-                    report(
-                        entry_key,
-                        format!("{entry:?} is neither `today` nor a duration such as 15m or 1h"),
-                    );
-                    continue;
-                }
-            }
-        };
-        if windows.contains(&window) {
-            report(entry_key, format!("window {entry:?} is listed twice"));
-            continue;
-        }
-        windows.push(window);
-    }
-    windows
-}
-
-/// `service_level_thresholds`: whole seconds from 1 s to 7 days, at most 20, each once,
-/// returned ascending.
-fn parse_thresholds(
-    entries: &[String],
-    key: &str,
-    report: &mut impl FnMut(String, String),
-) -> Vec<u32> {
-    if entries.len() > MAX_SERVICE_LEVEL_THRESHOLDS {
-        report(
-            key.to_string(),
-            format!(
-                "{} thresholds; at most {MAX_SERVICE_LEVEL_THRESHOLDS} (one GetMetricDataV2 request carries at most 20 service levels)",
-                entries.len()
-            ),
-        );
-    }
-    let mut thresholds = Vec::new();
-    for (index, entry) in entries.iter().enumerate() {
-        let entry_key = format!("{key}[{index}]");
-        let seconds = match humantime::parse_duration(entry.trim()) {
-            Ok(length) if length.subsec_nanos() == 0 => length.as_secs(),
-            Ok(_) => {
-                report(
-                    entry_key,
-                    format!("{entry:?} is not a whole number of seconds"),
-                );
-                continue;
-            }
-            Err(_) => {
-                report(
-                    entry_key,
-                    format!("{entry:?} is not a duration; write it like 20s or 1m"),
-                );
-                continue;
-            }
-        };
-        let Some(seconds) = u32::try_from(seconds)
-            .ok()
-            .filter(|s| (1..=MAX_SERVICE_LEVEL_THRESHOLD).contains(s))
-        else {
-            report(
-                entry_key,
-                format!("{entry:?} is out of range; a threshold is from 1s to 7d"),
-            );
-            continue;
-        };
-        if thresholds.contains(&seconds) {
-            report(entry_key, format!("threshold {entry:?} is listed twice"));
-            continue;
-        }
-        thresholds.push(seconds);
-    }
-    thresholds.sort_unstable();
-    thresholds
-}
-
-/// `service_level_target`: a ratio above 0 and at most 1.
-fn check_target(
-    value: Option<f64>,
-    key: &str,
-    report: &mut impl FnMut(String, String),
-) -> Option<f64> {
-    let target = value?;
-    if target > 0.0 && target <= 1.0 {
-        Some(target)
-    } else {
-        report(
-            key.to_string(),
-            format!(
-                "{target} is out of range; a ratio above 0 and at most 1, such as 0.8 for 80 %"
-            ),
-        );
-        None
     }
 }
 
@@ -849,7 +643,7 @@ fn validate_references(
     (found_ids, found_names)
 }
 
-fn parse_duration_key(
+pub(super) fn parse_duration_key(
     value: Option<&str>,
     key: &str,
     report: &mut impl FnMut(String, String),

@@ -318,19 +318,7 @@ impl QueueMetricPages for ConnectSource {
                 .await
                 .map_err(|error| request_error(error, "GetCurrentMetricData"))?;
             let next_token = output.next_token;
-            let rows = output
-                .metric_results
-                .unwrap_or_default()
-                .into_iter()
-                .enumerate()
-                .map(|(index, result)| {
-                    queue_metric_row_from_sdk(result).map_err(|problem| RequestError {
-                        outcome: RequestOutcome::MalformedResponse,
-                        code: None,
-                        message: format!("MetricResults[{index}] {problem}"),
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let rows = convert_rows(output.metric_results, queue_metric_row_from_sdk)?;
             Ok(QueueMetricPage { rows, next_token })
         })
     }
@@ -374,19 +362,7 @@ impl MetricDataPages for ConnectSource {
                 .await
                 .map_err(|error| request_error(error, "GetMetricDataV2"))?;
             let next_token = output.next_token;
-            let rows = output
-                .metric_results
-                .unwrap_or_default()
-                .into_iter()
-                .enumerate()
-                .map(|(index, result)| {
-                    metric_data_row_from_sdk(result).map_err(|problem| RequestError {
-                        outcome: RequestOutcome::MalformedResponse,
-                        code: None,
-                        message: format!("MetricResults[{index}] {problem}"),
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
+            let rows = convert_rows(output.metric_results, metric_data_row_from_sdk)?;
             Ok(MetricDataPage { rows, next_token })
         })
     }
@@ -416,6 +392,26 @@ impl MetricDataPages for ConnectSource {
             Ok(arn.clone())
         })
     }
+}
+
+/// Converts every entry of a page's `MetricResults`; one that cannot be converted makes the
+/// page malformed, naming its index.
+fn convert_rows<T, R>(
+    results: Option<Vec<T>>,
+    convert: impl Fn(T) -> Result<R, String>,
+) -> Result<Vec<R>, RequestError> {
+    results
+        .unwrap_or_default()
+        .into_iter()
+        .enumerate()
+        .map(|(index, result)| {
+            convert(result).map_err(|problem| RequestError {
+                outcome: RequestOutcome::MalformedResponse,
+                code: None,
+                message: format!("MetricResults[{index}] {problem}"),
+            })
+        })
+        .collect()
 }
 
 /// One metric of a request in the SDK's shape.

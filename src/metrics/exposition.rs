@@ -413,9 +413,13 @@ impl Exposition {
         // Intraday first where both are encoded: the real-time segment counts its series.
         reencoded.sort_by_key(|key| key.source != Source::Intraday);
         for key in reencoded {
+            // Sized like the last encode: a growing buffer would copy itself several times
+            // over and hold twice the text for a while at 50,000 agents.
+            let capacity = segments.get(&key).map_or(0, Segment::len).max(4096);
+            let writer = TextWriter::with_capacity(capacity);
             let segment = match key.source {
-                Source::UserData => self.encode_instance(&mut targets, &key.instance),
-                Source::Intraday => self.encode_intraday(&mut targets, &key.instance),
+                Source::UserData => self.encode_instance(&mut targets, &key.instance, writer),
+                Source::Intraday => self.encode_intraday(&mut targets, &key.instance, writer),
             };
             match segment {
                 Some(segment) => segments.insert(key, segment),
@@ -449,6 +453,7 @@ impl Exposition {
         &self,
         targets: &mut BTreeMap<TargetKey, TargetState>,
         instance: &str,
+        mut writer: TextWriter,
     ) -> Option<Segment> {
         let options = self.options_of(instance);
         let (segment, counts) = {
@@ -466,7 +471,6 @@ impl Exposition {
                 };
                 of_instance.len()
             ];
-            let mut writer = TextWriter::default();
             write_segment(&mut writer, &of_instance, &mut counts);
             (writer.into_segment(), counts)
         };
@@ -490,13 +494,13 @@ impl Exposition {
         &self,
         targets: &mut BTreeMap<TargetKey, TargetState>,
         instance: &str,
+        mut writer: TextWriter,
     ) -> Option<Segment> {
         let limit = self.options_of(instance).series_limit;
         let intraday = self.intraday.lock().unwrap_or_else(PoisonError::into_inner);
         let state = intraday.get(instance)?;
         let (segment, counts) = {
             let sets = intraday_families::targets_of(state, targets, limit);
-            let mut writer = TextWriter::default();
             let counts = intraday_families::write_segment(&mut writer, instance, state, &sets);
             let keys: Vec<TargetKey> = sets.iter().map(|set| set.key.clone()).collect();
             (

@@ -9,9 +9,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tracing::{debug, info, info_span, warn, Instrument};
 
-use super::directory::{needs_directory, DirectoryCache};
+use super::directory::DirectoryCache;
 use super::queue_sets::ResolvedSets;
-use super::scheduler::{jittered, start_jitter, PollSink, Target};
+use super::scheduler::{
+    first_directory_read, jittered, start_jitter, until_or_stopped, PollSink, Target,
+};
 use crate::connect::{RequestOutcome, SourceError, SweepBudget};
 use crate::model::{IntradayReport, RoutingDirectory, SetIntraday, TargetKey};
 use crate::sources::intraday::{self, window_bounds, IntradayPlan, ReadSettings};
@@ -31,17 +33,10 @@ pub(super) async fn intraday_loop(
     let mut next_start = Instant::now() + start_jitter(interval);
     let mut last_error: Option<String> = None;
     let mut last_plan: Option<usize> = None;
-    if needs_directory(&target) {
-        tokio::select! {
-            () = directory.first_read(target.timeout) => {}
-            _ = stopped.changed() => return,
-        }
+    if !first_directory_read(&target, &directory, &mut stopped).await {
+        return;
     }
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep_until(next_start) => {}
-            _ = stopped.changed() => return,
-        }
+    while until_or_stopped(next_start, &mut stopped).await {
         let started = Instant::now();
         let started_at = target.clock.now();
         let current = directory.get().map(|(directory, _)| directory);

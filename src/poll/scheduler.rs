@@ -182,17 +182,10 @@ async fn round_loop(
     let span = info_span!("round", connect_instance = %target.instance);
     let mut memory = RoundMemory::new(&target);
     let mut next_start = Instant::now() + start_jitter(target.interval);
-    if needs_directory(&target) {
-        tokio::select! {
-            () = directory.first_read(target.timeout) => {}
-            _ = stopped.changed() => return,
-        }
+    if !first_directory_read(&target, &directory, &mut stopped).await {
+        return;
     }
-    loop {
-        tokio::select! {
-            () = tokio::time::sleep_until(next_start) => {}
-            _ = stopped.changed() => return,
-        }
+    while until_or_stopped(next_start, &mut stopped).await {
         let start = RoundStart {
             started: Instant::now(),
             started_at: target.clock.now(),
@@ -346,6 +339,30 @@ fn finish_round(
         queue_filter_sets: plan.queue_filter_sets.len(),
     };
     (polls, report)
+}
+
+/// Waits for the instance's first directory read where its tasks need one, so that their first
+/// round is labelled and planned like the ones after it. False when the task is to stop.
+pub(super) async fn first_directory_read(
+    target: &Target,
+    directory: &DirectoryCache,
+    stopped: &mut watch::Receiver<bool>,
+) -> bool {
+    if !needs_directory(target) {
+        return true;
+    }
+    tokio::select! {
+        () = directory.first_read(target.timeout) => true,
+        _ = stopped.changed() => false,
+    }
+}
+
+/// Sleeps until `at`; false when the task is to stop first.
+pub(super) async fn until_or_stopped(at: Instant, stopped: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep_until(at) => true,
+        _ = stopped.changed() => false,
+    }
 }
 
 pub(super) fn start_jitter(interval: Duration) -> Duration {
