@@ -501,7 +501,19 @@ impl Exporter {
         let keys = keys(&targets);
         self.scheduler.stop().await;
         self.exposition.set_series_options(series_options(&config));
-        self.exposition.set_targets(&keys, request_logs(&sources))?;
+        let intraday_instances = config
+            .instances
+            .iter()
+            .filter(|instance| {
+                instance
+                    .queue_sets
+                    .iter()
+                    .any(|set| set.reads_intraday(&instance.intraday))
+            })
+            .map(|instance| instance.name.clone())
+            .collect();
+        self.exposition
+            .set_targets(&keys, request_logs(&sources), &intraday_instances)?;
         self.scheduler =
             Scheduler::start_on(targets, self.exposition.clone(), self.poll_thread.runtime());
         info!(queue_sets = keys.len(), "configuration reloaded");

@@ -37,6 +37,14 @@ pub fn default_limits() -> BTreeMap<String, RateLimit> {
             burst: 10.0,
         },
     );
+    // Asked once per instance (the ARN GetMetricDataV2 takes); not published, kept low.
+    limits.insert(
+        "DescribeInstance".to_string(),
+        RateLimit {
+            rate: 2.0,
+            burst: 2.0,
+        },
+    );
     for list in [
         "ListQueues",
         "ListRoutingProfiles",

@@ -159,7 +159,7 @@ pub(crate) async fn each_page<'a, P>(
 
 /// One request, retried while the failure is retryable, attempts remain and the deadline
 /// allows; every attempt waits for a token of the budget first.
-async fn with_retries<'a, T>(
+pub(crate) async fn with_retries<'a, T>(
     budget: &SweepBudget<'_>,
     send: impl Fn() -> BoxFuture<'a, Result<T, RequestError>>,
 ) -> Result<T, RequestError> {

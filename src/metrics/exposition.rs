@@ -8,7 +8,7 @@
 //! instance's segment: another instance, or a source on another interval, does not encode
 //! the user-data families again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::Bytes;
@@ -250,6 +250,7 @@ impl Exposition {
         &self,
         keys: &[TargetKey],
         request_logs: BTreeMap<String, RequestLog>,
+        intraday_instances: &BTreeSet<String>,
     ) -> Result<(), ExpositionError> {
         {
             let mut targets = self.lock_targets();
@@ -270,11 +271,12 @@ impl Exposition {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .retain(|instance, _| request_logs.contains_key(instance));
-            // A reload restarts the intraday tasks; their next read publishes again.
+            // Instances that read the intraday KPIs keep their last read until the restarted
+            // task reads again; the others' KPIs go now (nothing would ever replace them).
             self.intraday
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .retain(|instance, _| request_logs.contains_key(instance));
+                .retain(|instance, _| intraday_instances.contains(instance));
             *self
                 .request_logs
                 .lock()
@@ -387,11 +389,15 @@ impl Exposition {
     fn publish(&self, reencode: Reencode<'_>) -> Result<(), ExpositionError> {
         let mut targets = self.lock_targets();
         let mut segments = self.segments.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut reencoded: Vec<SegmentKey> = match reencode {
-            Reencode::Instance(instance) => vec![SegmentKey {
-                source: Source::UserData,
-                instance: instance.to_string(),
-            }],
+        let reencoded: Vec<SegmentKey> = match reencode {
+            // The intraday segment follows: its room under the series limit is what the fresh
+            // aggregates and backlog leave (it is small and cheap to encode again).
+            Reencode::Instance(instance) => [Source::UserData, Source::Intraday]
+                .map(|source| SegmentKey {
+                    source,
+                    instance: instance.to_string(),
+                })
+                .to_vec(),
             Reencode::Intraday(instance) => vec![SegmentKey {
                 source: Source::Intraday,
                 instance: instance.to_string(),
@@ -400,6 +406,8 @@ impl Exposition {
                 segments.clear();
                 let mut all: Vec<String> = targets.keys().map(|key| key.instance.clone()).collect();
                 all.dedup();
+                // Intraday first here: the real-time segments then count what it wrote (or,
+                // for an instance whose KPIs a reload turned off, nothing).
                 all.into_iter()
                     .flat_map(|instance| {
                         [Source::Intraday, Source::UserData].map(|source| SegmentKey {
@@ -410,8 +418,6 @@ impl Exposition {
                     .collect()
             }
         };
-        // Intraday first where both are encoded: the real-time segment counts its series.
-        reencoded.sort_by_key(|key| key.source != Source::Intraday);
         for key in reencoded {
             // Sized like the last encode: a growing buffer would copy itself several times
             // over and hold twice the text for a while at 50,000 agents.
@@ -489,7 +495,8 @@ impl Exposition {
     }
 
     /// The intraday families of `instance`, each set within what its series limit leaves
-    /// after the real-time aggregates and backlog; `None` when the instance reads none.
+    /// after the real-time aggregates and backlog; `None` when the instance has no intraday
+    /// state (it reads none, or has not read yet).
     fn encode_intraday(
         &self,
         targets: &mut BTreeMap<TargetKey, TargetState>,
@@ -498,7 +505,16 @@ impl Exposition {
     ) -> Option<Segment> {
         let limit = self.options_of(instance).series_limit;
         let intraday = self.intraday.lock().unwrap_or_else(PoisonError::into_inner);
-        let state = intraday.get(instance)?;
+        let Some(state) = intraday.get(instance) else {
+            // No intraday series (any more): the real-time segment counts none for them.
+            for (_, target) in targets
+                .iter_mut()
+                .filter(|(key, _)| key.instance == instance)
+            {
+                target.intraday_series = (0, 0);
+            }
+            return None;
+        };
         let (segment, counts) = {
             let sets = intraday_families::targets_of(state, targets, limit);
             let counts = intraday_families::write_segment(&mut writer, instance, state, &sets);
@@ -946,6 +962,43 @@ mod tests {
     }
 
     #[test]
+    fn a_reload_that_turns_the_intraday_kpis_off_drops_them_at_once() {
+        let exposition = two_polled_sets();
+        let series = |text: &str| {
+            lines_of(text, "amazon_connect_exporter_series")
+                .into_iter()
+                .find(|l| l.contains("queue_set=\"support\""))
+                .map(str::to_string)
+        };
+        let before = series(&text(&exposition));
+        exposition
+            .record_intraday("prod", intraday(Ok(vec![(key("support"), kpis())])))
+            .unwrap();
+        let keys = [key("support"), key("sales")];
+        let instances = BTreeSet::from(["prod".to_string()]);
+        exposition
+            .set_targets(&keys, BTreeMap::new(), &instances)
+            .unwrap();
+        let kept = text(&exposition);
+        assert!(
+            kept.contains("amazon_connect_queue_service_level_ratio"),
+            "still read: kept"
+        );
+        assert_ne!(series(&kept), before, "and counted");
+        exposition
+            .set_targets(&keys, BTreeMap::new(), &BTreeSet::new())
+            .unwrap();
+        let dropped = text(&exposition);
+        assert!(
+            !dropped.contains("amazon_connect_queue_service_level_ratio"),
+            "{dropped}"
+        );
+        assert!(!dropped.contains("amazon_connect_source_up"), "{dropped}");
+        assert_eq!(series(&dropped), before, "no longer counted");
+        assert!(exposition.statuses().iter().all(|s| s.intraday.is_none()));
+    }
+
+    #[test]
     fn the_gzip_copy_decompresses_to_the_plain_text() {
         use std::io::Read as _;
         let exposition = two_polled_sets();
@@ -961,7 +1014,11 @@ mod tests {
     fn set_targets_keeps_state_of_kept_targets_and_drops_removed_ones() {
         let exposition = two_polled_sets();
         exposition
-            .set_targets(&[key("support"), key("billing")], BTreeMap::new())
+            .set_targets(
+                &[key("support"), key("billing")],
+                BTreeMap::new(),
+                &BTreeSet::new(),
+            )
             .unwrap();
         let output = text(&exposition);
         assert!(

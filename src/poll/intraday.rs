@@ -14,6 +14,7 @@ use super::queue_sets::ResolvedSets;
 use super::scheduler::{
     first_directory_read, jittered, start_jitter, until_or_stopped, PollSink, Target,
 };
+use crate::connect::paging::with_retries;
 use crate::connect::{RequestOutcome, SourceError, SweepBudget};
 use crate::model::{IntradayReport, RoutingDirectory, SetIntraday, TargetKey};
 use crate::sources::intraday::{self, window_bounds, IntradayPlan, ReadSettings};
@@ -33,6 +34,9 @@ pub(super) async fn intraday_loop(
     let mut next_start = Instant::now() + start_jitter(interval);
     let mut last_error: Option<String> = None;
     let mut last_plan: Option<usize> = None;
+    // Every channel the instance's reads have returned: a queue without a row on one of them
+    // gets zero counts there, also after a read that returned no row at all.
+    let mut channels: BTreeSet<String> = BTreeSet::new();
     if !first_directory_read(&target, &directory, &mut stopped).await {
         return;
     }
@@ -43,7 +47,19 @@ pub(super) async fn intraday_loop(
         let resolved = ResolvedSets::resolve(&target.sets, current.clone());
         let plan = plan(&target, &resolved, current.as_deref(), started_at);
         span.in_scope(|| log_plan(&target, &plan, &mut last_plan));
-        let read = read_sets(&target, &resolved, current.as_deref(), &plan, started);
+        if plan.windows.is_empty() {
+            // The first seconds after midnight with `today` alone: nothing to read, and the
+            // last read stays published rather than an empty success.
+            next_start = (started + jittered(interval)).max(Instant::now());
+            continue;
+        }
+        let read = read_sets(
+            &target,
+            (&resolved, current.as_deref()),
+            &plan,
+            &mut channels,
+            started,
+        );
         let outcome = tokio::select! {
             outcome = read.instrument(span.clone()) => outcome,
             _ = stopped.changed() => return,
@@ -132,9 +148,9 @@ fn plan(
 /// Runs the plan within the instance's timeout and hands each set its rows.
 async fn read_sets(
     target: &Target,
-    resolved: &ResolvedSets,
-    directory: Option<&RoutingDirectory>,
+    (resolved, directory): (&ResolvedSets, Option<&RoutingDirectory>),
     plan: &IntradayPlan,
+    channels: &mut BTreeSet<String>,
     started: Instant,
 ) -> Result<Vec<(TargetKey, SetIntraday)>, String> {
     let limiter = target.budgets.limiter(OPERATION);
@@ -144,13 +160,20 @@ async fn read_sets(
         deadline: started + target.timeout,
     };
     let read = async {
-        let arn = target.api.instance_arn().await.map_err(|error| {
-            SourceError::Listing {
+        // DescribeInstance (once, where the configuration has no ARN) on a budget of its own,
+        // retried like every request.
+        let describe_limiter = target.budgets.limiter("DescribeInstance");
+        let describe_budget = SweepBudget {
+            limiter: describe_limiter.as_ref(),
+            ..budget
+        };
+        let arn = with_retries(&describe_budget, || target.api.instance_arn())
+            .await
+            .map_err(|error| SourceError::Listing {
                 operation: "DescribeInstance",
                 detail: Some("the instance ARN GetMetricDataV2 takes; give instance_id as an ARN to skip this look-up".into()),
                 source: error,
-            }
-        })?;
+            })?;
         let settings = ReadSettings {
             resource_arn: &arn,
             time_zone: &target.intraday.time_zone,
@@ -168,15 +191,15 @@ async fn read_sets(
             ))
         }
     };
+    channels.extend(intraday::channels_of(&data));
     Ok(intraday_sets(target, resolved, directory)
         .into_iter()
         .map(|(key, queues, profiles, thresholds, set_target)| {
             let set = intraday::for_set(
                 &data,
                 &plan.windows,
-                queues,
-                &profiles,
-                thresholds,
+                channels,
+                (queues, &profiles, thresholds),
                 set_target,
             );
             (key.clone(), set)

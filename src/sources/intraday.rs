@@ -16,8 +16,9 @@ use crate::connect::{
 };
 use crate::model::{api_value, KpiRow, KpiValue, OccupancyRow, QueueKpi, SetIntraday};
 
-/// Thresholds per request: each takes a SERVICE_LEVEL and a SUM_CONTACTS_ANSWERED_IN_X entry,
-/// and a request carries at most 20 service levels; ten keeps both within that.
+/// Thresholds per request: each takes a SERVICE_LEVEL and a SUM_CONTACTS_ANSWERED_IN_X entry.
+/// The model allows 20 SERVICE_LEVEL metrics per request; ten keeps the request well inside it
+/// and under 40 metrics.
 pub const THRESHOLDS_PER_REQUEST: usize = 10;
 /// EndTime stays this far behind the clock: a request whose EndTime the service sees in the
 /// future (clock skew) is refused.
@@ -327,19 +328,26 @@ fn occupancy_row(window: &str, row: &MetricDataRow) -> Option<OccupancyRow> {
     })
 }
 
-/// The KPIs one set publishes: the rows of its queues, and for each queue and window without
-/// a row, a row of zero counts on every channel the read saw (so that `increase` and sums see
-/// a 0, while averages and ratios stay absent); the occupancy of its routing profiles; only
-/// its own thresholds.
+/// The channels of `data`'s rows, as sent.
+pub fn channels_of(data: &IntradayData) -> BTreeSet<String> {
+    data.rows
+        .iter()
+        .map(|row| row.channel.to_string())
+        .collect()
+}
+
+/// The KPIs one set publishes: the rows of its queues, and for each queue, window and channel
+/// of `channels` (those the instance's reads have returned so far) without a row, a row of zero
+/// counts (so that `increase` and sums see a 0, while averages and ratios stay absent); the
+/// occupancy of its routing profiles; only its own thresholds.
 pub fn for_set(
     data: &IntradayData,
     windows: &[WindowBounds],
-    queues: &[String],
-    profiles: &BTreeSet<String>,
-    thresholds: &[u32],
+    channels: &BTreeSet<String>,
+    set: (&[String], &BTreeSet<String>, &[u32]),
     target: Option<f64>,
 ) -> SetIntraday {
-    let channels: BTreeSet<&str> = data.rows.iter().map(|row| row.channel.as_ref()).collect();
+    let (queues, profiles, thresholds) = set;
     let mut by_key: BTreeMap<(&str, &str, &str), &Arc<KpiRow>> = BTreeMap::new();
     for row in &data.rows {
         by_key.insert(
@@ -354,7 +362,7 @@ pub fn for_set(
     let mut rows = Vec::new();
     for window in windows {
         for queue in queues {
-            for &channel in &channels {
+            for channel in channels.iter().map(String::as_str) {
                 match by_key.get(&(window.label.as_str(), queue.as_str(), channel)) {
                     Some(row) => rows.push(own_thresholds(row, thresholds)),
                     None => rows.push(Arc::new(zero_row(
@@ -606,12 +614,13 @@ mod tests {
             end: 1.0,
         }];
         let queues = ["q1".to_string(), "q2".to_string()];
+        let channels = channels_of(&data);
+        let profiles = BTreeSet::from(["p2".to_string()]);
         let set = for_set(
             &data,
             &windows,
-            &queues,
-            &BTreeSet::from(["p2".to_string()]),
-            &[60],
+            &channels,
+            (&queues, &profiles, &[60]),
             Some(0.8),
         );
         assert_eq!(set.rows.len(), 2);
