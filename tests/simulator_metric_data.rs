@@ -1,6 +1,7 @@
 //! The official SDK reads the simulator's GetCurrentMetricData answers: rows per queue and
-//! channel, every metric, the SDK's paginator, and OLDEST_CONTACT_AGE in milliseconds when
-//! grouped (the real API's quirk).
+//! channel, every metric, the SDK's paginator, and OLDEST_CONTACT_AGE in seconds when grouped
+//! (the current service model; ungrouped it is in milliseconds, the simulator's unit tests
+//! check that side).
 
 mod common;
 
@@ -55,7 +56,7 @@ fn value(row: &CurrentMetricResult, name: &str) -> Option<f64> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sdk_reads_queue_metrics_with_the_milliseconds_quirk() {
+async fn the_sdk_reads_queue_metrics_with_the_oldest_age_in_seconds_when_grouped() {
     let (simulator, client) = start().await;
     let scenario = simulator.simulator().scenario();
     let now = simulator.simulator().simulated_now();
@@ -119,9 +120,9 @@ async fn the_sdk_reads_queue_metrics_with_the_milliseconds_quirk() {
         );
         let oldest_seconds = waiting.iter().map(|t| now - t).fold(0.0, f64::max);
         let age = value(row, "OLDEST_CONTACT_AGE").expect("OLDEST_CONTACT_AGE");
-        // Unit SECONDS, value in milliseconds.
+        // Grouped: unit SECONDS and value in seconds, to the millisecond.
         assert!(
-            (age - oldest_seconds * 1000.0).abs() <= 1.0,
+            (age - oldest_seconds).abs() <= 0.001,
             "{age} vs {oldest_seconds} s"
         );
         quirk_seen |= oldest_seconds >= 1.0;
@@ -166,7 +167,7 @@ async fn the_sdk_reads_queue_metrics_with_the_milliseconds_quirk() {
         "no row twice"
     );
 
-    // Ungrouped, the same age comes in seconds.
+    // Ungrouped, the same age comes in milliseconds (the unit still says SECONDS).
     let ungrouped = client
         .get_current_metric_data()
         .instance_id(&scenario.instance_id)
@@ -191,8 +192,8 @@ async fn the_sdk_reads_queue_metrics_with_the_milliseconds_quirk() {
         .fold(0.0, f64::max);
     let age = value(row, "OLDEST_CONTACT_AGE").expect("OLDEST_CONTACT_AGE");
     assert!(
-        (age - oldest_seconds).abs() <= 0.001,
-        "{age} vs {oldest_seconds}"
+        (age - oldest_seconds * 1000.0).abs() <= 1.0,
+        "{age} ms vs {oldest_seconds} s"
     );
     assert_eq!(
         simulator.simulator().request_count("GetCurrentMetricData"),

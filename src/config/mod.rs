@@ -96,6 +96,8 @@ pub struct Instance {
     pub directory_refresh_interval: Duration,
     /// Whether each round also reads GetCurrentMetricData for the sets' queues (the backlog).
     pub queue_metrics: bool,
+    /// The unit GetCurrentMetricData's grouped OLDEST_CONTACT_AGE comes in.
+    pub oldest_contact_age_unit: AgeUnit,
     /// Whether every agent gets series of its own (status, slots, contacts), not only the
     /// aggregates.
     pub agent_series: bool,
@@ -185,6 +187,29 @@ impl IntradayWindow {
         match self {
             Self::Today => "today".to_string(),
             Self::Trailing(length) => humantime::format_duration(*length).to_string(),
+        }
+    }
+}
+
+/// The unit of GetCurrentMetricData's OLDEST_CONTACT_AGE in the exporter's grouped requests
+/// (`oldest_contact_age_unit`): seconds, as the current service model says, or milliseconds,
+/// as older SDK documentation said, for an account that sees values a thousand times too big.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgeUnit {
+    /// Seconds (the default).
+    #[default]
+    Seconds,
+    /// Milliseconds: divided by 1,000.
+    Milliseconds,
+}
+
+impl AgeUnit {
+    /// Seconds per unit.
+    pub fn seconds(self) -> f64 {
+        match self {
+            Self::Seconds => 1.0,
+            Self::Milliseconds => 0.001,
         }
     }
 }
@@ -914,5 +939,28 @@ instances:
             many.join(", ")
         ));
         assert!(too_many[0].message.contains("at most 20"), "{too_many:?}");
+    }
+
+    #[test]
+    fn the_oldest_contact_age_unit_defaults_to_seconds_and_can_be_milliseconds() {
+        let seconds = parse_ok(&minimal(&format!("[{QUEUE_A}]")));
+        assert_eq!(
+            seconds.instances[0].oldest_contact_age_unit,
+            AgeUnit::Seconds
+        );
+        let millis = parse_ok(&format!(
+            "defaults:\n  oldest_contact_age_unit: milliseconds\n{}",
+            minimal(&format!("[{QUEUE_A}]"))
+        ));
+        assert_eq!(
+            millis.instances[0].oldest_contact_age_unit,
+            AgeUnit::Milliseconds
+        );
+        assert_eq!(AgeUnit::Milliseconds.seconds(), 0.001);
+        let wrong = syntax_error(&format!(
+            "{}    oldest_contact_age_unit: minutes\n",
+            minimal(&format!("[{QUEUE_A}]"))
+        ));
+        assert!(wrong.contains("oldest_contact_age_unit"), "{wrong}");
     }
 }

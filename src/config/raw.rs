@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{LabelValues, PlannerMode, ThresholdComparison};
+use super::{AgeUnit, LabelValues, PlannerMode, ThresholdComparison};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,6 +34,7 @@ pub(super) struct RawDefaults {
     pub(super) label_values: Option<LabelValues>,
     pub(super) directory_refresh_interval: Option<String>,
     pub(super) queue_metrics: Option<bool>,
+    pub(super) oldest_contact_age_unit: Option<AgeUnit>,
     pub(super) agent_series: Option<bool>,
     pub(super) series_limit: Option<usize>,
     pub(super) hierarchy_labels: Option<bool>,
@@ -58,6 +59,7 @@ pub(super) struct RawInstance {
     pub(super) label_values: Option<LabelValues>,
     pub(super) directory_refresh_interval: Option<String>,
     pub(super) queue_metrics: Option<bool>,
+    pub(super) oldest_contact_age_unit: Option<AgeUnit>,
     pub(super) agent_series: Option<bool>,
     pub(super) series_limit: Option<usize>,
     pub(super) hierarchy_labels: Option<bool>,

@@ -50,6 +50,7 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         label_values: raw.defaults.label_values,
         directory_refresh_interval: default_refresh,
         queue_metrics: raw.defaults.queue_metrics,
+        oldest_contact_age_unit: raw.defaults.oldest_contact_age_unit,
         agent_series: raw.defaults.agent_series,
         series_limit: check_series_limit(
             raw.defaults.series_limit,
@@ -146,6 +147,7 @@ struct Defaults {
     label_values: Option<LabelValues>,
     directory_refresh_interval: Option<Duration>,
     queue_metrics: Option<bool>,
+    oldest_contact_age_unit: Option<AgeUnit>,
     agent_series: Option<bool>,
     series_limit: Option<usize>,
     hierarchy_labels: Option<bool>,
@@ -249,6 +251,10 @@ fn validate_instance(
             .queue_metrics
             .or(defaults.queue_metrics)
             .unwrap_or(true),
+        oldest_contact_age_unit: raw_instance
+            .oldest_contact_age_unit
+            .or(defaults.oldest_contact_age_unit)
+            .unwrap_or_default(),
         agent_series: raw_instance
             .agent_series
             .or(defaults.agent_series)

@@ -25,7 +25,7 @@ use super::pages::{
     PAGE_SIZE,
 };
 use super::request::{RequestError, RequestLog, RequestOutcome, SourceError};
-use crate::config::Instance;
+use crate::config::{AgeUnit, Instance};
 use crate::model::QueueMetric;
 
 /// Connecting to the API should never take long; a slow connect is a network problem.
@@ -42,6 +42,8 @@ pub struct ConnectSource {
     instance_id: String,
     /// Whether agents keep their hierarchy path (`hierarchy_labels`); memory otherwise.
     keep_hierarchy: bool,
+    /// The unit of OLDEST_CONTACT_AGE (`oldest_contact_age_unit`).
+    age_unit: AgeUnit,
     /// The instance ARN GetMetricDataV2 takes: from the configuration, or DescribeInstance's
     /// answer, asked once.
     instance_arn: std::sync::Arc<tokio::sync::OnceCell<String>>,
@@ -98,6 +100,7 @@ impl ConnectSource {
             client: Client::from_conf(config.build()),
             instance_id: instance.instance_id.clone(),
             keep_hierarchy: instance.hierarchy_labels,
+            age_unit: instance.oldest_contact_age_unit,
             instance_arn: std::sync::Arc::new(tokio::sync::OnceCell::new_with(
                 instance.instance_arn.clone(),
             )),
@@ -318,7 +321,9 @@ impl QueueMetricPages for ConnectSource {
                 .await
                 .map_err(|error| request_error(error, "GetCurrentMetricData"))?;
             let next_token = output.next_token;
-            let rows = convert_rows(output.metric_results, queue_metric_row_from_sdk)?;
+            let rows = convert_rows(output.metric_results, |result| {
+                queue_metric_row_from_sdk(result, self.age_unit)
+            })?;
             Ok(QueueMetricPage { rows, next_token })
         })
     }

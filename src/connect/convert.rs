@@ -9,6 +9,7 @@ use aws_sdk_connect::types::{
 
 use super::pages::{MetricDataRow, MetricDataValue};
 
+use crate::config::AgeUnit;
 use crate::model::{
     api_value, AgentRecord, ContactRecord, QueueMetric, QueueMetricRow, SlotsByChannel,
 };
@@ -17,9 +18,12 @@ use crate::model::{
 /// channel are required (without them the numbers belong nowhere); a metric sent as null is
 /// left out, and one the exporter did not ask for is ignored.
 ///
-/// `OLDEST_CONTACT_AGE` comes back in milliseconds when the request is grouped (always, here)
-/// although its unit says SECONDS; it is converted to seconds.
-pub fn queue_metric_row_from_sdk(result: CurrentMetricResult) -> Result<QueueMetricRow, String> {
+/// `OLDEST_CONTACT_AGE` of a grouped request (always, here) is in seconds by the current service
+/// model; `age_unit` says otherwise for an account that sees milliseconds, and is converted.
+pub fn queue_metric_row_from_sdk(
+    result: CurrentMetricResult,
+    age_unit: AgeUnit,
+) -> Result<QueueMetricRow, String> {
     let dimensions = result.dimensions.ok_or("has no Dimensions")?;
     let queue_id = dimensions
         .queue
@@ -50,7 +54,7 @@ pub fn queue_metric_row_from_sdk(result: CurrentMetricResult) -> Result<QueueMet
             ));
         }
         let value = if metric == QueueMetric::OldestContactAge {
-            value / 1000.0
+            value * age_unit.seconds()
         } else {
             value
         };
@@ -296,11 +300,12 @@ mod tests {
                     .build(),
             )
             .collections(data("CONTACTS_IN_QUEUE", Unit::Count, Some(3.0)))
-            .collections(data("OLDEST_CONTACT_AGE", Unit::Seconds, Some(24_113.0)))
+            .collections(data("OLDEST_CONTACT_AGE", Unit::Seconds, Some(24.113)))
             .collections(data("ESTIMATED_WAIT_TIME", Unit::Seconds, None))
             .collections(data("SOMETHING_NEW", Unit::Count, Some(1.0)))
             .build();
-        let row = queue_metric_row_from_sdk(result).unwrap();
+        let mut in_millis = result.clone();
+        let row = queue_metric_row_from_sdk(result, AgeUnit::Seconds).unwrap();
         assert_eq!(row.queue_id, "q1");
         assert_eq!(row.channel, "CHAT");
         assert_eq!(
@@ -310,11 +315,17 @@ mod tests {
                 (QueueMetric::OldestContactAge, 24.113),
             ]
         );
+        // An account that sees the old behaviour configures milliseconds.
+        if let Some(collections) = in_millis.collections.as_mut() {
+            collections[1] = data("OLDEST_CONTACT_AGE", Unit::Seconds, Some(24_113.0));
+        }
+        let row = queue_metric_row_from_sdk(in_millis, AgeUnit::Milliseconds).unwrap();
+        assert_eq!(row.values[1], (QueueMetric::OldestContactAge, 24.113));
         let no_queue = CurrentMetricResult::builder()
             .dimensions(Dimensions::builder().channel(Channel::Voice).build())
             .build();
         assert_eq!(
-            queue_metric_row_from_sdk(no_queue).unwrap_err(),
+            queue_metric_row_from_sdk(no_queue, AgeUnit::Seconds).unwrap_err(),
             "has no Dimensions.Queue.Id"
         );
     }

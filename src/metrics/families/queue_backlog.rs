@@ -19,7 +19,7 @@ fn queue_metric_family(metric: QueueMetric) -> (&'static str, &'static str) {
         ),
         QueueMetric::OldestContactAge => (
             "amazon_connect_queue_oldest_contact_age_seconds",
-            "Seconds the longest-waiting contact in the queue has waited (OLDEST_CONTACT_AGE, sent in milliseconds and converted); 0 when none waits.",
+            "Seconds the longest-waiting contact in the queue has waited (OLDEST_CONTACT_AGE; seconds in grouped requests by the current service model, see oldest_contact_age_unit); 0 when none waits.",
         ),
         QueueMetric::ContactsScheduled => (
             "amazon_connect_queue_contacts_scheduled",

@@ -222,11 +222,13 @@ fn render_row(
         .iter()
         .map(|metric| {
             let value = match row.metrics.value(*metric) {
-                // The real API's quirk: grouped, the age is in milliseconds although
-                // the unit says SECONDS.
+                // The current service model (botocore 1.44): "When you use groupings, Unit
+                // says SECONDS and the Value is returned in SECONDS. When you do not use
+                // groupings, Unit says SECONDS but the Value is returned in MILLISECONDS."
+                // Millisecond precision either way.
                 Some(age) if *metric == CurrentMetric::OldestContactAge => {
                     let millis = (age * 1000.0).round();
-                    Some(if grouped { millis } else { millis / 1000.0 })
+                    Some(if grouped { millis / 1000.0 } else { millis })
                 }
                 value => value,
             };
@@ -387,7 +389,7 @@ mod tests {
     }
 
     #[test]
-    fn oldest_contact_age_is_in_milliseconds_only_when_grouped() {
+    fn oldest_contact_age_is_in_milliseconds_only_when_not_grouped() {
         let service = service();
         let (queue, oldest, now) = service.with_world(|w| {
             let contact = &w.scenario.waiting_contacts[0];
@@ -415,14 +417,14 @@ mod tests {
             metric_value(&rows[0], "OLDEST_CONTACT_AGE").unwrap()
         };
         let grouped = ask(json!(["QUEUE"]));
-        assert!(
-            (grouped - age * 1000.0).abs() <= 1.0,
-            "{grouped} ms vs {age} s"
-        );
-        assert_eq!(grouped, grouped.round());
+        assert!((grouped - age).abs() <= 0.001, "{grouped} s vs {age} s");
         let ungrouped = ask(json!([]));
-        assert!((ungrouped - age).abs() <= 0.001, "{ungrouped} s vs {age} s");
-        assert!(ungrouped.is_finite() && ungrouped < grouped);
+        assert!(
+            (ungrouped - age * 1000.0).abs() <= 1.0,
+            "{ungrouped} ms vs {age} s"
+        );
+        assert_eq!(ungrouped, ungrouped.round());
+        assert!(grouped.is_finite() && grouped < ungrouped);
     }
 
     /// A small frozen world, counted by hand against every row's values.
@@ -595,7 +597,10 @@ mod tests {
             }
             ewt_seen |= metric_value(row, "ESTIMATED_WAIT_TIME").is_some_and(|v| v > 0.0);
             let age = metric_value(row, "OLDEST_CONTACT_AGE").unwrap();
-            assert!((age - oldest_ms).abs() <= 1.0, "{age} vs {oldest_ms}");
+            assert!(
+                (age * 1000.0 - oldest_ms).abs() <= 1.0,
+                "{age} s vs {oldest_ms} ms (grouped: seconds)"
+            );
         }
         assert!(waiting_rows > 0 && ewt_seen);
     }
