@@ -16,24 +16,26 @@ pub(super) struct RawIntraday {
     pub(super) comparison: Option<ThresholdComparison>,
 }
 
-/// The instance's intraday settings: each key from the instance, else `defaults:`, else the
-/// built-in default.
-pub(super) fn validate_intraday(
+/// The intraday keys of `defaults:` or of an instance, each checked once where it is written;
+/// `None` where a key is absent or invalid (its problem reported).
+#[derive(Debug, Default)]
+pub(super) struct IntradayKeys {
+    enabled: Option<bool>,
+    interval: Option<Duration>,
+    time_zone: Option<String>,
+    windows: Option<Vec<IntradayWindow>>,
+    comparison: Option<ThresholdComparison>,
+}
+
+/// Checks the intraday keys written under `key` (`defaults` or `instances[N]`).
+pub(super) fn check_intraday_keys(
     key: &str,
-    instance: RawIntraday,
-    defaults: &RawIntraday,
+    raw: RawIntraday,
     report: &mut impl FnMut(String, String),
-) -> Intraday {
-    let built_in = Intraday::default();
-    let (interval_key, interval) = match instance.interval {
-        Some(value) => (format!("{key}.intraday_interval"), Some(value)),
-        None => (
-            "defaults.intraday_interval".to_string(),
-            defaults.interval.clone(),
-        ),
-    };
-    let interval = parse_duration_key(interval.as_deref(), &interval_key, report)
-        .and_then(|interval| {
+) -> IntradayKeys {
+    let interval_key = format!("{key}.intraday_interval");
+    let interval =
+        parse_duration_key(raw.interval.as_deref(), &interval_key, report).and_then(|interval| {
             let (shortest, longest) = INTRADAY_INTERVAL_RANGE;
             if (shortest..=longest).contains(&interval) {
                 return Some(interval);
@@ -48,38 +50,47 @@ pub(super) fn validate_intraday(
                 ),
             );
             None
-        })
-        .unwrap_or(built_in.interval);
-    let (zone_key, zone) = match instance.time_zone {
-        Some(zone) => (format!("{key}.time_zone"), Some(zone)),
-        None => ("defaults.time_zone".to_string(), defaults.time_zone.clone()),
-    };
-    let time_zone = match zone {
-        Some(zone) if jiff::tz::TimeZone::get(&zone).is_ok() => zone,
-        Some(zone) => {
-            report(
-                zone_key,
-                format!("{zone:?} is not an IANA time zone name (such as Europe/London or UTC)"),
-            );
-            built_in.time_zone.clone()
+        });
+    let time_zone = raw.time_zone.and_then(|zone| {
+        if jiff::tz::TimeZone::get(&zone).is_ok() {
+            return Some(zone);
         }
-        None => built_in.time_zone.clone(),
-    };
-    let (windows_key, windows) = match instance.windows {
-        Some(windows) => (format!("{key}.intraday_windows"), Some(windows)),
-        None => (
-            "defaults.intraday_windows".to_string(),
-            defaults.windows.clone(),
-        ),
-    };
-    let windows = windows
-        .map(|windows| parse_windows(&windows, &windows_key, report))
-        .unwrap_or(built_in.windows);
-    Intraday {
-        enabled: instance.enabled.or(defaults.enabled).unwrap_or(false),
+        report(
+            format!("{key}.time_zone"),
+            format!("{zone:?} is not an IANA time zone name (such as Europe/London or UTC)"),
+        );
+        None
+    });
+    let windows = raw
+        .windows
+        .map(|windows| parse_windows(&windows, &format!("{key}.intraday_windows"), report));
+    IntradayKeys {
+        enabled: raw.enabled,
         interval,
         time_zone,
         windows,
+        comparison: raw.comparison,
+    }
+}
+
+/// The instance's intraday settings: each key from the instance, else `defaults:`, else the
+/// built-in default.
+pub(super) fn merge_intraday(instance: IntradayKeys, defaults: &IntradayKeys) -> Intraday {
+    let built_in = Intraday::default();
+    Intraday {
+        enabled: instance.enabled.or(defaults.enabled).unwrap_or(false),
+        interval: instance
+            .interval
+            .or(defaults.interval)
+            .unwrap_or(built_in.interval),
+        time_zone: instance
+            .time_zone
+            .or_else(|| defaults.time_zone.clone())
+            .unwrap_or(built_in.time_zone),
+        windows: instance
+            .windows
+            .or_else(|| defaults.windows.clone())
+            .unwrap_or(built_in.windows),
         comparison: instance
             .comparison
             .or(defaults.comparison)

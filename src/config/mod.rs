@@ -963,4 +963,13 @@ instances:
         ));
         assert!(wrong.contains("oldest_contact_age_unit"), "{wrong}");
     }
+
+    #[test]
+    fn a_bad_intraday_default_is_reported_once_whatever_the_instances() {
+        let found = problems(&format!(
+            "defaults:\n  time_zone: Nowhere/Land\n  region: eu-west-2\ninstances:\n  - name: a\n    instance_id: {INSTANCE}\n    queue_sets:\n      - name: s\n        queues: [{QUEUE_A}]\n  - name: b\n    instance_id: 1a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\n    queue_sets:\n      - name: s\n        queues: [{QUEUE_A}]\n"
+        ));
+        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, vec!["defaults.time_zone"], "{found:?}");
+    }
 }

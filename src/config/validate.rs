@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use super::ids::{self, ResourceKind};
-use super::intraday::{check_target, parse_thresholds, validate_intraday, RawIntraday};
+use super::intraday::{
+    check_intraday_keys, check_target, merge_intraday, parse_thresholds, IntradayKeys, RawIntraday,
+};
 use super::rate_limits::{self, RateLimit};
 use super::raw::{RawConfig, RawInstance, RawQueueSet, RawQueues, RawRateLimit};
 use super::*;
@@ -58,13 +60,17 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
             &mut report,
         ),
         hierarchy_labels: raw.defaults.hierarchy_labels,
-        intraday: RawIntraday {
-            enabled: raw.defaults.intraday,
-            interval: raw.defaults.intraday_interval,
-            time_zone: raw.defaults.time_zone,
-            windows: raw.defaults.intraday_windows,
-            comparison: raw.defaults.service_level_comparison,
-        },
+        intraday: check_intraday_keys(
+            "defaults",
+            RawIntraday {
+                enabled: raw.defaults.intraday,
+                interval: raw.defaults.intraday_interval,
+                time_zone: raw.defaults.time_zone,
+                windows: raw.defaults.intraday_windows,
+                comparison: raw.defaults.service_level_comparison,
+            },
+            &mut report,
+        ),
     };
     let mut names_seen: HashMap<String, usize> = HashMap::new();
     let mut ids_seen: HashMap<String, usize> = HashMap::new();
@@ -151,7 +157,7 @@ struct Defaults {
     agent_series: Option<bool>,
     series_limit: Option<usize>,
     hierarchy_labels: Option<bool>,
-    intraday: RawIntraday,
+    intraday: IntradayKeys,
 }
 
 /// Validates one instance entry; problems that need other instances are checked by the caller.
@@ -210,18 +216,14 @@ fn validate_instance(
         queue_sets.push(validate_queue_set(&set_key, raw_set, &instance_id, report));
     }
 
-    let intraday = validate_intraday(
-        &key,
-        RawIntraday {
-            enabled: raw_instance.intraday,
-            interval: raw_instance.intraday_interval,
-            time_zone: raw_instance.time_zone,
-            windows: raw_instance.intraday_windows,
-            comparison: raw_instance.service_level_comparison,
-        },
-        &defaults.intraday,
-        report,
-    );
+    let own = RawIntraday {
+        enabled: raw_instance.intraday,
+        interval: raw_instance.intraday_interval,
+        time_zone: raw_instance.time_zone,
+        windows: raw_instance.intraday_windows,
+        comparison: raw_instance.service_level_comparison,
+    };
+    let intraday = merge_intraday(check_intraday_keys(&key, own, report), &defaults.intraday);
     Instance {
         name: raw_instance.name,
         instance_id,
