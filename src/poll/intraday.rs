@@ -45,7 +45,8 @@ pub(super) async fn intraday_loop(
         let started_at = target.clock.now();
         let current = directory.get().map(|(directory, _)| directory);
         let resolved = ResolvedSets::resolve(&target.sets, current.clone());
-        let plan = plan(&target, &resolved, current.as_deref(), started_at);
+        let sets = intraday_sets(&target, &resolved, current.as_deref());
+        let plan = plan(&target, &sets, started_at);
         span.in_scope(|| log_plan(&target, &plan, &mut last_plan));
         if plan.windows.is_empty() {
             // The first seconds after midnight with `today` alone: nothing to read, and the
@@ -53,13 +54,7 @@ pub(super) async fn intraday_loop(
             next_start = (started + jittered(interval)).max(Instant::now());
             continue;
         }
-        let read = read_sets(
-            &target,
-            (&resolved, current.as_deref()),
-            &plan,
-            &mut channels,
-            started,
-        );
+        let read = read_sets(&target, &sets, &plan, &mut channels, started);
         let outcome = tokio::select! {
             outcome = read.instrument(span.clone()) => outcome,
             _ = stopped.changed() => return,
@@ -113,16 +108,10 @@ fn intraday_sets<'a>(
 
 /// What one read asks for: each window's bounds, the distinct queues and profiles of the sets
 /// that read the KPIs, the union of their thresholds.
-fn plan(
-    target: &Target,
-    resolved: &ResolvedSets,
-    directory: Option<&RoutingDirectory>,
-    now: f64,
-) -> IntradayPlan {
-    let sets = intraday_sets(target, resolved, directory);
+fn plan(target: &Target, sets: &[IntradaySet<'_>], now: f64) -> IntradayPlan {
     let mut queues = Vec::new();
     let mut seen = BTreeSet::new();
-    for (_, set_queues, _, _, _) in &sets {
+    for (_, set_queues, _, _, _) in sets {
         for queue in set_queues.iter() {
             if seen.insert(queue.as_str()) {
                 queues.push(queue.clone());
@@ -148,7 +137,7 @@ fn plan(
 /// Runs the plan within the instance's timeout and hands each set its rows.
 async fn read_sets(
     target: &Target,
-    (resolved, directory): (&ResolvedSets, Option<&RoutingDirectory>),
+    sets: &[IntradaySet<'_>],
     plan: &IntradayPlan,
     channels: &mut BTreeSet<String>,
     started: Instant,
@@ -192,17 +181,17 @@ async fn read_sets(
         }
     };
     channels.extend(intraday::channels_of(&data));
-    Ok(intraday_sets(target, resolved, directory)
-        .into_iter()
+    Ok(sets
+        .iter()
         .map(|(key, queues, profiles, thresholds, set_target)| {
             let set = intraday::for_set(
                 &data,
                 &plan.windows,
                 channels,
-                (queues, &profiles, thresholds),
-                set_target,
+                (queues, profiles, thresholds),
+                *set_target,
             );
-            (key.clone(), set)
+            (TargetKey::clone(key), set)
         })
         .collect())
 }
