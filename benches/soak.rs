@@ -117,6 +117,7 @@ async fn soak(length: Duration) {
         max_connections: 64,
         web: WebConfig::default(),
         clock: Default::default(),
+        enable_lifecycle: false,
     })
     .await
     .expect("exporter");

@@ -2,7 +2,7 @@
 //! polling task per queue set, the exposition and the HTTP server; reloads the configuration
 //! on SIGHUP or `POST /-/reload` and stops on request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,20 +12,19 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use crate::config::ids::ResourceKind;
-use crate::config::{AgentSelector, IdOrName, LabelValues, PlannerMode};
 use crate::config::{Config, ConfigError, Instance};
+use crate::config::{LabelValues, PlannerMode};
 use crate::connect::{
-    list_all, names_by_id, BudgetKey, Budgets, ConnectSource, InstanceApi, InstanceBudgets,
-    Listing, RequestLog, RetryPolicy, SourceError, SweepBudget, MAX_QUEUES_PER_REQUEST,
+    BudgetKey, Budgets, ConnectSource, InstanceApi, InstanceBudgets, RequestLog, RetryPolicy,
+    SourceError, MAX_QUEUES_PER_REQUEST,
 };
 use crate::metrics::{Exposition, ExpositionError, SeriesOptions};
 use crate::model::{IntradayReport, LabelNames, PollReport, RoundReport, TargetKey};
 use crate::poll::{
-    resolve_names, PollSink, PollThread, QueueSetTarget, Scheduler, Target, WallClock,
+    Liveness, PollSink, PollThread, QueueSetTarget, Scheduler, Target, TaskKind, WallClock,
 };
 use crate::web::server::{self, ReloadRequest, ServerError, ServerState};
-use crate::web::WebConfig;
+use crate::web::{Health, WebConfig};
 
 /// This build's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -52,6 +51,8 @@ pub struct Settings {
     pub web: WebConfig,
     /// Where polls read the time they started (fixed only in tests).
     pub clock: WallClock,
+    /// `--web.enable-lifecycle`: whether `POST /-/reload` reloads (it answers 403 without).
+    pub enable_lifecycle: bool,
 }
 
 /// Why the exporter could not start, or a configuration could not be applied.
@@ -69,10 +70,6 @@ pub enum StartError {
     /// The metric families could not be built.
     #[error(transparent)]
     Exposition(#[from] ExpositionError),
-    /// Names in the configuration (queues, routing profiles, hierarchy groups) that the
-    /// instance's look-ups do not resolve.
-    #[error("names that do not resolve:\n{}", .0.join("\n"))]
-    Names(Vec<String>),
     /// The polling thread could not be started (the system is out of threads or memory).
     #[error("cannot start the polling thread: {0}")]
     PollThread(std::io::Error),
@@ -193,6 +190,18 @@ impl PollSink for Exposition {
             tracing::error!(%error, connect_instance = %instance, "intraday metrics not updated");
         }
     }
+
+    fn record_task_failure(
+        &self,
+        instance: &str,
+        task: TaskKind,
+        reason: &str,
+        sets: &[TargetKey],
+    ) {
+        if let Err(error) = Exposition::record_task_failure(self, task.as_str(), reason, sets) {
+            tracing::error!(%error, connect_instance = %instance, "metrics not updated after a task failure");
+        }
+    }
 }
 
 /// A running exporter.
@@ -202,10 +211,15 @@ pub struct Exporter {
     exposition: Arc<Exposition>,
     budgets: Arc<Budgets>,
     scheduler: Scheduler,
-    poll_thread: PollThread,
+    /// Kept for the thread's sake: dropping it ends polling.
+    _poll_thread: PollThread,
     server: JoinHandle<()>,
     stop_server: oneshot::Sender<()>,
     reload_requests: mpsc::Receiver<ReloadRequest>,
+    /// The configuration in force.
+    config: Config,
+    /// The client of each instance of `config`, by name.
+    sources: BTreeMap<String, InstanceSource>,
 }
 
 /// One instance's client, ready to poll.
@@ -215,168 +229,61 @@ struct InstanceSource {
     log: RequestLog,
 }
 
-/// The names one queue set gives, by the look-up that resolves them: queue names, routing
-/// profile names, or the name of its hierarchy group. Each comes with the key that holds it.
-fn named_resources(set: &crate::config::QueueSet) -> Vec<(ResourceKind, &'static str, &String)> {
-    let mut named: Vec<(ResourceKind, &'static str, &String)> = set
-        .queue_names
-        .iter()
-        .map(|name| (ResourceKind::Queue, "queues", name))
-        .collect();
-    match &set.selector {
-        AgentSelector::RoutingProfiles { names, .. } => named.extend(
-            names
-                .iter()
-                .map(|name| (ResourceKind::RoutingProfile, "routing_profiles", name)),
-        ),
-        AgentSelector::HierarchyGroup(IdOrName::Name(name)) => {
-            named.push((ResourceKind::HierarchyGroup, "hierarchy_group", name));
-        }
-        AgentSelector::Queues | AgentSelector::HierarchyGroup(IdOrName::Id(_)) => {}
-    }
-    named
-}
-
-/// Checks the names every queue set gives (queues, routing profiles, hierarchy groups)
-/// against the instance's ListQueues, ListRoutingProfiles and ListUserHierarchyGroups, so
-/// that an unknown or shared name stops a start or a reload with the key that holds it. Where
-/// a list cannot be read (no network, no permission) its check is skipped with a warning: the
-/// sets' polls then report the names themselves once the list can be read.
-async fn check_names(
-    config: &Config,
-    sources: &[InstanceSource],
-    budgets: &Arc<Budgets>,
-) -> Result<(), StartError> {
-    let mut problems = Vec::new();
-    for (index, (instance, source)) in config.instances.iter().zip(sources).enumerate() {
-        for (kind, listing) in [
-            (ResourceKind::Queue, Listing::Queues),
-            (ResourceKind::RoutingProfile, Listing::RoutingProfiles),
-            (ResourceKind::HierarchyGroup, Listing::HierarchyGroups),
-        ] {
-            let named: Vec<(usize, &'static str, &String)> = instance
-                .queue_sets
-                .iter()
-                .enumerate()
-                .flat_map(|(set_index, set)| {
-                    named_resources(set)
-                        .into_iter()
-                        .filter(|(of, _, _)| *of == kind)
-                        .map(move |(_, key, name)| (set_index, key, name))
-                })
-                .collect();
-            if named.is_empty() {
-                continue;
-            }
-            let operation = listing.operation();
-            let limiter = instance_budgets(instance, budgets).limiter(operation);
-            let budget = SweepBudget {
-                limiter: limiter.as_ref(),
-                retry: RetryPolicy::default(),
-                deadline: tokio::time::Instant::now() + instance.poll_timeout,
-            };
-            let listed = tokio::time::timeout(
-                instance.poll_timeout,
-                list_all(source.source.as_ref(), listing, &budget),
-            )
-            .await;
-            let entries = match listed {
-                Ok(Ok(entries)) => entries,
-                Ok(Err(error)) => {
-                    warn!(connect_instance = %instance.name, operation, %error, "cannot check the names of this instance's queue sets now; a set reports a name that does not resolve when it polls");
-                    continue;
-                }
-                Err(_) => {
-                    warn!(connect_instance = %instance.name, operation, "the look-up to check names timed out; a set reports a name that does not resolve when it polls");
-                    continue;
-                }
-            };
-            let known = names_by_id(entries);
-            for (set_index, key, name) in named {
-                if let Err(reason) = resolve_names(kind, std::slice::from_ref(name), &known) {
-                    problems.push(format!(
-                        "  instances[{index}].queue_sets[{set_index}].{key}: {reason}"
-                    ));
-                }
-            }
-        }
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(StartError::Names(problems))
-    }
-}
-
-/// Builds the SDK client of every instance: the part of applying a configuration that can
-/// fail. Request logs of instances `existing` already has are kept, so counters survive a
-/// reload.
-async fn build_sources(
-    config: &Config,
+/// Builds the SDK client of one instance, logging its requests in `log`.
+async fn build_source(
+    instance: &Instance,
     credentials: Option<&Credentials>,
-    existing: Option<&Exposition>,
-) -> Result<Vec<InstanceSource>, StartError> {
-    let mut sources = Vec::with_capacity(config.instances.len());
-    for instance in &config.instances {
-        let log = existing
-            .and_then(|exposition| exposition.request_log(&instance.name))
-            .unwrap_or_default();
-        let source = ConnectSource::new(instance, credentials.cloned(), log.clone()).await?;
-        sources.push(InstanceSource {
-            instance: instance.clone(),
-            source: Arc::new(source),
-            log,
-        });
-    }
-    Ok(sources)
+    log: RequestLog,
+) -> Result<InstanceSource, StartError> {
+    let source = ConnectSource::new(instance, credentials.cloned(), log.clone()).await?;
+    Ok(InstanceSource {
+        instance: instance.clone(),
+        source: Arc::new(source),
+        log,
+    })
 }
 
-/// One polling target per instance, drawing from its account's budgets.
-fn targets(sources: &[InstanceSource], budgets: &Arc<Budgets>, clock: WallClock) -> Vec<Target> {
-    sources
-        .iter()
-        .map(
-            |InstanceSource {
-                 instance,
-                 source,
-                 log,
-             }| Target {
-                instance: instance.name.clone(),
-                sets: instance
-                    .queue_sets
-                    .iter()
-                    .map(|set| QueueSetTarget {
-                        key: TargetKey {
-                            instance: instance.name.clone(),
-                            queue_set: set.name.clone(),
-                        },
-                        queue_ids: set.queue_ids.clone(),
-                        queue_names: set.queue_names.clone(),
-                        discovery: set.discovery.clone(),
-                        selector: set.selector.clone(),
-                        intraday: set.reads_intraday(&instance.intraday),
-                        service_level_thresholds: set.service_level_thresholds.clone(),
-                        service_level_target: set.service_level_target,
-                    })
-                    .collect(),
-                interval: instance.poll_interval,
-                timeout: instance.poll_timeout,
-                api: Arc::clone(source),
-                planner: instance.request_planner,
-                directory_refresh: instance.directory_refresh_interval,
-                label_values: instance.label_values,
-                budgets: instance_budgets(instance, budgets),
-                agent_names: instance.agent_series && instance.label_values == LabelValues::Names,
-                hierarchy_names: instance.hierarchy_labels
-                    && instance.label_values == LabelValues::Names,
-                queue_metrics: instance.queue_metrics,
-                requests: log.clone(),
-                retry: RetryPolicy::default(),
-                clock,
-                intraday: instance.intraday.clone(),
-            },
-        )
-        .collect()
+/// The polling target of one instance, drawing from its account's budgets.
+fn target(source: &InstanceSource, budgets: &Arc<Budgets>, clock: WallClock) -> Target {
+    let InstanceSource {
+        instance,
+        source,
+        log,
+    } = source;
+    Target {
+        instance: instance.name.clone(),
+        sets: instance
+            .queue_sets
+            .iter()
+            .map(|set| QueueSetTarget {
+                key: TargetKey {
+                    instance: instance.name.clone(),
+                    queue_set: set.name.clone(),
+                },
+                queue_ids: set.queue_ids.clone(),
+                queue_names: set.queue_names.clone(),
+                discovery: set.discovery.clone(),
+                selector: set.selector.clone(),
+                intraday: set.reads_intraday(&instance.intraday),
+                service_level_thresholds: set.service_level_thresholds.clone(),
+                service_level_target: set.service_level_target,
+            })
+            .collect(),
+        interval: instance.poll_interval,
+        timeout: instance.poll_timeout,
+        api: Arc::clone(source),
+        planner: instance.request_planner,
+        directory_refresh: instance.directory_refresh_interval,
+        label_values: instance.label_values,
+        budgets: instance_budgets(instance, budgets),
+        agent_names: instance.agent_series && instance.label_values == LabelValues::Names,
+        hierarchy_names: instance.hierarchy_labels && instance.label_values == LabelValues::Names,
+        queue_metrics: instance.queue_metrics,
+        requests: log.clone(),
+        retry: RetryPolicy::default(),
+        clock,
+        intraday: instance.intraday.clone(),
+    }
 }
 
 /// What each instance's queue sets publish beyond the aggregates, and their series limit.
@@ -396,66 +303,111 @@ fn series_options(config: &Config) -> BTreeMap<String, SeriesOptions> {
         .collect()
 }
 
-fn request_logs(sources: &[InstanceSource]) -> BTreeMap<String, RequestLog> {
-    sources
+/// Every queue set of the configuration.
+fn keys(config: &Config) -> Vec<TargetKey> {
+    config
+        .instances
         .iter()
-        .map(|s| (s.instance.name.clone(), s.log.clone()))
+        .flat_map(|instance| {
+            instance.queue_sets.iter().map(|set| TargetKey {
+                instance: instance.name.clone(),
+                queue_set: set.name.clone(),
+            })
+        })
         .collect()
 }
 
-fn keys(targets: &[Target]) -> Vec<TargetKey> {
-    targets
+/// The instances of which a queue set reads the intraday KPIs.
+fn intraday_instances(config: &Config) -> BTreeSet<String> {
+    config
+        .instances
         .iter()
-        .flat_map(|t| t.sets.iter().map(|set| set.key.clone()))
+        .filter(|instance| {
+            instance
+                .queue_sets
+                .iter()
+                .any(|set| set.reads_intraday(&instance.intraday))
+        })
+        .map(|instance| instance.name.clone())
         .collect()
+}
+
+/// `/-/healthy` fails once the polling thread is gone: nothing would poll again.
+impl Health for Liveness {
+    fn check(&self) -> Result<(), String> {
+        if self.is_running() {
+            Ok(())
+        } else {
+            Err("the polling thread has ended; nothing polls any more".into())
+        }
+    }
 }
 
 impl Exporter {
-    /// Loads the configuration, builds the clients, starts polling and starts serving.
+    /// Loads the configuration, starts serving, builds the clients and starts polling. Only
+    /// a configuration that cannot be read or applied, or an address that cannot be bound,
+    /// stops the start: anything that depends on AWS (a name that does not resolve, an
+    /// instance that does not exist, credentials that fail) fails only the queue sets it
+    /// touches, which report it and come back by themselves.
     pub async fn start(settings: Settings) -> Result<Self, StartError> {
         let config = (settings.config_loader)()?;
-        let sources = build_sources(&config, settings.credentials.as_ref(), None).await?;
-        let budgets = Arc::new(Budgets::new(config.api_rate_limits.clone()));
-        check_names(&config, &sources, &budgets).await?;
-        warn_if_over_budget(&config, &budgets);
-        let targets = targets(&sources, &budgets, settings.clock);
-        let keys = keys(&targets);
-        let exposition = Arc::new(Exposition::new(
-            &keys,
-            request_logs(&sources),
-            Arc::clone(&budgets),
-            VERSION,
-            REVISION,
-        )?);
-        exposition.set_series_options(series_options(&config));
         let listener = server::bind(&settings.listen_address).await?;
         let address = listener.local_addr().map_err(|source| ServerError::Bind {
             address: settings.listen_address.clone(),
             source,
         })?;
-        let queue_sets = keys.len();
+        let budgets = Arc::new(Budgets::new(config.api_rate_limits.clone()));
+        let logs: BTreeMap<String, RequestLog> = config
+            .instances
+            .iter()
+            .map(|instance| (instance.name.clone(), RequestLog::default()))
+            .collect();
+        let keys = keys(&config);
+        let exposition = Arc::new(Exposition::new(
+            &keys,
+            logs.clone(),
+            Arc::clone(&budgets),
+            VERSION,
+            REVISION,
+        )?);
+        exposition.set_series_options(series_options(&config));
         let poll_thread = PollThread::start().map_err(StartError::PollThread)?;
-        let scheduler = Scheduler::start_on(targets, exposition.clone(), poll_thread.runtime());
         let (reload_sender, reload_requests) = mpsc::channel(4);
         let state = Arc::new(ServerState {
             exposition: Arc::clone(&exposition) as Arc<dyn crate::web::MetricsSource>,
             telemetry_path: settings.telemetry_path.clone(),
             version: VERSION.to_string(),
-            reload: Some(reload_sender),
+            reload: settings.enable_lifecycle.then_some(reload_sender),
+            health: Some(Arc::new(poll_thread.liveness())),
             max_connections: settings.max_connections,
             web: settings.web.clone(),
         });
         let (stop_server, stopped) = oneshot::channel();
+        // Serving comes first: the status page and `/-/healthy` answer while the clients are
+        // built and the first polls run.
         let server = tokio::spawn(server::serve(listener, state, async {
             // A dropped sender means the exporter is gone: stop too.
             let _ = stopped.await;
         }));
+        let mut sources = BTreeMap::new();
+        for instance in &config.instances {
+            let log = logs.get(&instance.name).cloned().unwrap_or_default();
+            let source = build_source(instance, settings.credentials.as_ref(), log).await?;
+            sources.insert(instance.name.clone(), source);
+        }
+        warn_if_over_budget(&config, &budgets);
+        let targets = sources
+            .values()
+            .map(|source| target(source, &budgets, settings.clock))
+            .collect();
+        let scheduler = Scheduler::start_on(targets, exposition.clone(), poll_thread.runtime());
         info!(
             %address,
             tls = settings.web.tls.is_some(),
             basic_auth = settings.web.basic_auth.is_some(),
+            lifecycle = settings.enable_lifecycle,
             telemetry_path = %settings.telemetry_path,
-            queue_sets,
+            queue_sets = keys.len(),
             version = VERSION,
             revision = REVISION,
             "exporter started"
@@ -466,10 +418,12 @@ impl Exporter {
             exposition,
             budgets,
             scheduler,
-            poll_thread,
+            _poll_thread: poll_thread,
             server,
             stop_server,
             reload_requests,
+            config,
+            sources,
         })
     }
 
@@ -483,54 +437,101 @@ impl Exporter {
         &self.exposition
     }
 
-    /// Reads the configuration again and applies it. On any error the running configuration
-    /// stays in force and the error says why. Returns the number of queue sets now polled.
+    /// Reads the configuration again and applies it. On an error in the configuration the
+    /// running one stays in force and the error says why; names are not checked against the
+    /// API here (a set whose name does not resolve reports it at `up` 0). Instances whose
+    /// settings did not change keep running as they were: their directory, their rhythm.
+    /// Returns the number of queue sets now polled.
     pub async fn reload(&mut self) -> Result<usize, StartError> {
         let config = (self.settings.config_loader)()?;
+        let keys = keys(&config);
+        if config == self.config {
+            info!(
+                queue_sets = keys.len(),
+                "configuration unchanged; nothing restarted"
+            );
+            return Ok(keys.len());
+        }
         // Everything that can fail comes before anything running is touched.
-        let sources = build_sources(
-            &config,
-            self.settings.credentials.as_ref(),
-            Some(&self.exposition),
-        )
-        .await?;
-        check_names(&config, &sources, &self.budgets).await?;
+        let unchanged = |instance: &Instance| {
+            self.config
+                .instances
+                .iter()
+                .any(|running| running == instance)
+        };
+        let mut sources = BTreeMap::new();
+        let mut restarted = Vec::new();
+        for instance in &config.instances {
+            if let Some(running) = self
+                .sources
+                .get(&instance.name)
+                .filter(|_| unchanged(instance))
+            {
+                sources.insert(
+                    instance.name.clone(),
+                    InstanceSource {
+                        instance: running.instance.clone(),
+                        source: Arc::clone(&running.source),
+                        log: running.log.clone(),
+                    },
+                );
+                continue;
+            }
+            // Counts of an instance that stays (by name) go on.
+            let log = self
+                .exposition
+                .request_log(&instance.name)
+                .unwrap_or_default();
+            let source = build_source(instance, self.settings.credentials.as_ref(), log).await?;
+            sources.insert(instance.name.clone(), source);
+            restarted.push(instance.name.clone());
+        }
         self.budgets.reconfigure(config.api_rate_limits.clone());
         warn_if_over_budget(&config, &self.budgets);
-        let targets = targets(&sources, &self.budgets, self.settings.clock);
-        let keys = keys(&targets);
-        self.scheduler.stop().await;
+        let running: Vec<String> = self.scheduler.instances().map(str::to_string).collect();
+        for instance in running {
+            if !sources.contains_key(&instance) || restarted.contains(&instance) {
+                self.scheduler.stop_instance(&instance).await;
+            }
+        }
         self.exposition.set_series_options(series_options(&config));
-        let intraday_instances = config
-            .instances
+        let request_logs = sources
             .iter()
-            .filter(|instance| {
-                instance
-                    .queue_sets
-                    .iter()
-                    .any(|set| set.reads_intraday(&instance.intraday))
-            })
-            .map(|instance| instance.name.clone())
+            .map(|(name, source)| (name.clone(), source.log.clone()))
             .collect();
         self.exposition
-            .set_targets(&keys, request_logs(&sources), &intraday_instances)?;
-        self.scheduler =
-            Scheduler::start_on(targets, self.exposition.clone(), self.poll_thread.runtime());
-        info!(queue_sets = keys.len(), "configuration reloaded");
+            .set_targets(&keys, request_logs, &intraday_instances(&config))?;
+        for instance in &restarted {
+            if let Some(source) = sources.get(instance) {
+                self.scheduler
+                    .start_instance(target(source, &self.budgets, self.settings.clock));
+            }
+        }
+        info!(
+            queue_sets = keys.len(),
+            restarted_instances = restarted.len(),
+            kept_instances = sources.len() - restarted.len(),
+            "configuration reloaded"
+        );
+        self.config = config;
+        self.sources = sources;
         Ok(keys.len())
     }
 
-    /// Serves until `shutdown` completes, reloading on SIGHUP and `POST /-/reload`; then stops.
+    /// Serves until `shutdown` completes, reloading on SIGHUP and (with the lifecycle API)
+    /// `POST /-/reload`; then stops. A shutdown that comes while a reload runs abandons the
+    /// reload and stops at once.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
         let mut shutdown = std::pin::pin!(shutdown);
-        let mut hangups =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-                Ok(signal) => Some(signal),
-                Err(problem) => {
-                    warn!(error = %problem, "cannot listen for SIGHUP; reload with POST /-/reload");
-                    None
-                }
-            };
+        let mut hangups = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::hangup(),
+        ) {
+            Ok(signal) => Some(signal),
+            Err(problem) => {
+                warn!(error = %problem, "cannot listen for SIGHUP; reload with POST /-/reload (needs --web.enable-lifecycle)");
+                None
+            }
+        };
         loop {
             let hangup = async {
                 match hangups.as_mut() {
@@ -538,21 +539,26 @@ impl Exporter {
                     None => std::future::pending().await,
                 }
             };
-            tokio::select! {
+            let reply = tokio::select! {
                 () = &mut shutdown => break,
-                Some(()) = hangup => {
-                    if let Err(problem) = self.reload().await {
-                        error!(error = %problem, "reload on SIGHUP failed; the previous configuration stays in force");
-                    }
+                Some(()) = hangup => None,
+                Some(reply) = self.reload_requests.recv() => Some(reply),
+            };
+            let result = tokio::select! {
+                () = &mut shutdown => {
+                    info!("shutdown requested during a reload; the reload is abandoned");
+                    break;
                 }
-                Some(reply) = self.reload_requests.recv() => {
-                    let result = self.reload().await.map_err(|problem| {
-                        error!(error = %problem, "reload through /-/reload failed; the previous configuration stays in force");
-                        problem.to_string()
-                    });
-                    // The requester may have hung up; the reload happened all the same.
-                    let _ = reply.send(result);
-                }
+                result = self.reload() => result,
+            };
+            let result = result.map_err(|problem| {
+                let via = if reply.is_some() { "/-/reload" } else { "SIGHUP" };
+                error!(error = %problem, via, "reload failed; the previous configuration stays in force");
+                problem.to_string()
+            });
+            if let Some(reply) = reply {
+                // The requester may have hung up; the reload happened all the same.
+                let _ = reply.send(result);
             }
         }
         self.stop().await;
@@ -566,5 +572,16 @@ impl Exporter {
             error!(error = %problem, "the HTTP server task failed");
         }
         info!("exporter stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_restart_counter_starts_every_task_kind_the_scheduler_has_at_zero() {
+        let kinds: Vec<&str> = TaskKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        assert_eq!(kinds, crate::metrics::POLLING_TASKS);
     }
 }

@@ -39,6 +39,14 @@ pub struct Cli {
     #[arg(long = "web.max-connections", env = "CONNECT_EXPORTER_WEB_MAX_CONNECTIONS", default_value_t = crate::web::server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(usize))]
     pub max_connections: usize,
 
+    /// Enable the lifecycle API, as in Prometheus: `POST /-/reload` reloads the configuration.
+    /// Without it `/-/reload` answers 403; SIGHUP always reloads.
+    #[arg(
+        long = "web.enable-lifecycle",
+        env = "CONNECT_EXPORTER_WEB_ENABLE_LIFECYCLE"
+    )]
+    pub enable_lifecycle: bool,
+
     /// Poll only this replica's share of the configured instances: N/M (1 <= N <= M) with M
     /// replicas sharing one configuration; each instance goes to exactly one replica, chosen
     /// by a stable hash of its name.
@@ -202,6 +210,12 @@ mod tests {
         assert_eq!(cli.telemetry_path, "/metrics");
         assert_eq!(cli.log_format, LogFormat::Logfmt);
         assert!(!cli.demo);
+        assert!(
+            !cli.enable_lifecycle,
+            "the lifecycle API is off unless asked for"
+        );
+        let cli = Cli::try_parse_from(["x", "--web.enable-lifecycle"]).unwrap();
+        assert!(cli.enable_lifecycle);
     }
 
     #[test]

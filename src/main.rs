@@ -107,6 +107,7 @@ async fn run_exporter(cli: Cli) -> Result<(), String> {
         max_connections: cli.max_connections,
         web,
         clock: Default::default(),
+        enable_lifecycle: cli.enable_lifecycle,
     })
     .await
     .map_err(|e| e.to_string())?;

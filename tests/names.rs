@@ -182,23 +182,29 @@ async fn names_without_the_sweep_skip_the_routing_profile_queue_look_ups() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queue_sets_can_name_their_queues_and_an_unknown_name_stops_the_start() {
+async fn queue_sets_can_name_their_queues_and_an_unknown_name_fails_only_its_set() {
     let simulator = common::start_simulator(options()).await;
     let scenario = simulator.simulator().scenario();
     let reference = common::now();
     let (first, second) = (&scenario.queues[0], &scenario.queues[1]);
-    let yaml = |queues: &str| {
-        format!(
-            "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    queue_sets:\n      - name: all\n        queues: [{queues}]\n",
+    let yaml = |sets: &[(&str, String)]| {
+        let mut text = format!(
+            "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    directory_refresh_interval: 1s\n    queue_sets:\n",
             scenario.instance_id,
             simulator.endpoint_url(),
-        )
+        );
+        for (name, queues) in sets {
+            text.push_str(&format!(
+                "      - name: {name}\n        queues: [{queues}]\n"
+            ));
+        }
+        text
     };
     // One queue by name, one by ID: the set is exactly those two queues.
-    let current = std::sync::Arc::new(std::sync::Mutex::new(yaml(&format!(
-        "\"{}\", {}",
-        first.name, second.id
-    ))));
+    let current = std::sync::Arc::new(std::sync::Mutex::new(yaml(&[(
+        "all",
+        format!("\"{}\", {}", first.name, second.id),
+    )])));
     let shared = std::sync::Arc::clone(&current);
     let mut exporter = common::start_exporter_with(
         std::sync::Arc::new(move || {
@@ -211,39 +217,87 @@ async fn queue_sets_can_name_their_queues_and_an_unknown_name_stops_the_start() 
     let text = scrape_when_up(exporter.address(), &["all"]).await;
     let both = [first.id.clone(), second.id.clone()];
     assert_set_matches(&text, "all", &scenario_views(&scenario, &both, reference));
-    // A reload that names a queue the instance does not have is refused; the old set stays.
-    *current.lock().unwrap() = yaml("\"Nowhere\"");
-    let refused = exporter
+
+    // A reload that names a queue the instance does not have is applied: that set goes down
+    // with the reason, the other set of the same instance stays up.
+    *current.lock().unwrap() = yaml(&[
+        ("all", "\"Nowhere\"".to_string()),
+        ("other", second.id.clone()),
+    ]);
+    exporter
         .reload()
         .await
-        .expect_err("an unknown name is refused");
-    assert!(refused.to_string().contains("\"Nowhere\""), "{refused}");
-    let text = http_get(exporter.address(), "/metrics").await.body;
+        .expect("an unknown name is no reason to refuse a reload");
+    let up = |text: &str, set: &str| value(text, "amazon_connect_up", &[("queue_set", set)]);
+    let text = common::eventually(Duration::from_secs(20), async || {
+        let text = http_get(exporter.address(), "/metrics").await.body;
+        (up(&text, "all") == Some(0.0) && up(&text, "other") == Some(1.0)).then_some(text)
+    })
+    .await;
     assert_eq!(
-        value(&text, "amazon_connect_up", &[("queue_set", "all")]),
-        Some(1.0)
+        value(
+            &text,
+            "amazon_connect_queue_agents_online",
+            &[("queue_set", "all")]
+        ),
+        None,
+        "a set that does not resolve publishes no data"
     );
+    let ready = http_get(exporter.address(), "/-/ready").await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    assert!(
+        ready.body.contains("1 of 2 queue sets are not up")
+            && ready.body.contains("sim/all: ")
+            && ready.body.contains("\"Nowhere\""),
+        "{}",
+        ready.body
+    );
+    let page = http_get(exporter.address(), "/").await.body;
+    assert!(
+        page.contains("&quot;Nowhere&quot;") || page.contains("\"Nowhere\""),
+        "{page}"
+    );
+
+    // The queue appears under that name: the set comes back by itself at the next directory
+    // read, without a reload.
+    assert!(simulator.simulator().rename_queue(&first.id, "Nowhere"));
+    common::eventually(Duration::from_secs(60), async || {
+        let text = http_get(exporter.address(), "/metrics").await.body;
+        (up(&text, "all") == Some(1.0)).then_some(())
+    })
+    .await;
     exporter.stop().await;
 
+    // At start the same: the exporter serves, the set that names an unknown queue is down.
     let loader = |text: String| -> amazon_connect_exporter::app::ConfigLoader {
         std::sync::Arc::new(move || {
             amazon_connect_exporter::config::parse(&text, std::path::Path::new("test.yaml"))
         })
     };
-    let refused = common::try_start_exporter_with(
-        loader(yaml(&format!("{}, \"No such queue\"", first.id))),
+    let exporter = common::try_start_exporter_with(
+        loader(yaml(&[
+            ("named", format!("{}, \"No such queue\"", first.id)),
+            ("fine", second.id.clone()),
+        ])),
         amazon_connect_exporter::web::server::DEFAULT_MAX_CONNECTIONS,
     )
+    .await
+    .expect("an unknown queue name does not stop the start");
+    let text = common::eventually(Duration::from_secs(20), async || {
+        let text = http_get(exporter.address(), "/metrics").await.body;
+        (up(&text, "named") == Some(0.0) && up(&text, "fine") == Some(1.0)).then_some(text)
+    })
     .await;
-    let message = match refused {
-        Ok(_) => panic!("an unknown queue name must stop the start"),
-        Err(error) => error.to_string(),
-    };
+    assert!(text.contains("amazon_connect_up"), "{text}");
+    let ready = http_get(exporter.address(), "/-/ready").await;
+    assert_eq!(ready.status, 200);
     assert!(
-        message.contains("instances[0].queue_sets[0].queues")
-            && message.contains("\"No such queue\"")
-            && message.contains("no queue of that name"),
-        "{message}"
+        ready.body.contains("sim/named: ")
+            && ready.body.contains("\"No such queue\"")
+            && ready.body.contains("no queue of that name"),
+        "{}",
+        ready.body
     );
+    exporter.stop().await;
     simulator.stop().await;
 }

@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use connect_simulator::SimulatorOptions;
 
 use common::{agent_views, assert_set_matches, scrape_when_up, start_exporter};
@@ -76,8 +78,8 @@ async fn sets_by_routing_profile_and_hierarchy_group_hold_exactly_those_agents()
     simulator.stop().await;
 }
 
-#[tokio::test]
-async fn unknown_routing_profile_and_hierarchy_group_names_stop_the_start_with_their_keys() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_routing_profile_and_hierarchy_group_names_fail_only_their_sets() {
     let simulator = common::start_simulator(common::frozen()).await;
     let scenario = simulator.simulator().scenario();
     let yaml = format!(
@@ -86,24 +88,34 @@ async fn unknown_routing_profile_and_hierarchy_group_names_stop_the_start_with_t
         simulator.endpoint_url(),
         scenario.routing_profiles[0].name,
     );
-    let refused = common::try_start_exporter_with(
+    let exporter = common::try_start_exporter_with(
         std::sync::Arc::new(move || {
             amazon_connect_exporter::config::parse(&yaml, std::path::Path::new("test.yaml"))
         }),
         amazon_connect_exporter::web::server::DEFAULT_MAX_CONNECTIONS,
     )
+    .await
+    .expect("names that do not resolve do not stop the start");
+    let address = exporter.address();
+    let ready = common::eventually(Duration::from_secs(20), async || {
+        let ready = common::http_get(address, "/-/ready").await;
+        (ready.status == 200).then_some(ready.body)
+    })
     .await;
-    let message = match refused {
-        Ok(_) => panic!("unknown names must stop the start"),
-        Err(error) => error.to_string(),
-    };
     for expected in [
-        "instances[0].queue_sets[1].routing_profiles: routing profile name \"No such profile\": ListRoutingProfiles lists no routing profile of that name",
-        "instances[0].queue_sets[2].hierarchy_group: hierarchy group name \"Atlantis\": ListUserHierarchyGroups lists no hierarchy group of that name",
+        "sim/ghost: routing profile name \"No such profile\": ListRoutingProfiles lists no routing profile of that name",
+        "sim/nowhere: hierarchy group name \"Atlantis\": ListUserHierarchyGroups lists no hierarchy group of that name",
     ] {
-        assert!(message.contains(expected), "{message}");
+        assert!(ready.contains(expected), "{ready}");
     }
-    assert!(!message.contains("queue_sets[0]"), "{message}");
+    assert!(!ready.contains("sim/fine"), "{ready}");
+    let text = common::http_get(address, "/metrics").await.body;
+    let up = |set| common::value(&text, "amazon_connect_up", &[("queue_set", set)]);
+    assert_eq!(
+        (up("fine"), up("ghost"), up("nowhere")),
+        (Some(1.0), Some(0.0), Some(0.0))
+    );
+    exporter.stop().await;
     simulator.stop().await;
 }
 

@@ -12,7 +12,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::Bytes;
-use prometheus::{Encoder, HistogramOpts, HistogramVec, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 use super::families::intraday as intraday_families;
 use super::families::write_segment;
@@ -25,6 +27,10 @@ use super::text_format::{concat, join, Segment, TextWriter};
 use crate::connect::{Budgets, RequestLog, RequestOutcome};
 use crate::model::{IntradayReport, LabelNames, PollReport, RoundReport, TargetKey};
 use crate::web::{MetricsSource, SourceStatus, TargetStatus};
+
+/// The polling tasks of an instance, as the scheduler names them in
+/// `amazon_connect_exporter_task_restarts_total`.
+pub const POLLING_TASKS: [&str; 3] = ["round", "directory", "intraday"];
 
 /// The data source a segment comes from; segments join in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,6 +88,8 @@ pub struct Exposition {
     series_options: Mutex<BTreeMap<String, SeriesOptions>>,
     budgets: Arc<Budgets>,
     poll_duration: HistogramVec,
+    /// Restarts of polling tasks after a panic, by instance and task.
+    task_restarts: IntCounterVec,
     self_registry: Registry,
     encoded: RwLock<Encoded>,
     version: String,
@@ -137,8 +145,16 @@ impl Exposition {
             .buckets(POLL_DURATION_BUCKETS.to_vec()),
             &["connect_instance", "queue_set"],
         )?;
+        let task_restarts = IntCounterVec::new(
+            Opts::new(
+                "amazon_connect_exporter_task_restarts_total",
+                "Polling tasks (round, directory, intraday) restarted after a panic; the instance's queue sets were down until the task ran again.",
+            ),
+            &["connect_instance", "task"],
+        )?;
         let self_registry = Registry::new();
         self_registry.register(Box::new(poll_duration.clone()))?;
+        self_registry.register(Box::new(task_restarts.clone()))?;
         let exposition = Self {
             targets: Mutex::new(
                 targets
@@ -153,13 +169,67 @@ impl Exposition {
             series_options: Mutex::new(BTreeMap::new()),
             budgets,
             poll_duration,
+            task_restarts,
             self_registry,
             encoded: RwLock::new(Encoded::default()),
             version: version.to_string(),
             revision: revision.to_string(),
         };
+        exposition.start_task_restarts_at_zero(targets);
         exposition.publish(Reencode::All)?;
         Ok(exposition)
+    }
+
+    /// Creates the restart counters of the instances of `targets` at 0, so that the first
+    /// restart is an increase; drops those of other instances.
+    fn start_task_restarts_at_zero(&self, targets: &[TargetKey]) {
+        let instances: BTreeSet<&str> = targets.iter().map(|key| key.instance.as_str()).collect();
+        for family in prometheus::core::Collector::collect(&self.task_restarts) {
+            for metric in family.get_metric() {
+                let label = |name: &str| {
+                    metric
+                        .get_label()
+                        .iter()
+                        .find(|pair| pair.name() == name)
+                        .map(|pair| pair.value().to_string())
+                        .unwrap_or_default()
+                };
+                let (instance, task) = (label("connect_instance"), label("task"));
+                if !instances.contains(instance.as_str()) {
+                    let _ = self.task_restarts.remove_label_values(&[&instance, &task]);
+                }
+            }
+        }
+        for instance in instances {
+            for task in POLLING_TASKS {
+                self.task_restarts.with_label_values(&[instance, task]);
+            }
+        }
+    }
+
+    /// A polling task of the instance of `sets` panicked: counts its restart and turns each
+    /// of `sets` down with `reason` until its next poll.
+    pub fn record_task_failure(
+        &self,
+        task: &str,
+        reason: &str,
+        sets: &[TargetKey],
+    ) -> Result<(), ExpositionError> {
+        let Some(instance) = sets.first().map(|key| key.instance.clone()) else {
+            return Ok(());
+        };
+        self.task_restarts
+            .with_label_values(&[instance.as_str(), task])
+            .inc();
+        {
+            let mut targets = self.lock_targets();
+            for key in sets {
+                if let Some(state) = targets.get_mut(key) {
+                    state.fail(reason);
+                }
+            }
+        }
+        self.publish(Reencode::Instance(&instance))
     }
 
     /// Applies one poll's result (labelled with IDs) and re-encodes the exposition.
@@ -267,6 +337,7 @@ impl Exposition {
             for key in keys {
                 targets.entry(key.clone()).or_insert_with(TargetState::new);
             }
+            self.start_task_restarts_at_zero(keys);
             self.rounds
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -862,6 +933,44 @@ mod tests {
         let support = statuses.iter().find(|s| s.key == key("support")).unwrap();
         assert_eq!(support.last_error.as_deref(), Some("AccessDeniedException"));
         assert!(!support.up);
+    }
+
+    #[test]
+    fn a_task_failure_downs_the_sets_and_counts_a_restart_from_zero() {
+        let exposition = two_polled_sets();
+        let restarts = |text: &str, task: &str| {
+            text.lines()
+                .find(|line| {
+                    line.starts_with(&format!(
+                        "amazon_connect_exporter_task_restarts_total{{connect_instance=\"prod\",task=\"{task}\"}}"
+                    ))
+                })
+                .map(str::to_string)
+        };
+        let before = text(&exposition);
+        assert!(restarts(&before, "round").is_some_and(|line| line.ends_with(" 0")));
+        exposition
+            .record_task_failure(
+                "round",
+                "the round task panicked (boom)",
+                &[key("support"), key("sales")],
+            )
+            .unwrap();
+        let after = text(&exposition);
+        assert!(
+            restarts(&after, "round").is_some_and(|line| line.ends_with(" 1")),
+            "{after}"
+        );
+        assert!(restarts(&after, "directory").is_some_and(|line| line.ends_with(" 0")));
+        for set in ["support", "sales"] {
+            assert!(after.contains(&format!(
+                "amazon_connect_up{{connect_instance=\"prod\",queue_set=\"{set}\"}} 0"
+            )));
+        }
+        let statuses = exposition.statuses();
+        assert!(statuses
+            .iter()
+            .all(|s| !s.up && s.last_error.as_deref() == Some("the round task panicked (boom)")));
     }
 
     fn intraday(outcome: Result<Vec<(TargetKey, SetIntraday)>, String>) -> IntradayReport {

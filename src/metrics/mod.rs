@@ -13,5 +13,5 @@ mod store;
 pub mod summary;
 pub mod text_format;
 
-pub use exposition::{Exposition, ExpositionError};
+pub use exposition::{Exposition, ExpositionError, POLLING_TASKS};
 pub use series_limit::SeriesOptions;

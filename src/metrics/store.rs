@@ -87,6 +87,15 @@ impl TargetState {
         }
     }
 
+    /// Turns the set down for `reason` (its polling task failed): no data series until its
+    /// next good poll.
+    pub(super) fn fail(&mut self, reason: &str) {
+        self.polled = true;
+        self.summary = None;
+        self.agents = Vec::new();
+        self.last_error = Some(reason.to_string());
+    }
+
     /// Applies one poll's result: the new summary and counters, or the error that drops the
     /// set's data series. Agents are kept only where per-agent series are asked for.
     pub(super) fn apply(

@@ -8,9 +8,11 @@ mod intraday;
 pub mod queue_sets;
 mod round;
 pub mod scheduler;
+pub mod supervisor;
 pub mod thread;
 
 pub use clock::WallClock;
 pub use queue_sets::{resolve_names, resolve_queue_names, QueueSetTarget};
 pub use scheduler::{PollSink, Scheduler, Target};
-pub use thread::PollThread;
+pub use supervisor::TaskKind;
+pub use thread::{Liveness, PollThread};

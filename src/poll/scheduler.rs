@@ -3,6 +3,7 @@
 //! and hands each queue set's result to a [`PollSink`]. A directory task per instance keeps
 //! the routing directory fresh ([`super::directory`]). Knows no metric names.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use super::directory::{directory_loop, has_unknown_id, needs_directory, Director
 use super::intraday::intraday_loop;
 use super::queue_sets::{log_discovery, QueueSetTarget, ResolvedSets};
 use super::round::{log_outcome, log_overrun, run_round, RoundStart, SetOutcome, USER_DATA};
+use super::supervisor::{supervise, Supervised, TaskKind};
 use crate::config::{Intraday, LabelValues, PlannerMode};
 use crate::connect::{InstanceApi, InstanceBudgets, RequestLog, RetryPolicy};
 use crate::model::{
@@ -47,6 +49,19 @@ pub trait PollSink: Send + Sync {
     /// (a test's) leaves this as it is.
     fn record_intraday(&self, instance: &str, report: IntradayReport) {
         let _ = (instance, report);
+    }
+
+    /// Called when a task of `instance` panicked: its queue sets `sets` are down for
+    /// `reason` until the restarted task reports again, and the restart is counted. A test's
+    /// sink may leave this as it is.
+    fn record_task_failure(
+        &self,
+        instance: &str,
+        task: TaskKind,
+        reason: &str,
+        sets: &[TargetKey],
+    ) {
+        let _ = (instance, task, reason, sets);
     }
 }
 
@@ -88,10 +103,18 @@ pub struct Target {
     pub intraday: Intraday,
 }
 
-/// The running polling tasks.
+/// The running polling tasks, by instance: each instance's tasks start and stop on their own,
+/// so that a reload restarts only the instances whose settings changed.
 pub struct Scheduler {
-    tasks: JoinSet<()>,
+    runtime: tokio::runtime::Handle,
+    sink: Arc<dyn PollSink>,
+    instances: BTreeMap<String, InstanceTasks>,
+}
+
+/// The tasks of one instance and the switch that stops them.
+struct InstanceTasks {
     stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
 }
 
 impl Scheduler {
@@ -100,44 +123,115 @@ impl Scheduler {
         Self::start_on(targets, sink, &tokio::runtime::Handle::current())
     }
 
-    /// Starts, on `runtime`, one round task per instance, and one directory task per instance
-    /// whose planner may sweep by routing profiles or whose labels carry names.
+    /// Starts, on `runtime`, the tasks of every target (see [`Scheduler::start_instance`]).
     pub fn start_on(
         targets: Vec<Target>,
         sink: Arc<dyn PollSink>,
         runtime: &tokio::runtime::Handle,
     ) -> Self {
+        let mut scheduler = Self {
+            runtime: runtime.clone(),
+            sink,
+            instances: BTreeMap::new(),
+        };
+        for target in targets {
+            scheduler.start_instance(target);
+        }
+        scheduler
+    }
+
+    /// Starts one round task for the instance of `target`, a directory task where its planner
+    /// may sweep by routing profiles or its labels carry names, and an intraday task where a
+    /// set reads the KPIs; each supervised, so that a panic restarts it instead of ending it.
+    /// An instance of the same name that runs already is stopped (without waiting for its
+    /// tasks to end: they end at their next await).
+    pub fn start_instance(&mut self, target: Target) {
+        if let Some(running) = self.instances.remove(&target.instance) {
+            let _ = running.stop.send(true);
+        }
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        for target in targets {
-            let directory = Arc::new(DirectoryCache::new());
-            if needs_directory(&target) {
-                tasks.spawn_on(
-                    directory_loop(target.clone(), Arc::clone(&directory), stopped.clone()),
-                    runtime,
-                );
-            }
-            if target.sets.iter().any(|set| set.intraday) {
-                tasks.spawn_on(
+        let sets: Vec<TargetKey> = target.sets.iter().map(|set| set.key.clone()).collect();
+        let supervised = |kind| Supervised {
+            kind,
+            instance: target.instance.clone(),
+            sets: sets.clone(),
+            sink: Arc::clone(&self.sink),
+        };
+        let directory = Arc::new(DirectoryCache::new());
+        if needs_directory(&target) {
+            let (target, directory, stopped_task) =
+                (target.clone(), Arc::clone(&directory), stopped.clone());
+            tasks.spawn_on(
+                supervise(
+                    supervised(TaskKind::Directory),
+                    stopped.clone(),
+                    move || {
+                        directory_loop(target.clone(), Arc::clone(&directory), stopped_task.clone())
+                    },
+                ),
+                &self.runtime,
+            );
+        }
+        if target.sets.iter().any(|set| set.intraday) {
+            let (target, directory, sink, stopped_task) = (
+                target.clone(),
+                Arc::clone(&directory),
+                Arc::clone(&self.sink),
+                stopped.clone(),
+            );
+            tasks.spawn_on(
+                supervise(supervised(TaskKind::Intraday), stopped.clone(), move || {
                     intraday_loop(
                         target.clone(),
                         Arc::clone(&directory),
                         Arc::clone(&sink),
-                        stopped.clone(),
-                    ),
-                    runtime,
-                );
-            }
-            tasks.spawn_on(
-                round_loop(target, directory, Arc::clone(&sink), stopped.clone()),
-                runtime,
+                        stopped_task.clone(),
+                    )
+                }),
+                &self.runtime,
             );
         }
-        Self { tasks, stop }
+        let instance = target.instance.clone();
+        let sink = Arc::clone(&self.sink);
+        let stopped_task = stopped.clone();
+        tasks.spawn_on(
+            supervise(supervised(TaskKind::Rounds), stopped, move || {
+                round_loop(
+                    target.clone(),
+                    Arc::clone(&directory),
+                    Arc::clone(&sink),
+                    stopped_task.clone(),
+                )
+            }),
+            &self.runtime,
+        );
+        self.instances
+            .insert(instance, InstanceTasks { stop, tasks });
+    }
+
+    /// The instances whose tasks run.
+    pub fn instances(&self) -> impl Iterator<Item = &str> {
+        self.instances.keys().map(String::as_str)
+    }
+
+    /// Stops the tasks of `instance`, abandoning polls in flight, and waits for them to end.
+    pub async fn stop_instance(&mut self, instance: &str) {
+        if let Some(running) = self.instances.remove(instance) {
+            running.stop_and_wait().await;
+        }
     }
 
     /// Stops every task, abandoning polls in flight, and waits for them to end.
     pub async fn stop(&mut self) {
+        for (_, running) in std::mem::take(&mut self.instances) {
+            running.stop_and_wait().await;
+        }
+    }
+}
+
+impl InstanceTasks {
+    async fn stop_and_wait(mut self) {
         // Receivers live inside the tasks; if all have ended already there is no one to tell.
         let _ = self.stop.send(true);
         while self.tasks.join_next().await.is_some() {}
@@ -400,6 +494,8 @@ mod tests {
         metric_calls: Mutex<Vec<Vec<String>>>,
         /// Whether GetCurrentMetricData answers AccessDeniedException.
         metrics_denied: bool,
+        /// Whether the next GetCurrentUserData request panics (a bug in a conversion, say).
+        panic_once: std::sync::atomic::AtomicBool,
     }
 
     #[derive(Debug, Clone, Copy, PartialEq)]
@@ -437,6 +533,7 @@ mod tests {
                 user_data_calls: Mutex::new(Vec::new()),
                 metric_calls: Mutex::new(Vec::new()),
                 metrics_denied: false,
+                panic_once: std::sync::atomic::AtomicBool::new(false),
             }
         }
 
@@ -453,6 +550,12 @@ mod tests {
         ) -> BoxFuture<'a, Result<UserDataPage, RequestError>> {
             Box::pin(async move {
                 tokio::time::sleep(self.delay).await;
+                if self
+                    .panic_once
+                    .swap(false, std::sync::atomic::Ordering::SeqCst)
+                {
+                    panic!("a page no one expected");
+                }
                 let matching: Vec<&AgentRecord> = self
                     .agents
                     .iter()
@@ -558,9 +661,9 @@ mod tests {
         }
     }
 
-    /// Records each round with the (paused, virtual) time it arrived.
+    /// Records each round with the (paused, virtual) time it arrived, and task failures.
     #[derive(Default)]
-    struct Rounds(Mutex<Vec<RecordedRound>>);
+    struct Rounds(Mutex<Vec<RecordedRound>>, Mutex<Vec<(TaskKind, String)>>);
 
     type RecordedRound = (Instant, Vec<(TargetKey, PollReport)>, RoundReport);
 
@@ -574,6 +677,54 @@ mod tests {
         ) {
             self.0.lock().unwrap().push((Instant::now(), polls, round));
         }
+
+        fn record_task_failure(
+            &self,
+            _instance: &str,
+            task: TaskKind,
+            reason: &str,
+            sets: &[TargetKey],
+        ) {
+            assert_eq!(sets.len(), 1);
+            self.1.lock().unwrap().push((task, reason.to_string()));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_round_task_that_panics_is_reported_and_restarted() {
+        let api = one_profile(Duration::from_millis(10));
+        api.panic_once
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let rounds = Arc::new(Rounds::default());
+        let mut scheduler = Scheduler::start(
+            vec![target(
+                Arc::clone(&api),
+                &[&["q"]],
+                PlannerMode::Queues,
+                Duration::from_secs(1),
+                Duration::from_secs(1),
+            )],
+            rounds.clone(),
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        scheduler.stop().await;
+        let failures = rounds.1.lock().unwrap().clone();
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].0, TaskKind::Rounds);
+        assert!(
+            failures[0].1.contains("a page no one expected"),
+            "{}",
+            failures[0].1
+        );
+        let recorded = rounds.0.lock().unwrap();
+        assert!(
+            recorded.len() >= 2
+                && recorded
+                    .iter()
+                    .all(|(_, polls, _)| polls[0].1.outcome.is_ok()),
+            "the restarted task polls again: {} rounds",
+            recorded.len()
+        );
     }
 
     /// Every operation at 100 requests a second.

@@ -1,6 +1,9 @@
 //! The polling thread: polls run on a runtime of their own, at a lower CPU priority than the
 //! one that serves scrapes.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use tracing::debug;
 
 /// A thread of its own for polling, at a lower CPU priority. Reading a page of a hundred agents
@@ -18,6 +21,28 @@ pub struct PollThread {
     runtime: tokio::runtime::Handle,
     /// Dropping it ends the thread and the tasks on it.
     _stop: tokio::sync::oneshot::Sender<()>,
+    running: Liveness,
+}
+
+/// Whether the polling thread still runs: what `/-/healthy` reports, since nothing polls
+/// once it is gone.
+#[derive(Debug, Clone)]
+pub struct Liveness(Arc<AtomicBool>);
+
+impl Liveness {
+    /// True while the thread runs.
+    pub fn is_running(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Marks the thread as gone when it ends, by returning or by a panic.
+struct EndsWithThread(Arc<AtomicBool>);
+
+impl Drop for EndsWithThread {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl PollThread {
@@ -30,9 +55,12 @@ impl PollThread {
             .build()?;
         let handle = runtime.handle().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = Arc::new(AtomicBool::new(true));
+        let ends_with_thread = EndsWithThread(Arc::clone(&running));
         std::thread::Builder::new()
             .name("poll".into())
             .spawn(move || {
+                let _ends_with_thread = ends_with_thread;
                 lower_this_threads_priority();
                 // Ends when the sender is dropped; the runtime is then dropped here, outside
                 // any async context, which cancels what still runs on it.
@@ -41,7 +69,13 @@ impl PollThread {
         Ok(Self {
             runtime: handle,
             _stop: stop,
+            running: Liveness(running),
         })
+    }
+
+    /// Tells whether the thread still runs, also after this handle is gone.
+    pub fn liveness(&self) -> Liveness {
+        self.running.clone()
     }
 
     /// Where polling tasks are spawned.
@@ -71,5 +105,23 @@ fn lower_this_threads_priority() {
         if result != 0 {
             debug!(error = %std::io::Error::last_os_error(), "cannot lower the polling thread's priority");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn liveness_turns_false_when_the_thread_ends() {
+        let thread = PollThread::start().unwrap();
+        let liveness = thread.liveness();
+        assert!(liveness.is_running());
+        drop(thread);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while liveness.is_running() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!liveness.is_running(), "the thread ended, liveness says so");
     }
 }

@@ -25,6 +25,13 @@ pub trait MetricsSource: Send + Sync + std::fmt::Debug {
     fn statuses(&self) -> Vec<TargetStatus>;
 }
 
+/// Whether the exporter's own machinery runs, for `/-/healthy`.
+pub trait Health: Send + Sync + std::fmt::Debug {
+    /// `Err` says what is gone (the polling thread): the process serves stale data for ever
+    /// and is to be restarted.
+    fn check(&self) -> Result<(), String>;
+}
+
 /// What the landing page shows of one target.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TargetStatus {

@@ -22,7 +22,7 @@ use tracing::{debug, info, warn};
 use super::body::Pieces;
 use super::config::{WebConfig, REALM};
 use super::status_page::landing_page;
-use super::{MetricsSource, CONTENT_TYPE as METRICS_CONTENT_TYPE};
+use super::{Health, MetricsSource, TargetStatus, CONTENT_TYPE as METRICS_CONTENT_TYPE};
 
 /// A client that has not sent its request headers by then is cut off, so idle or slow
 /// connections cannot pile up.
@@ -45,8 +45,11 @@ pub struct ServerState {
     pub telemetry_path: String,
     /// Version shown on the landing page.
     pub version: String,
-    /// Where `/-/reload` sends its requests; `None` disables reloading.
+    /// Where `/-/reload` sends its requests; `None` when the lifecycle API is off
+    /// (`--web.enable-lifecycle` not given): it answers 403.
     pub reload: Option<mpsc::Sender<ReloadRequest>>,
+    /// What `/-/healthy` checks; `None`: always healthy.
+    pub health: Option<Arc<dyn Health>>,
     /// Connections served at once.
     pub max_connections: usize,
     /// TLS and basic authentication (`--web.config.file`).
@@ -279,22 +282,14 @@ async fn route(
         return response;
     }
     match path {
-        "/-/healthy" => text(StatusCode::OK, "Healthy\n".into()),
-        "/-/ready" => {
-            let statuses = state.exposition.statuses();
-            let waiting = statuses.iter().filter(|s| !s.polled).count();
-            if waiting == 0 {
-                text(StatusCode::OK, "Ready\n".into())
-            } else {
-                text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!(
-                        "Not ready: {waiting} of {} queue sets have not finished their first poll\n",
-                        statuses.len()
-                    ),
-                )
-            }
-        }
+        "/-/healthy" => match state.health.as_ref().map(|health| health.check()) {
+            Some(Err(reason)) => text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("Unhealthy: {reason}\n"),
+            ),
+            _ => text(StatusCode::OK, "Healthy\n".into()),
+        },
+        "/-/ready" => readiness(&state.exposition.statuses()),
         _ => {
             let statuses = state.exposition.statuses();
             let page = landing_page(&state.version, &state.telemetry_path, &statuses);
@@ -308,6 +303,40 @@ async fn route(
             response
         }
     }
+}
+
+/// `/-/ready`: 200 once every queue set has made its first attempt, whatever its outcome, so
+/// that one set whose name no longer resolves does not take the whole exporter out of its
+/// Service; the body lists the sets that are not up, and why.
+fn readiness(statuses: &[TargetStatus]) -> Response<Pieces> {
+    let waiting = statuses.iter().filter(|s| !s.polled).count();
+    if waiting > 0 {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "Not ready: {waiting} of {} queue sets have not finished their first poll\n",
+                statuses.len()
+            ),
+        );
+    }
+    let down: Vec<&TargetStatus> = statuses.iter().filter(|s| !s.up).collect();
+    let mut body = String::from("Ready\n");
+    if !down.is_empty() {
+        body.push_str(&format!(
+            "{} of {} queue sets are not up:\n",
+            down.len(),
+            statuses.len()
+        ));
+        for status in down {
+            body.push_str(&format!(
+                "  {}/{}: {}\n",
+                status.key.instance,
+                status.key.queue_set,
+                status.last_error.as_deref().unwrap_or("no data yet")
+            ));
+        }
+    }
+    text(StatusCode::OK, body)
 }
 
 /// `POST` or `PUT /-/reload`, as in Prometheus: 200 when the new configuration runs, 500 with
@@ -324,9 +353,11 @@ async fn reload(state: &ServerState, method: &Method) -> Response<Pieces> {
         return response;
     }
     let Some(requests) = &state.reload else {
+        // As Prometheus: a reload rebuilds clients and reads the directory again, so it is not
+        // open to whoever reaches the port unless asked for. SIGHUP always reloads.
         return text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "reloading is not available\n".into(),
+            StatusCode::FORBIDDEN,
+            "Lifecycle API is not enabled: start the exporter with --web.enable-lifecycle to reload over HTTP, or send it SIGHUP\n".into(),
         );
     };
     let (reply, answer) = oneshot::channel();
@@ -424,6 +455,7 @@ mod tests {
             telemetry_path: "/metrics".into(),
             version: "0.1.0".into(),
             reload: None,
+            health: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             web: WebConfig::default(),
         }
@@ -563,12 +595,54 @@ mod tests {
             telemetry_path: "/metrics".into(),
             version: "v".into(),
             reload: None,
+            health: None,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             web: WebConfig::default(),
         };
         let response = route(&state, &Method::GET, "/-/ready", None).await;
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(body(response).await.contains("1 of 1 queue sets"));
+    }
+
+    #[derive(Debug)]
+    struct Gone;
+
+    impl Health for Gone {
+        fn check(&self) -> Result<(), String> {
+            Err("the polling thread has ended".into())
+        }
+    }
+
+    #[tokio::test]
+    async fn healthy_fails_when_the_health_check_does() {
+        let mut state = state();
+        let healthy = route(&state, &Method::GET, "/-/healthy", None).await;
+        assert_eq!(healthy.status(), StatusCode::OK);
+        state.health = Some(Arc::new(Gone));
+        let unhealthy = route(&state, &Method::GET, "/-/healthy", None).await;
+        assert_eq!(unhealthy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            body(unhealthy).await,
+            "Unhealthy: the polling thread has ended\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn ready_once_every_set_polled_even_where_one_failed_and_lists_it() {
+        // `state()` has one set whose first poll failed.
+        let response = route(&state(), &Method::GET, "/-/ready", None).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            body(response).await,
+            "Ready\n1 of 1 queue sets are not up:\n  prod/<script>: AccessDeniedException & more\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn reload_without_the_lifecycle_flag_is_forbidden_and_names_it() {
+        let response = route(&state(), &Method::POST, "/-/reload", None).await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert!(body(response).await.contains("--web.enable-lifecycle"));
     }
 
     #[tokio::test]

@@ -464,6 +464,7 @@ async fn try_start_exporter_at(
             amazon_connect_exporter::poll::WallClock::System,
             amazon_connect_exporter::poll::WallClock::Fixed,
         ),
+        enable_lifecycle: true,
     })
     .await
 }
