@@ -223,14 +223,14 @@ pub struct Exporter {
 }
 
 /// One instance's client, ready to poll.
-struct InstanceSource {
+pub(crate) struct InstanceSource {
     instance: Instance,
     source: Arc<dyn InstanceApi>,
     log: RequestLog,
 }
 
 /// Builds the SDK client of one instance, logging its requests in `log`.
-async fn build_source(
+pub(crate) async fn build_source(
     instance: &Instance,
     credentials: Option<&Credentials>,
     log: RequestLog,
@@ -244,7 +244,7 @@ async fn build_source(
 }
 
 /// The polling target of one instance, drawing from its account's budgets.
-fn target(source: &InstanceSource, budgets: &Arc<Budgets>, clock: WallClock) -> Target {
+pub(crate) fn target(source: &InstanceSource, budgets: &Arc<Budgets>, clock: WallClock) -> Target {
     let InstanceSource {
         instance,
         source,

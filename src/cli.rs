@@ -101,6 +101,11 @@ pub enum Command {
     CheckConfig {
         /// The file to check (defaults to --config.file).
         file: Option<PathBuf>,
+        /// Also run the checks that need AWS: every name resolves, and each API action the
+        /// configuration needs is allowed (one cheap request per operation, with the AWS
+        /// credential chain).
+        #[arg(long)]
+        online: bool,
     },
     /// Run the Connect API simulator on its own (for the demo, tests and benchmarks).
     Simulate(SimulateArgs),
@@ -222,7 +227,7 @@ mod tests {
     fn check_config_takes_a_file_or_the_global_flag() {
         let cli = Cli::try_parse_from(["x", "check-config", "a.yaml"]).unwrap();
         assert!(
-            matches!(cli.command, Some(Command::CheckConfig { file: Some(ref f) }) if f == &PathBuf::from("a.yaml"))
+            matches!(cli.command, Some(Command::CheckConfig { file: Some(ref f), online: false }) if f == &PathBuf::from("a.yaml"))
         );
         let cli = Cli::try_parse_from(["x", "check-config", "--config.file", "b.yaml"]).unwrap();
         assert_eq!(cli.config_file, PathBuf::from("b.yaml"));

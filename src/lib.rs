@@ -21,7 +21,8 @@
 //! A new data source is a module under `sources/`, a writer under `metrics/families/` and a
 //! segment of the exposition. A scrape never calls AWS: polls run on their schedule and a
 //! scrape serves the latest encoded result. [`app`] assembles the parts; [`demo`] runs them
-//! against the simulator crate.
+//! against the simulator crate; [`online_check`] runs the AWS-side checks of
+//! `check-config --online`.
 
 pub mod app;
 pub mod cli;
@@ -31,6 +32,7 @@ pub mod demo;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod online_check;
 pub mod poll;
 pub mod sources;
 pub mod web;

@@ -12,7 +12,7 @@ use amazon_connect_exporter::app::{ConfigLoader, Exporter, Settings};
 use amazon_connect_exporter::cli::{Cli, Command, SimulateArgs};
 use amazon_connect_exporter::config::shard;
 use amazon_connect_exporter::web::config::{self as web_config, WebConfig};
-use amazon_connect_exporter::{config, demo, logging};
+use amazon_connect_exporter::{config, demo, logging, online_check};
 use connect_simulator::{Faults, Quota, RunningSimulator, SimulatorOptions};
 
 /// See the note on `mimalloc` in Cargo.toml: less memory held and less CPU per round at scale.
@@ -26,8 +26,13 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     match &cli.command {
-        Some(Command::CheckConfig { file }) => {
-            check_config(file.as_ref().unwrap_or(&cli.config_file))
+        Some(Command::CheckConfig { file, online }) => {
+            let file = file.as_ref().unwrap_or(&cli.config_file);
+            if *online {
+                check_config_online(file)
+            } else {
+                check_config(file)
+            }
         }
         Some(Command::Simulate(args)) => run_async(simulate(args.clone())),
         None => run_async(run_exporter(cli)),
@@ -71,6 +76,50 @@ fn check_config(file: &std::path::Path) -> ExitCode {
             let _ = writeln!(std::io::stderr(), "{problem}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `check-config --online`: the file's own checks, then the AWS-side ones; what passed goes to
+/// standard output, problems to standard error, exit 1 on any problem.
+fn check_config_online(file: &std::path::Path) -> ExitCode {
+    let config = match config::load(file) {
+        Ok(config) => config,
+        Err(problem) => {
+            let _ = writeln!(std::io::stderr(), "{problem}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut problems = 0;
+    let checked = run_async(async {
+        let report = online_check::check_online(&config, None).await;
+        let mut out = std::io::stdout();
+        for line in &report.passed {
+            let _ = writeln!(out, "ok: {line}");
+        }
+        let mut err = std::io::stderr();
+        for line in &report.problems {
+            let _ = writeln!(err, "problem: {line}");
+        }
+        problems = report.problems.len();
+        Ok(())
+    });
+    if checked != ExitCode::SUCCESS {
+        return checked;
+    }
+    if problems == 0 {
+        let _ = writeln!(
+            std::io::stdout(),
+            "{}: valid, and every check against AWS passed",
+            file.display()
+        );
+        ExitCode::SUCCESS
+    } else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{}: {problems} problem(s) found against AWS",
+            file.display()
+        );
+        ExitCode::FAILURE
     }
 }
 

@@ -127,6 +127,58 @@ async fn read_directory(
     .ok()
 }
 
+/// What one directory read of `target` says about its queue sets, as the polls would see it
+/// (for `check-config --online`): `None` when its sets need no directory; else the read's
+/// error, or each set's resolution error (a name that does not resolve) and the optional
+/// look-ups that failed, by operation.
+pub async fn check_directory(target: &Target) -> Option<Result<DirectoryCheck, String>> {
+    if !needs_directory(target) {
+        return None;
+    }
+    let read = read_directory(target, directory_reads(target), Instant::now()).await;
+    let directory = match read {
+        Some(Ok(directory)) => Arc::new(directory),
+        Some(Err(error)) => return Some(Err(error.to_string())),
+        None => {
+            return Some(Err(format!(
+                "reading the routing directory timed out after {}",
+                humantime::format_duration(target.timeout)
+            )))
+        }
+    };
+    let resolved =
+        super::queue_sets::ResolvedSets::resolve(&target.sets, Some(Arc::clone(&directory)));
+    let set_errors = target
+        .sets
+        .iter()
+        .zip(resolved.sets())
+        .filter_map(|(set, resolved)| Some((set.key.queue_set.clone(), resolved.error.clone()?)))
+        .collect();
+    let optional_errors = [
+        ("ListUsers", &directory.users_error),
+        ("ListUserHierarchyGroups", &directory.hierarchy_groups_error),
+    ]
+    .into_iter()
+    .filter_map(|(operation, error)| Some((operation, error.clone()?)))
+    .collect();
+    Some(Ok(DirectoryCheck {
+        directory,
+        set_errors,
+        optional_errors,
+    }))
+}
+
+/// The outcome of [`check_directory`].
+#[derive(Debug)]
+pub struct DirectoryCheck {
+    /// The directory read.
+    pub directory: Arc<RoutingDirectory>,
+    /// Sets that do not resolve against it, by name, with the reason.
+    pub set_errors: Vec<(String, String)>,
+    /// Optional look-ups that failed, by operation.
+    pub optional_errors: Vec<(&'static str, String)>,
+}
+
 /// Logs a successful read: its size, optional look-ups that failed, shared names.
 fn log_read(target: &Target, directory: &RoutingDirectory, started: Instant) {
     info!(

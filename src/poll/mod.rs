@@ -12,6 +12,7 @@ pub mod supervisor;
 pub mod thread;
 
 pub use clock::WallClock;
+pub use directory::{check_directory, DirectoryCheck};
 pub use queue_sets::{resolve_names, resolve_queue_names, QueueSetTarget};
 pub use scheduler::{PollSink, Scheduler, Target};
 pub use supervisor::TaskKind;
