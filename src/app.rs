@@ -216,6 +216,8 @@ pub struct Exporter {
     server: JoinHandle<()>,
     stop_server: oneshot::Sender<()>,
     reload_requests: mpsc::Receiver<ReloadRequest>,
+    /// SIGHUP, listened for from the start.
+    hangups: Option<tokio::signal::unix::Signal>,
     /// The configuration in force.
     config: Config,
     /// The client of each instance of `config`, by name.
@@ -356,7 +358,10 @@ impl Exporter {
             address: settings.listen_address.clone(),
             source,
         })?;
-        let budgets = Arc::new(Budgets::new(config.api_rate_limits.clone()));
+        let budgets = Arc::new(Budgets::with_directory_share(
+            config.api_rate_limits.clone(),
+            config.directory_budget_share,
+        ));
         let logs: BTreeMap<String, RequestLog> = config
             .instances
             .iter()
@@ -382,6 +387,15 @@ impl Exporter {
             max_connections: settings.max_connections,
             web: settings.web.clone(),
         });
+        // Listened for before the start is announced: SIGHUP's default action ends the
+        // process, and a reload sent just after the start must not.
+        let hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(signal) => Some(signal),
+            Err(problem) => {
+                warn!(error = %problem, "cannot listen for SIGHUP; reload with POST /-/reload (needs --web.enable-lifecycle)");
+                None
+            }
+        };
         let (stop_server, stopped) = oneshot::channel();
         // Serving comes first: the status page and `/-/healthy` answer while the clients are
         // built and the first polls run.
@@ -422,6 +436,7 @@ impl Exporter {
             server,
             stop_server,
             reload_requests,
+            hangups,
             config,
             sources,
         })
@@ -486,7 +501,10 @@ impl Exporter {
             sources.insert(instance.name.clone(), source);
             restarted.push(instance.name.clone());
         }
-        self.budgets.reconfigure(config.api_rate_limits.clone());
+        self.budgets.reconfigure(
+            config.api_rate_limits.clone(),
+            config.directory_budget_share,
+        );
         warn_if_over_budget(&config, &self.budgets);
         let running: Vec<String> = self.scheduler.instances().map(str::to_string).collect();
         for instance in running {
@@ -523,15 +541,7 @@ impl Exporter {
     /// reload and stops at once.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
         let mut shutdown = std::pin::pin!(shutdown);
-        let mut hangups = match tokio::signal::unix::signal(
-            tokio::signal::unix::SignalKind::hangup(),
-        ) {
-            Ok(signal) => Some(signal),
-            Err(problem) => {
-                warn!(error = %problem, "cannot listen for SIGHUP; reload with POST /-/reload (needs --web.enable-lifecycle)");
-                None
-            }
-        };
+        let mut hangups = self.hangups.take();
         loop {
             let hangup = async {
                 match hangups.as_mut() {

@@ -40,7 +40,10 @@ const PROBE_METRIC: [MetricSpec; 1] = [MetricSpec {
 /// Runs every AWS-side check of `config`: per instance, the client, the routing directory and
 /// the names of each queue set, and one request per further operation its sets need.
 pub async fn check_online(config: &Config, credentials: Option<&Credentials>) -> OnlineReport {
-    let budgets = Arc::new(Budgets::new(config.api_rate_limits.clone()));
+    let budgets = Arc::new(Budgets::with_directory_share(
+        config.api_rate_limits.clone(),
+        config.directory_budget_share,
+    ));
     let mut report = OnlineReport::default();
     for (index, instance) in config.instances.iter().enumerate() {
         let place = format!("instances[{index}] ({})", instance.name);

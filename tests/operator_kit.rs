@@ -632,6 +632,9 @@ fn panels_the_runbook_names_exist() {
     }
 }
 
+/// Actions the policy allows for a fallback the demo does not need.
+const FALLBACK_ONLY: [&str; 1] = ["connect:ListRoutingProfileQueues"];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_iam_policy_allows_exactly_the_actions_the_exporter_calls() {
     let policy: Json = serde_json::from_str(&read("deploy/iam/connect-exporter-policy.json"))
@@ -652,8 +655,13 @@ async fn the_iam_policy_allows_exactly_the_actions_the_exporter_calls() {
             .into_iter()
             .map(|(labels, _)| format!("connect:{}", labels["operation"]))
             .collect();
-        (called.len() >= allowed.len()).then_some(called)
+        (called.len() + FALLBACK_ONLY.len() >= allowed.len()).then_some(called)
     })
     .await;
-    assert_eq!(called, allowed);
+    // ListRoutingProfileQueues is called only for a routing profile SearchRoutingProfiles
+    // gives without its queues, or where the search is refused (connect/directory.rs tests
+    // both); the demo's search gives every profile whole.
+    let fallback: BTreeSet<String> = FALLBACK_ONLY.iter().map(|a| a.to_string()).collect();
+    assert!(fallback.is_subset(&allowed));
+    assert_eq!(called, &allowed - &fallback);
 }

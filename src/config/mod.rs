@@ -63,7 +63,15 @@ pub struct Config {
     pub instances: Vec<Instance>,
     /// Request budget overrides by API operation; the rest use the published defaults.
     pub api_rate_limits: BTreeMap<String, RateLimit>,
+    /// The share of each List* and Search* budget the routing-directory reads may spend, so
+    /// that the console and other tools of the account keep the rest.
+    pub directory_budget_share: f64,
 }
+
+/// The share of the List*/Search* budgets directory reads spend unless configured.
+pub const DEFAULT_DIRECTORY_BUDGET_SHARE: f64 = 0.5;
+/// The smallest share accepted: below it a directory of a few pages takes minutes.
+pub const MIN_DIRECTORY_BUDGET_SHARE: f64 = 0.05;
 
 /// One Amazon Connect instance and the queue sets polled on it.
 #[derive(Debug, Clone, PartialEq)]

@@ -61,8 +61,26 @@ pub fn default_limits() -> BTreeMap<String, RateLimit> {
             },
         );
     }
+    // Not published for every Search* operation (SearchUsers: 2/s): assume 2/s.
+    limits.insert(
+        "SearchRoutingProfiles".to_string(),
+        RateLimit {
+            rate: 2.0,
+            burst: 2.0,
+        },
+    );
     limits
 }
+
+/// The look-ups of the routing directory, which spend only a share of their budgets.
+pub const DIRECTORY_OPERATIONS: [&str; 6] = [
+    "ListQueues",
+    "ListRoutingProfiles",
+    "SearchRoutingProfiles",
+    "ListRoutingProfileQueues",
+    "ListUsers",
+    "ListUserHierarchyGroups",
+];
 
 /// The operations the budget knows (for configuration checks).
 pub fn known_operations() -> Vec<String> {

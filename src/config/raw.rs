@@ -14,6 +14,7 @@ pub(super) struct RawConfig {
     pub(super) defaults: RawDefaults,
     #[serde(default)]
     pub(super) api_rate_limits: BTreeMap<String, RawRateLimit>,
+    pub(super) directory_budget_share: Option<f64>,
     pub(super) instances: Vec<RawInstance>,
 }
 

@@ -95,9 +95,22 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         instances.push(instance);
     }
     let api_rate_limits = validate_rate_limits(raw.api_rate_limits, &mut report);
+    let directory_budget_share = raw
+        .directory_budget_share
+        .unwrap_or(super::DEFAULT_DIRECTORY_BUDGET_SHARE);
+    if !(super::MIN_DIRECTORY_BUDGET_SHARE..=1.0).contains(&directory_budget_share) {
+        report(
+            "directory_budget_share".into(),
+            format!(
+                "{directory_budget_share} is out of range; a share of the List* and Search* budgets from {} to 1",
+                super::MIN_DIRECTORY_BUDGET_SHARE
+            ),
+        );
+    }
     Config {
         instances,
         api_rate_limits,
+        directory_budget_share,
     }
 }
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::config::rate_limits::default_limits;
-use crate::config::RateLimit;
+use crate::config::rate_limits::{default_limits, DIRECTORY_OPERATIONS};
+use crate::config::{RateLimit, DEFAULT_DIRECTORY_BUDGET_SHARE};
 
 /// After a throttle the rate is multiplied by this.
 const THROTTLE_FACTOR: f64 = 0.5;
@@ -151,26 +151,48 @@ pub struct BudgetKey {
 /// Every limiter, by key. Reused across reloads so that a reload does not refill buckets.
 #[derive(Debug, Default)]
 pub struct Budgets {
+    /// The limit of each operation, the directory's look-ups already cut to their share.
     limits: Mutex<BTreeMap<String, RateLimit>>,
     limiters: Mutex<BTreeMap<BudgetKey, Arc<RateLimiter>>>,
 }
 
+/// `limits` over the defaults, with the directory's look-ups cut to `directory_share` of
+/// their budget (the burst to at least one request).
+fn effective_limits(
+    limits: BTreeMap<String, RateLimit>,
+    directory_share: f64,
+) -> BTreeMap<String, RateLimit> {
+    let mut merged = default_limits();
+    merged.extend(limits);
+    for operation in DIRECTORY_OPERATIONS {
+        if let Some(limit) = merged.get_mut(operation) {
+            limit.rate *= directory_share;
+            limit.burst = (limit.burst * directory_share).max(1.0);
+        }
+    }
+    merged
+}
+
 impl Budgets {
-    /// Budgets with `limits` by operation (operations not listed use the defaults).
+    /// Budgets with `limits` by operation (operations not listed use the defaults), the
+    /// directory's look-ups at the default share of theirs.
     pub fn new(limits: BTreeMap<String, RateLimit>) -> Self {
-        let mut merged = default_limits();
-        merged.extend(limits);
+        Self::with_directory_share(limits, DEFAULT_DIRECTORY_BUDGET_SHARE)
+    }
+
+    /// Budgets with `limits` by operation, the directory's look-ups (List*, Search*) at
+    /// `directory_share` of theirs.
+    pub fn with_directory_share(limits: BTreeMap<String, RateLimit>, directory_share: f64) -> Self {
         Self {
-            limits: Mutex::new(merged),
+            limits: Mutex::new(effective_limits(limits, directory_share)),
             limiters: Mutex::new(BTreeMap::new()),
         }
     }
 
     /// Applies new limits (after a reload): limiters whose limit changed start afresh, the
     /// others keep their state, so a reload never refills a throttled bucket for free.
-    pub fn reconfigure(&self, limits: BTreeMap<String, RateLimit>) {
-        let mut merged = default_limits();
-        merged.extend(limits);
+    pub fn reconfigure(&self, limits: BTreeMap<String, RateLimit>, directory_share: f64) {
+        let merged = effective_limits(limits, directory_share);
         self.limiters
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -348,20 +370,44 @@ mod tests {
         });
         assert!(!Arc::ptr_eq(&a, &other));
         assert_eq!(a.status().configured_rate, 2.0);
-        budgets.reconfigure(BTreeMap::new());
+        budgets.reconfigure(BTreeMap::new(), DEFAULT_DIRECTORY_BUDGET_SHARE);
         assert!(
             Arc::ptr_eq(&a, &budgets.limiter(key.clone())),
             "unchanged limit, same bucket"
         );
-        budgets.reconfigure(BTreeMap::from([(
-            "GetCurrentUserData".to_string(),
-            RateLimit {
-                rate: 7.0,
-                burst: 7.0,
-            },
-        )]));
+        budgets.reconfigure(
+            BTreeMap::from([(
+                "GetCurrentUserData".to_string(),
+                RateLimit {
+                    rate: 7.0,
+                    burst: 7.0,
+                },
+            )]),
+            DEFAULT_DIRECTORY_BUDGET_SHARE,
+        );
         let changed = budgets.limiter(key);
         assert!(!Arc::ptr_eq(&a, &changed));
         assert_eq!(changed.status().configured_rate, 7.0);
+    }
+
+    #[test]
+    fn directory_look_ups_spend_only_their_share_of_the_budget() {
+        let budgets = Budgets::with_directory_share(BTreeMap::new(), 0.5);
+        let key = |operation: &str| BudgetKey::new(None, None, operation);
+        let search = budgets.limiter(key("SearchRoutingProfiles")).status();
+        assert_eq!(search.configured_rate, 1.0, "half of the assumed 2/s");
+        assert_eq!(budgets.limit("ListQueues").map(|l| l.rate), Some(5.0));
+        assert_eq!(
+            budgets.limit("GetCurrentUserData").map(|l| l.rate),
+            Some(2.0),
+            "polls are not directory look-ups"
+        );
+        budgets.reconfigure(BTreeMap::new(), 0.1);
+        let list = budgets.limit("ListRoutingProfileQueues").unwrap();
+        assert_eq!(
+            (list.rate, list.burst),
+            (1.0, 1.0),
+            "a burst of at least one request"
+        );
     }
 }

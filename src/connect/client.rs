@@ -21,8 +21,8 @@ use super::attempts::AttemptCounter;
 use super::convert::{agent_from_sdk, metric_data_row_from_sdk, queue_metric_row_from_sdk};
 use super::pages::{
     ListEntry, ListPage, Listing, Listings, MetricDataPage, MetricDataPages, MetricDataQuery,
-    MetricSpec, QueueMetricPage, QueueMetricPages, UserDataFilter, UserDataPage, UserDataPages,
-    PAGE_SIZE,
+    MetricSpec, QueueMetricPage, QueueMetricPages, SearchPage, SearchedProfile, UserDataFilter,
+    UserDataPage, UserDataPages, PAGE_SIZE, SEARCH_PAGE_SIZE,
 };
 use super::request::{RequestError, RequestLog, RequestOutcome, SourceError};
 use crate::config::{AgeUnit, Instance};
@@ -174,6 +174,13 @@ macro_rules! send_list_page {
 }
 
 impl Listings for ConnectSource {
+    fn search_routing_profiles_page(
+        &self,
+        next_token: Option<String>,
+    ) -> BoxFuture<'_, Result<SearchPage, RequestError>> {
+        Box::pin(self.search_page(next_token))
+    }
+
     fn list_page<'a>(
         &'a self,
         listing: Listing<'a>,
@@ -244,6 +251,47 @@ impl Listings for ConnectSource {
                     })
                 }
             }
+        })
+    }
+}
+
+impl ConnectSource {
+    /// One page of SearchRoutingProfiles, at the largest page size.
+    async fn search_page(&self, next_token: Option<String>) -> Result<SearchPage, RequestError> {
+        let operation = "SearchRoutingProfiles";
+        let output = self
+            .client
+            .search_routing_profiles()
+            .instance_id(&self.instance_id)
+            .max_results(SEARCH_PAGE_SIZE)
+            .set_next_token(next_token)
+            .send()
+            .await
+            .map_err(|error| request_error(error, operation))?;
+        let profiles = output
+            .routing_profiles()
+            .iter()
+            .enumerate()
+            .map(|(index, profile)| {
+                let id = profile.routing_profile_id().ok_or_else(|| RequestError {
+                    outcome: RequestOutcome::MalformedResponse,
+                    code: None,
+                    message: format!(
+                        "{operation}: RoutingProfiles[{index}] has no RoutingProfileId"
+                    ),
+                })?;
+                Ok(SearchedProfile {
+                    id: id.to_string(),
+                    name: profile.name().map(str::to_string),
+                    // The SDK gives an empty list for a missing field; `_is_none` tells them apart.
+                    queue_ids: profile.associated_queue_ids.clone(),
+                    associated_queues: profile.number_of_associated_queues(),
+                })
+            })
+            .collect::<Result<Vec<_>, RequestError>>()?;
+        Ok(SearchPage {
+            profiles,
+            next_token: output.next_token().map(str::to_string),
         })
     }
 }

@@ -18,11 +18,14 @@ pub mod request;
 
 pub use budget::{BudgetKey, Budgets, InstanceBudgets, RateLimiter};
 pub use client::ConnectSource;
-pub use directory::{fetch_routing_directory, names_by_id, DirectoryReads, ListingBudgets};
+pub use directory::{
+    fetch_routing_directory, names_by_id, DirectoryProgress, DirectoryReads, ListingBudgets,
+};
 pub use pages::{
     InstanceApi, ListEntry, ListPage, Listing, Listings, MetricDataPage, MetricDataPages,
     MetricDataQuery, MetricDataRow, MetricDataValue, MetricSpec, QueueMetricPage, QueueMetricPages,
-    UserDataFilter, UserDataPage, UserDataPages, MAX_QUEUES_PER_REQUEST, PAGE_SIZE,
+    SearchPage, SearchedProfile, UserDataFilter, UserDataPage, UserDataPages,
+    MAX_QUEUES_PER_REQUEST, PAGE_SIZE, SEARCH_PAGE_SIZE,
 };
 pub use paging::{list_all, RetryPolicy, SweepBudget};
 pub use request::{RequestError, RequestLog, RequestOutcome, SourceError};

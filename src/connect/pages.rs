@@ -127,6 +127,44 @@ pub struct ListPage {
     pub next_token: Option<String>,
 }
 
+/// One routing profile as SearchRoutingProfiles returns it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchedProfile {
+    /// `RoutingProfileId`.
+    pub id: String,
+    /// `Name`.
+    pub name: Option<String>,
+    /// `AssociatedQueueIds`: the queues the profile serves, on any channel; `None` where the
+    /// service left the field out.
+    pub queue_ids: Option<Vec<String>>,
+    /// `NumberOfAssociatedQueues`. Read as the number of (queue, channel) associations, the
+    /// rows ListRoutingProfileQueues returns, so at least the number of distinct queue IDs.
+    pub associated_queues: Option<i64>,
+}
+
+impl SearchedProfile {
+    /// The queues the profile serves, where the search gave them whole: the list is there,
+    /// and not empty while the count says the profile serves queues. Whether the count is of
+    /// queues or of (queue, channel) pairs, a multichannel profile's list passes.
+    pub fn complete_queue_ids(&self) -> Option<&[String]> {
+        let ids = self.queue_ids.as_deref()?;
+        let count_says_some = self.associated_queues.is_some_and(|count| count > 0);
+        (!(ids.is_empty() && count_says_some)).then_some(ids)
+    }
+}
+
+/// One page of SearchRoutingProfiles.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchPage {
+    /// The profiles on this page.
+    pub profiles: Vec<SearchedProfile>,
+    /// The token of the next page; `None` on the last.
+    pub next_token: Option<String>,
+}
+
+/// The largest page SearchRoutingProfiles returns.
+pub const SEARCH_PAGE_SIZE: i32 = 500;
+
 /// Fetches pages of the List* look-ups.
 pub trait Listings: Send + Sync {
     /// Fetches one page of `listing`.
@@ -135,6 +173,17 @@ pub trait Listings: Send + Sync {
         listing: Listing<'a>,
         next_token: Option<String>,
     ) -> BoxFuture<'a, Result<ListPage, RequestError>>;
+
+    /// Fetches one page of SearchRoutingProfiles (every profile of the instance, with the
+    /// queues it serves). A source without it (a test's) answers that it is unsupported, and
+    /// the directory falls back to ListRoutingProfiles and ListRoutingProfileQueues.
+    fn search_routing_profiles_page(
+        &self,
+        next_token: Option<String>,
+    ) -> BoxFuture<'_, Result<SearchPage, RequestError>> {
+        let _ = next_token;
+        Box::pin(async { Err(RequestError::unsupported("SearchRoutingProfiles")) })
+    }
 }
 
 /// Fetches pages of GetCurrentMetricData.

@@ -132,11 +132,23 @@ impl RequestError {
     pub fn unsupported(operation: &str) -> Self {
         Self {
             outcome: RequestOutcome::ClientError,
-            code: None,
+            code: Some(UNSUPPORTED.into()),
             message: format!("{operation} is not available from this source"),
         }
     }
+
+    /// Whether the operation itself is refused here (no IAM permission, not offered), as
+    /// opposed to a request that failed: a fallback may do without it.
+    pub fn is_refused(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("AccessDeniedException" | "UnknownOperationException" | UNSUPPORTED)
+        )
+    }
 }
+
+/// The code of [`RequestError::unsupported`].
+const UNSUPPORTED: &str = "UnsupportedBySource";
 
 /// Why a sweep produced no snapshot.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -12,7 +12,8 @@ use tracing::{info, warn, Instrument};
 use super::scheduler::Target;
 use crate::config::{AgentSelector, IdOrName, LabelValues, PlannerMode};
 use crate::connect::{
-    fetch_routing_directory, DirectoryReads, Listing, ListingBudgets, SourceError, SweepBudget,
+    fetch_routing_directory, DirectoryProgress, DirectoryReads, Listing, ListingBudgets,
+    SourceError, SweepBudget,
 };
 use crate::model::{AgentRecord, LabelNames, RoutingDirectory};
 
@@ -99,11 +100,13 @@ async fn read_directory(
     target: &Target,
     reads: DirectoryReads,
     started: Instant,
+    progress: &mut DirectoryProgress,
 ) -> Option<Result<RoutingDirectory, SourceError>> {
     let (retry, deadline) = (target.retry, started + target.timeout);
     let limiter = |listing: Listing<'_>| target.budgets.limiter(listing.operation());
     let queues = limiter(Listing::Queues);
     let routing_profiles = limiter(Listing::RoutingProfiles);
+    let search_routing_profiles = target.budgets.limiter("SearchRoutingProfiles");
     let routing_profile_queues = limiter(Listing::RoutingProfileQueues(""));
     let users = limiter(Listing::Users);
     let hierarchy_groups = limiter(Listing::HierarchyGroups);
@@ -115,13 +118,14 @@ async fn read_directory(
     let budgets = ListingBudgets {
         queues: budget(&queues),
         routing_profiles: budget(&routing_profiles),
+        search_routing_profiles: budget(&search_routing_profiles),
         routing_profile_queues: budget(&routing_profile_queues),
         users: budget(&users),
         hierarchy_groups: budget(&hierarchy_groups),
     };
     tokio::time::timeout(
         target.timeout,
-        fetch_routing_directory(target.api.as_ref(), &budgets, reads),
+        fetch_routing_directory(target.api.as_ref(), &budgets, reads, progress),
     )
     .await
     .ok()
@@ -135,7 +139,14 @@ pub async fn check_directory(target: &Target) -> Option<Result<DirectoryCheck, S
     if !needs_directory(target) {
         return None;
     }
-    let read = read_directory(target, directory_reads(target), Instant::now()).await;
+    let mut progress = DirectoryProgress::default();
+    let read = read_directory(
+        target,
+        directory_reads(target),
+        Instant::now(),
+        &mut progress,
+    )
+    .await;
     let directory = match read {
         Some(Ok(directory)) => Arc::new(directory),
         Some(Err(error)) => return Some(Err(error.to_string())),
@@ -215,13 +226,20 @@ pub(super) async fn directory_loop(
     let span = tracing::info_span!("routing_directory", connect_instance = %target.instance);
     let mut failing = false;
     let reads = directory_reads(&target);
+    // What an unfinished read has gathered, continued by the next attempt.
+    let mut progress = DirectoryProgress::default();
+    let mut search_refusal_logged = false;
     loop {
         let started = Instant::now();
-        let read = read_directory(&target, reads, started).instrument(span.clone());
+        let read = read_directory(&target, reads, started, &mut progress).instrument(span.clone());
         let result = tokio::select! {
             result = read => result,
             _ = stopped.changed() => return,
         };
+        if let (Some(reason), false) = (progress.search_refused(), search_refusal_logged) {
+            search_refusal_logged = true;
+            span.in_scope(|| warn!(error = %reason, profiles_to_list = progress.profiles_to_list(), "SearchRoutingProfiles is refused; the directory lists each routing profile's queues with one ListRoutingProfileQueues instead (allow connect:SearchRoutingProfiles to read it in a few requests)"));
+        }
         failing = span.in_scope(|| match result {
             Some(Ok(directory)) => {
                 log_read(&target, &directory, started);
