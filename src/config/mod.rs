@@ -10,6 +10,8 @@
 
 pub mod ids;
 mod intraday;
+#[cfg(test)]
+mod properties;
 pub mod rate_limits;
 mod raw;
 pub mod shard;
