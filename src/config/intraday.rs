@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::validate::parse_duration_key;
+use super::validate::{check_duration_range, parse_bounded_duration, show_bound};
 use super::*;
 
 /// The intraday keys as written, of `defaults:` or an instance.
@@ -33,24 +33,12 @@ pub(super) fn check_intraday_keys(
     raw: RawIntraday,
     report: &mut impl FnMut(String, String),
 ) -> IntradayKeys {
-    let interval_key = format!("{key}.intraday_interval");
-    let interval =
-        parse_duration_key(raw.interval.as_deref(), &interval_key, report).and_then(|interval| {
-            let (shortest, longest) = INTRADAY_INTERVAL_RANGE;
-            if (shortest..=longest).contains(&interval) {
-                return Some(interval);
-            }
-            report(
-                interval_key.clone(),
-                format!(
-                    "{} is out of range; allowed is {} to {}",
-                    humantime::format_duration(interval),
-                    humantime::format_duration(shortest),
-                    humantime::format_duration(longest)
-                ),
-            );
-            None
-        });
+    let interval = parse_bounded_duration(
+        raw.interval.as_deref(),
+        &format!("{key}.intraday_interval"),
+        &INTRADAY_INTERVAL_RANGE,
+        report,
+    );
     let time_zone = raw.time_zone.and_then(|zone| {
         if jiff::tz::TimeZone::get(&zone).is_ok() {
             return Some(zone);
@@ -98,8 +86,8 @@ pub(super) fn merge_intraday(instance: IntradayKeys, defaults: &IntradayKeys) ->
     }
 }
 
-/// `intraday_windows`: `today` or trailing durations (at least a minute, less than 35 days,
-/// as the API's TOTAL interval allows), each once, at least one.
+/// `intraday_windows`: `today` or trailing durations within [`TRAILING_WINDOW_RANGE`], each
+/// once, at least one.
 fn parse_windows(
     entries: &[String],
     key: &str,
@@ -118,18 +106,17 @@ fn parse_windows(
             IntradayWindow::Today
         } else {
             match humantime::parse_duration(entry.trim()) {
-                Ok(length)
-                    if length >= Duration::from_secs(60) && length <= MAX_TRAILING_WINDOW =>
-                {
-                    IntradayWindow::Trailing(length)
-                }
-                Ok(_) => {
-                    report(
-                        entry_key,
-                        format!("{entry:?} is out of range; a trailing window is at least 1m and at most 34d (GetMetricDataV2's TOTAL interval spans less than 35 days)"),
-                    );
-                    continue;
-                }
+                Ok(length) => match check_duration_range(
+                    length,
+                    entry,
+                    &entry_key,
+                    &TRAILING_WINDOW_RANGE,
+                    " (GetMetricDataV2's TOTAL interval spans less than 35 days)",
+                    report,
+                ) {
+                    Some(length) => IntradayWindow::Trailing(length),
+                    None => continue,
+                },
                 Err(_) => {
                     report(
                         entry_key,
@@ -148,8 +135,8 @@ fn parse_windows(
     windows
 }
 
-/// `service_level_thresholds`: whole seconds from 1 s to 7 days, at most 20, each once,
-/// returned ascending.
+/// `service_level_thresholds`: whole seconds within [`SERVICE_LEVEL_THRESHOLD_RANGE`], at most
+/// [`MAX_SERVICE_LEVEL_THRESHOLDS`], each once, returned ascending.
 pub(super) fn parse_thresholds(
     entries: &[String],
     key: &str,
@@ -184,13 +171,16 @@ pub(super) fn parse_thresholds(
                 continue;
             }
         };
-        let Some(seconds) = u32::try_from(seconds)
-            .ok()
-            .filter(|s| (1..=MAX_SERVICE_LEVEL_THRESHOLD).contains(s))
-        else {
+        let range = SERVICE_LEVEL_THRESHOLD_RANGE;
+        let Some(seconds) = u32::try_from(seconds).ok().filter(|s| range.contains(s)) else {
+            let show = |s: u32| show_bound(Duration::from_secs(u64::from(s)));
             report(
                 entry_key,
-                format!("{entry:?} is out of range; a threshold is from 1s to 7d"),
+                format!(
+                    "{entry:?} is out of range; a threshold is from {} to {}",
+                    show(*range.start()),
+                    show(*range.end())
+                ),
             );
             continue;
         };

@@ -10,6 +10,8 @@
 
 pub mod ids;
 mod intraday;
+#[cfg(test)]
+mod properties;
 pub mod rate_limits;
 mod raw;
 pub mod shard;
@@ -17,6 +19,7 @@ mod validate;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -24,12 +27,8 @@ pub use rate_limits::RateLimit;
 
 /// Poll interval used when neither the instance nor `defaults` sets one.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
-/// The shortest poll interval accepted: faster polling only burns the shared API budget.
-pub const MIN_POLL_INTERVAL: Duration = Duration::from_secs(1);
 /// How often names and the queues of each routing profile are read again, unless configured.
 pub const DEFAULT_DIRECTORY_REFRESH: Duration = Duration::from_secs(300);
-/// The shortest accepted `directory_refresh_interval`.
-pub const MIN_DIRECTORY_REFRESH: Duration = Duration::from_secs(1);
 /// Data series one queue set may publish unless `series_limit` says otherwise. Well above what
 /// the aggregate and backlog families of the largest set measured need (52,000 at 50,000
 /// agents on 1,000 queues), low enough that per-agent series of such a set (about 500,000)
@@ -38,22 +37,51 @@ pub const DEFAULT_SERIES_LIMIT: usize = 200_000;
 /// The shortest default poll timeout: a poll waiting for the request budget is slow, not
 /// broken (10,000 agents take 50 s at the default 2 requests/s).
 pub const MIN_DEFAULT_POLL_TIMEOUT: Duration = Duration::from_secs(60);
-/// The longest poll timeout accepted.
-pub const MAX_POLL_TIMEOUT: Duration = Duration::from_secs(600);
 /// Time between two reads of the intraday KPIs unless `intraday_interval` says otherwise: they
 /// are aggregates, and need not follow the real-time round.
 pub const DEFAULT_INTRADAY_INTERVAL: Duration = Duration::from_secs(60);
-/// The shortest and longest `intraday_interval`.
-pub const INTRADAY_INTERVAL_RANGE: (Duration, Duration) =
-    (Duration::from_secs(10), Duration::from_secs(3600));
+
+// The bounds of every number in the file, in one place. Each key has a smallest and a largest
+// accepted value, so that no value an operator can write reaches the scheduler, the request
+// budget or the timers as a duration or rate they cannot represent (a rate of 1e-300 made the
+// budget's wait overflow a `Duration`; an interval of u64::MAX seconds overflowed `Instant`).
+// The maxima are far above anything useful and far below anything that overflows.
+
+/// `poll_interval`: faster polling only burns the shared API budget; slower than an hourly
+/// round is not real-time data any more.
+pub const POLL_INTERVAL_RANGE: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(3600);
+/// `poll_timeout`: one poll, retries and budget waits included. Below a second no request
+/// completes; above ten minutes a hung poll holds its instance's round for too long.
+pub const POLL_TIMEOUT_RANGE: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(600);
+/// `directory_refresh_interval`: each read costs one ListQueues, one ListRoutingProfiles and
+/// one ListRoutingProfileQueues per routing profile (the tests read every second); a directory
+/// older than a day labels renamed queues by their old names for too long.
+pub const DIRECTORY_REFRESH_RANGE: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(86_400);
+/// `intraday_interval`: the KPIs are aggregates over minutes to days.
+pub const INTRADAY_INTERVAL_RANGE: RangeInclusive<Duration> =
+    Duration::from_secs(10)..=Duration::from_secs(3600);
+/// A trailing window of `intraday_windows`: GetMetricDataV2's TOTAL interval spans less than
+/// 35 days.
+pub const TRAILING_WINDOW_RANGE: RangeInclusive<Duration> =
+    Duration::from_secs(60)..=Duration::from_secs(34 * 86_400);
+/// A `service_level_thresholds` entry, in whole seconds: what the API accepts (up to 7 days).
+pub const SERVICE_LEVEL_THRESHOLD_RANGE: RangeInclusive<u32> = 1..=604_800;
 /// The most service-level thresholds a set may name (a GetMetricDataV2 request carries at most
 /// 20 SERVICE_LEVEL metrics).
 pub const MAX_SERVICE_LEVEL_THRESHOLDS: usize = 20;
-/// The longest service-level threshold the API accepts, in seconds (7 days).
-pub const MAX_SERVICE_LEVEL_THRESHOLD: u32 = 604_800;
-/// The longest trailing intraday window: the API's TOTAL interval spans less than 35 days.
-pub const MAX_TRAILING_WINDOW: Duration = Duration::from_secs(34 * 86_400);
-/// Longest accepted `name` (it becomes a label value).
+/// `series_limit`: a set that may publish nothing would only ever drop; ten million series is
+/// more than one Prometheus server takes from one target.
+pub const SERIES_LIMIT_RANGE: RangeInclusive<usize> = 1..=10_000_000;
+/// `api_rate_limits.*.rate`, requests per second: one request in 100 s is the slowest budget
+/// that still serves a poll (after throttling the budget slows to a tenth, one request in
+/// 1,000 s); 10,000 is far above any Connect quota.
+pub const API_RATE_RANGE: RangeInclusive<f64> = 0.01..=10_000.0;
+/// `api_rate_limits.*.burst`, requests the budget lets through at once after a quiet spell.
+pub const API_BURST_RANGE: RangeInclusive<u32> = 1..=100_000;
+/// Longest accepted `name` (it becomes a label value), in characters.
 const MAX_NAME_LEN: usize = 128;
 
 /// A validated configuration.
@@ -603,7 +631,10 @@ instances:
         assert_eq!(found[0].key, "defaults.poll_interval");
         assert!(found[0].message.contains("\"fifteen\" is not a duration"));
         assert_eq!(found[1].key, "instances[0].poll_interval");
-        assert!(found[1].message.contains("too short"), "{found:?}");
+        assert_eq!(
+            found[1].message,
+            "100ms is shorter than the minimum of 1s; allowed is 1s to 1h"
+        );
     }
 
     #[test]
@@ -777,7 +808,12 @@ instances:
             .replace("    region:", "    series_limit: 0\n    region:");
         let found = problems(&zero);
         assert_eq!(found[0].key, "instances[0].series_limit");
-        assert!(found[0].message.contains("at least 1"), "{found:?}");
+        assert!(
+            found[0]
+                .message
+                .starts_with("0 is less than the minimum of 1; allowed is 1 to 10000000"),
+            "{found:?}"
+        );
     }
 
     #[test]
@@ -793,7 +829,12 @@ instances:
         );
         let found = problems(&text);
         assert_eq!(found[0].key, "instances[0].directory_refresh_interval");
-        assert!(found[0].message.contains("too short"), "{found:?}");
+        assert!(
+            found[0]
+                .message
+                .starts_with("500ms is shorter than the minimum of 1s; allowed is 1s to 1d"),
+            "{found:?}"
+        );
         let text = minimal(&format!("[{QUEUE_A}]")).replace(
             "    region:",
             "    directory_refresh_interval: soon\n    region:",
@@ -979,5 +1020,153 @@ instances:
         ));
         let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
         assert_eq!(keys, vec!["defaults.time_zone"], "{found:?}");
+    }
+
+    /// `minimal` with `line` (indented for an instance key) added to the instance.
+    fn with_instance_key(line: &str) -> String {
+        minimal(&format!("[{QUEUE_A}]")).replace("    region:", &format!("    {line}\n    region:"))
+    }
+
+    #[test]
+    fn every_bound_names_the_key_the_value_and_the_range() {
+        let rate = |value: &str| {
+            format!(
+                "api_rate_limits:\n  GetCurrentUserData: {{ rate: {value}, burst: 5 }}\n{}",
+                minimal(&format!("[{QUEUE_A}]"))
+            )
+        };
+        let cases = [
+            (
+                with_instance_key("poll_interval: 10000years"),
+                "instances[0].poll_interval",
+                "10000years is longer than the maximum of 1h; allowed is 1s to 1h",
+            ),
+            (
+                with_instance_key("poll_interval: 0s"),
+                "instances[0].poll_interval",
+                "0s is shorter than the minimum of 1s; allowed is 1s to 1h",
+            ),
+            (
+                with_instance_key("poll_timeout: 0s"),
+                "instances[0].poll_timeout",
+                "0s is shorter than the minimum of 1s; allowed is 1s to 10m",
+            ),
+            (
+                with_instance_key("poll_timeout: 11m"),
+                "instances[0].poll_timeout",
+                "11m is longer than the maximum of 10m; allowed is 1s to 10m",
+            ),
+            (
+                with_instance_key("directory_refresh_interval: 2days"),
+                "instances[0].directory_refresh_interval",
+                "2days is longer than the maximum of 1d; allowed is 1s to 1d (each read",
+            ),
+            (
+                with_instance_key("intraday_interval: 2h"),
+                "instances[0].intraday_interval",
+                "2h is longer than the maximum of 1h; allowed is 10s to 1h",
+            ),
+            (
+                with_instance_key("intraday_windows: [35days]"),
+                "instances[0].intraday_windows[0]",
+                "35days is longer than the maximum of 34d; allowed is 1m to 34d",
+            ),
+            (
+                with_instance_key("series_limit: 10000001"),
+                "instances[0].series_limit",
+                "10000001 is more than the maximum of 10000000; allowed is 1 to 10000000",
+            ),
+            (
+                rate("1e-300"),
+                "api_rate_limits.GetCurrentUserData.rate",
+                "1e-300 is less than the minimum of 0.01; allowed is 0.01 to 10000.0 requests per second",
+            ),
+            (
+                rate(".inf"),
+                "api_rate_limits.GetCurrentUserData.rate",
+                "inf is more than the maximum of 10000.0",
+            ),
+            (
+                rate(".nan"),
+                "api_rate_limits.GetCurrentUserData.rate",
+                "NaN is not a number; allowed is 0.01 to 10000.0",
+            ),
+            (
+                rate("-1"),
+                "api_rate_limits.GetCurrentUserData.rate",
+                "-1.0 is less than the minimum of 0.01",
+            ),
+            (
+                format!(
+                    "api_rate_limits:\n  ListUsers: {{ rate: 1, burst: 100001 }}\n{}",
+                    minimal(&format!("[{QUEUE_A}]"))
+                ),
+                "api_rate_limits.ListUsers.burst",
+                "100001 is more than the maximum of 100000; allowed is 1 to 100000 requests at once",
+            ),
+        ];
+        for (text, key, message) in cases {
+            let found = problems(&text);
+            assert_eq!(found.len(), 1, "{text}\n{found:?}");
+            assert_eq!(found[0].key, key, "{found:?}");
+            assert!(found[0].message.starts_with(message), "{found:?}");
+        }
+    }
+
+    #[test]
+    fn the_ends_of_every_range_are_accepted() {
+        for (low, high) in [
+            ("poll_interval: 1s", "poll_interval: 1h"),
+            ("poll_timeout: 1s", "poll_timeout: 10m"),
+            (
+                "directory_refresh_interval: 1s",
+                "directory_refresh_interval: 1d",
+            ),
+            ("intraday_interval: 10s", "intraday_interval: 1h"),
+            ("intraday_windows: [1m]", "intraday_windows: [34d]"),
+            ("series_limit: 1", "series_limit: 10000000"),
+        ] {
+            parse_ok(&with_instance_key(low));
+            parse_ok(&with_instance_key(high));
+        }
+        let config = parse_ok(&format!(
+            "api_rate_limits:\n  ListUsers: {{ rate: 0.01, burst: 1 }}\n  ListQueues: {{ rate: 10000, burst: 100000 }}\n{}",
+            minimal(&format!("[{QUEUE_A}]"))
+        ));
+        assert_eq!(config.api_rate_limits["ListUsers"].rate, 0.01);
+        assert_eq!(config.api_rate_limits["ListQueues"].burst, 100_000.0);
+    }
+
+    #[test]
+    fn a_bad_default_is_reported_once_under_its_own_key() {
+        let found = problems(&format!(
+            "defaults:\n  poll_interval: 2h\n  poll_timeout: 0s\ninstances:\n  - name: a\n    instance_id: {INSTANCE}\n    region: eu-west-2\n    queue_sets: [{{ name: s, queues: [{QUEUE_A}] }}]\n  - name: b\n    instance_id: 1a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d\n    region: eu-west-2\n    queue_sets: [{{ name: s, queues: [{QUEUE_A}] }}]\n"
+        ));
+        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            vec!["defaults.poll_interval", "defaults.poll_timeout"],
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn rates_and_intervals_that_overflowed_downstream_are_refused() {
+        // A rate of 1e-300 made the request budget's wait (1 / rate seconds) overflow
+        // `Duration::from_secs_f64`, and the longest duration humantime reads overflowed
+        // `Duration::mul_f64` in the scheduler's jitter: both panicked after the file was
+        // accepted.
+        let rate = format!(
+            "api_rate_limits:\n  GetCurrentUserData: {{ rate: 1e-300, burst: 1 }}\n{}",
+            minimal(&format!("[{QUEUE_A}]"))
+        );
+        assert_eq!(
+            problems(&rate)[0].key,
+            "api_rate_limits.GetCurrentUserData.rate"
+        );
+        let interval = with_instance_key("poll_interval: 18446744073709551615s");
+        assert_eq!(problems(&interval)[0].key, "instances[0].poll_interval");
+        let timeout = with_instance_key("poll_timeout: 18446744073709551615s");
+        assert_eq!(problems(&timeout)[0].key, "instances[0].poll_timeout");
     }
 }

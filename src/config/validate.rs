@@ -2,6 +2,7 @@
 //! key path instead of stopping at the first.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use super::ids::{self, ResourceKind};
@@ -21,14 +22,18 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
             .map_err(|message| report("defaults.region".into(), message))
             .ok()
     });
-    let default_interval = parse_duration_key(
+    // Checked here, where they are written: a bad default is reported once, under its own key,
+    // not once per instance that inherits it.
+    let default_interval = parse_bounded_duration(
         raw.defaults.poll_interval.as_deref(),
         "defaults.poll_interval",
+        &POLL_INTERVAL_RANGE,
         &mut report,
     );
-    let default_timeout = parse_duration_key(
+    let default_timeout = parse_bounded_duration(
         raw.defaults.poll_timeout.as_deref(),
         "defaults.poll_timeout",
+        &POLL_TIMEOUT_RANGE,
         &mut report,
     );
     let default_refresh = parse_refresh_interval(
@@ -114,9 +119,6 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
     }
 }
 
-/// The most requests per second a limit may allow; far above any Connect quota.
-const MAX_RATE: f64 = 10_000.0;
-
 fn validate_rate_limits(
     raw: BTreeMap<String, RawRateLimit>,
     report: &mut impl FnMut(String, String),
@@ -132,27 +134,30 @@ fn validate_rate_limits(
             );
             continue;
         }
-        if !(limit.rate > 0.0 && limit.rate <= MAX_RATE) {
-            report(
-                format!("{key}.rate"),
-                format!(
-                    "{} is out of range; requests per second, more than 0 and at most {MAX_RATE}",
-                    limit.rate
-                ),
-            );
-            continue;
-        }
-        if limit.burst == 0 {
-            report(format!("{key}.burst"), "must be at least 1".into());
-            continue;
-        }
-        limits.insert(
-            operation,
-            RateLimit {
-                rate: limit.rate,
-                burst: f64::from(limit.burst),
-            },
+        // Both checked, so that one run names every problem of the entry.
+        let rate = check_range(
+            limit.rate,
+            &format!("{key}.rate"),
+            &API_RATE_RANGE,
+            "requests per second",
+            report,
         );
+        let burst = check_range(
+            limit.burst,
+            &format!("{key}.burst"),
+            &API_BURST_RANGE,
+            "requests at once",
+            report,
+        );
+        if let (Some(rate), Some(burst)) = (rate, burst) {
+            limits.insert(
+                operation,
+                RateLimit {
+                    rate,
+                    burst: f64::from(burst),
+                },
+            );
+        }
     }
     limits
 }
@@ -371,36 +376,28 @@ fn poll_timing(
     defaults: &Defaults,
     report: &mut impl FnMut(String, String),
 ) -> (Duration, Duration) {
-    let poll_interval = parse_duration_key(interval, &format!("{key}.poll_interval"), report)
-        .or(defaults.poll_interval)
-        .unwrap_or(DEFAULT_POLL_INTERVAL);
-    if poll_interval < MIN_POLL_INTERVAL {
-        report(
-            format!("{key}.poll_interval"),
-            format!(
-                "{} is too short; the minimum is {}",
-                humantime::format_duration(poll_interval),
-                humantime::format_duration(MIN_POLL_INTERVAL)
-            ),
-        );
-    }
-    let poll_timeout = parse_duration_key(timeout, &format!("{key}.poll_timeout"), report)
-        .or(defaults.poll_timeout)
-        .unwrap_or(
-            poll_interval
-                .max(MIN_DEFAULT_POLL_TIMEOUT)
-                .min(MAX_POLL_TIMEOUT),
-        );
-    if poll_timeout.is_zero() || poll_timeout > MAX_POLL_TIMEOUT {
-        report(
-            format!("{key}.poll_timeout"),
-            format!(
-                "{} is out of range; allowed is more than 0s and at most {}",
-                humantime::format_duration(poll_timeout),
-                humantime::format_duration(MAX_POLL_TIMEOUT)
-            ),
-        );
-    }
+    let poll_interval = parse_bounded_duration(
+        interval,
+        &format!("{key}.poll_interval"),
+        &POLL_INTERVAL_RANGE,
+        report,
+    )
+    .or(defaults.poll_interval)
+    .unwrap_or(DEFAULT_POLL_INTERVAL);
+    // Without a timeout of its own a poll may take its interval, at least a minute (the budget
+    // may make it wait) and at most the longest timeout: always within the range.
+    let poll_timeout = parse_bounded_duration(
+        timeout,
+        &format!("{key}.poll_timeout"),
+        &POLL_TIMEOUT_RANGE,
+        report,
+    )
+    .or(defaults.poll_timeout)
+    .unwrap_or(
+        poll_interval
+            .max(MIN_DEFAULT_POLL_TIMEOUT)
+            .min(*POLL_TIMEOUT_RANGE.end()),
+    );
     (poll_interval, poll_timeout)
 }
 
@@ -551,22 +548,103 @@ fn set_queues(
     }
 }
 
-/// A `series_limit`: at least 1 (a set that may publish nothing would only ever drop).
+/// A `series_limit`, within [`SERIES_LIMIT_RANGE`].
 fn check_series_limit(
     value: Option<usize>,
     key: &str,
     report: &mut impl FnMut(String, String),
 ) -> Option<usize> {
-    match value {
-        Some(0) => {
-            report(
-                key.to_string(),
-                "must be at least 1 (it is the most data series one queue set publishes)".into(),
-            );
-            None
-        }
-        other => other,
+    check_range(
+        value?,
+        key,
+        &SERIES_LIMIT_RANGE,
+        "data series one queue set publishes",
+        report,
+    )
+}
+
+/// `value` when `range` holds it; otherwise reports at `key` the value, the bound it passes
+/// and the whole range (`what` says what the number counts). NaN is in no range.
+pub(super) fn check_range<T: PartialOrd + Copy + fmt::Debug>(
+    value: T,
+    key: &str,
+    range: &RangeInclusive<T>,
+    what: &str,
+    report: &mut impl FnMut(String, String),
+) -> Option<T> {
+    if range.contains(&value) {
+        return Some(value);
     }
+    // Debug, not Display: a float shows as 1e-300, not as three hundred zeros.
+    let (min, max) = (range.start(), range.end());
+    let problem = if value < *min {
+        format!("{value:?} is less than the minimum of {min:?}")
+    } else if value > *max {
+        format!("{value:?} is more than the maximum of {max:?}")
+    } else {
+        format!("{value:?} is not a number")
+    };
+    report(
+        key.to_string(),
+        format!("{problem}; allowed is {min:?} to {max:?} {what}"),
+    );
+    None
+}
+
+/// `duration` (written as `written`) when `range` holds it; otherwise reports at `key` the
+/// value as written, the bound it passes and the whole range, with `why` (empty, or words
+/// starting with a space).
+pub(super) fn check_duration_range(
+    duration: Duration,
+    written: &str,
+    key: &str,
+    range: &RangeInclusive<Duration>,
+    why: &str,
+    report: &mut impl FnMut(String, String),
+) -> Option<Duration> {
+    if range.contains(&duration) {
+        return Some(duration);
+    }
+    let (min, max) = (show_bound(*range.start()), show_bound(*range.end()));
+    let written = written.trim();
+    let problem = if duration < *range.start() {
+        format!("{written} is shorter than the minimum of {min}")
+    } else {
+        format!("{written} is longer than the maximum of {max}")
+    };
+    report(
+        key.to_string(),
+        format!("{problem}; allowed is {min} to {max}{why}"),
+    );
+    None
+}
+
+/// A bound as an operator writes it: `34d`, `1h`, `10m`, `1s` (humantime would say
+/// `1month 3days 13h 26m 24s` for 34 days).
+pub(super) fn show_bound(bound: Duration) -> String {
+    let seconds = bound.as_secs();
+    if bound.subsec_nanos() != 0 || seconds == 0 {
+        return humantime::format_duration(bound).to_string();
+    }
+    [(86_400, "d"), (3600, "h"), (60, "m"), (1, "s")]
+        .into_iter()
+        .find(|(unit, _)| seconds.is_multiple_of(*unit))
+        .map_or_else(
+            || humantime::format_duration(bound).to_string(),
+            |(unit, suffix)| format!("{}{suffix}", seconds / unit),
+        )
+}
+
+/// A duration key (`None` when absent) within `range`; `None` with a problem reported when it
+/// is not a duration or out of range.
+pub(super) fn parse_bounded_duration(
+    value: Option<&str>,
+    key: &str,
+    range: &RangeInclusive<Duration>,
+    report: &mut impl FnMut(String, String),
+) -> Option<Duration> {
+    let duration = parse_duration_key(value, key, report)?;
+    check_duration_range(duration, value?, key, range, "", report)
 }
 
 /// The IDs and the names of a `queues:` list: a UUID or an ARN is an ID, anything else a name.
@@ -682,25 +760,21 @@ pub(super) fn parse_duration_key(
     }
 }
 
-/// A `directory_refresh_interval`: a duration of at least [`MIN_DIRECTORY_REFRESH`].
+/// A `directory_refresh_interval`, within [`DIRECTORY_REFRESH_RANGE`].
 fn parse_refresh_interval(
     value: Option<&str>,
     key: &str,
     report: &mut impl FnMut(String, String),
 ) -> Option<Duration> {
     let interval = parse_duration_key(value, key, report)?;
-    if interval < MIN_DIRECTORY_REFRESH {
-        report(
-            key.to_string(),
-            format!(
-                "{} is too short; the minimum is {} (each read costs one ListQueues, one ListRoutingProfiles and one ListRoutingProfileQueues per routing profile)",
-                humantime::format_duration(interval),
-                humantime::format_duration(MIN_DIRECTORY_REFRESH)
-            ),
-        );
-        return None;
-    }
-    Some(interval)
+    check_duration_range(
+        interval,
+        value?,
+        key,
+        &DIRECTORY_REFRESH_RANGE,
+        " (each read costs one ListQueues, one ListRoutingProfiles and one ListRoutingProfileQueues per routing profile)",
+        report,
+    )
 }
 
 fn check_name(name: &str, key: &str, report: &mut impl FnMut(String, String)) {

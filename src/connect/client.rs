@@ -558,3 +558,42 @@ where
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// A page converts whole, in order, or is malformed naming the first entry that is not
+        /// (`None` for a missing `MetricResults` is an empty page).
+        #[test]
+        fn a_page_converts_whole_or_names_its_first_bad_entry(
+            results in prop::option::of(prop::collection::vec(
+                prop::result::maybe_ok(any::<i32>(), "\\PC{0,8}"),
+                0..8,
+            )),
+        ) {
+            let first_bad = results
+                .iter()
+                .flatten()
+                .position(Result::is_err);
+            match convert_rows(results.clone(), |entry: Result<i32, String>| entry) {
+                Ok(rows) => {
+                    prop_assert!(first_bad.is_none());
+                    let expected: Vec<i32> = results.into_iter().flatten().flatten().collect();
+                    prop_assert_eq!(rows, expected);
+                }
+                Err(error) => {
+                    let index = first_bad.unwrap_or(usize::MAX);
+                    prop_assert_eq!(error.outcome, RequestOutcome::MalformedResponse);
+                    let prefix = format!("MetricResults[{index}] ");
+                    prop_assert!(error.message.starts_with(&prefix), "{}", error.message);
+                }
+            }
+        }
+    }
+}

@@ -351,3 +351,6 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties;
