@@ -3,7 +3,8 @@
 //! It speaks the service's real REST-JSON wire format (paths, JSON member names, epoch-second
 //! timestamps, error status codes with `x-amzn-ErrorType`), so the real AWS SDK pointed at it
 //! with `endpoint_url` works unchanged, for GetCurrentUserData, GetCurrentMetricData (over a
-//! simulated queue backlog), GetMetricDataV2 (over a contact history) and the List* look-ups.
+//! simulated queue backlog), GetMetricDataV2 (over a contact history), SearchRoutingProfiles
+//! and the List* look-ups.
 //! Signatures are not checked. Everything random comes from a seed: the same options give
 //! byte-identical answers.
 //!
@@ -20,10 +21,12 @@ pub mod faults;
 mod http;
 mod ids;
 mod quota;
+mod rng;
 mod running;
 pub mod scenario;
 mod wire;
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -70,6 +73,15 @@ pub struct SimulatorOptions {
     pub history_start: Option<f64>,
     /// Faults to inject.
     pub faults: Faults,
+    /// Operations (`SearchRoutingProfiles`, `ListQueues`, ...) answered `403
+    /// AccessDeniedException`, as for a role without their IAM action; see
+    /// [`Simulator::deny_operation`] to change them while serving.
+    pub deny_operations: BTreeSet<String>,
+    /// Every n-th routing profile of the instance (1-based, in instance order) comes from
+    /// SearchRoutingProfiles without `AssociatedQueueIds`, so that a client's fallback to
+    /// ListRoutingProfileQueues can be tested; `None`: every profile has it. `Some(0)` is
+    /// refused.
+    pub omit_associated_queue_ids_every: Option<usize>,
 }
 
 impl Default for SimulatorOptions {
@@ -87,6 +99,8 @@ impl Default for SimulatorOptions {
             clock_at: None,
             history_start: None,
             faults: Faults::default(),
+            deny_operations: BTreeSet::new(),
+            omit_associated_queue_ids_every: None,
         }
     }
 }
@@ -116,6 +130,8 @@ impl Simulator {
             Some("tick must be longer than 0".to_string())
         } else if options.history_start.is_some_and(|t| !t.is_finite()) {
             Some("history_start must be a finite number of epoch seconds".to_string())
+        } else if options.omit_associated_queue_ids_every == Some(0) {
+            Some("omit_associated_queue_ids_every must be at least 1".to_string())
         } else if !ids::is_uuid(&options.instance_id) {
             Some(format!(
                 "instance ID {:?} is not a UUID",
@@ -151,8 +167,15 @@ impl Simulator {
                 history_start: options.history_start,
             },
         );
+        let service = api::Service::new(world, options.frozen, options.faults);
+        for operation in &options.deny_operations {
+            service.switches.set_denied(operation, true);
+        }
+        service
+            .switches
+            .set_omit_queue_ids_every(options.omit_associated_queue_ids_every);
         Ok(Self {
-            service: Arc::new(api::Service::new(world, options.frozen, options.faults)),
+            service: Arc::new(service),
             instance_id: options.instance_id,
         })
     }
@@ -201,6 +224,41 @@ impl Simulator {
                 .map(|profile| profile.name = name.to_string())
                 .is_some()
         })
+    }
+
+    /// Deletes queue `id`, as an administrator would once no routing profile serves it (the
+    /// simulator takes it out of every profile itself): ListQueues, ListRoutingProfileQueues,
+    /// SearchRoutingProfiles and GetCurrentMetricData no longer show it, the contacts waiting
+    /// in it are gone, and so are the agents' contacts that came from it (GetCurrentUserData's
+    /// slots follow) and its records in the contact history. False if there is no such queue.
+    pub fn delete_queue(&self, id: &str) -> bool {
+        self.service.change_world(|world| world.delete_queue(id))
+    }
+
+    /// Deletes routing profile `id` if no agent has it, as Connect refuses to delete a profile
+    /// users have; false if some agent has it or there is no such profile. (The simulator never
+    /// moves agents between profiles: a profile no agent has from the start stays so.)
+    pub fn delete_routing_profile(&self, id: &str) -> bool {
+        self.service
+            .change_world(|world| world.delete_routing_profile(id))
+    }
+
+    /// Makes `operation` (`SearchRoutingProfiles`, `ListQueues`, ... as
+    /// [`Simulator::request_count`] names them) answer `403 AccessDeniedException`, with the
+    /// message IAM gives a role without `connect:<operation>`; faults still apply before it.
+    pub fn deny_operation(&self, operation: &str) {
+        self.service.switches.set_denied(operation, true);
+    }
+
+    /// Answers `operation` again after [`Simulator::deny_operation`].
+    pub fn allow_operation(&self, operation: &str) {
+        self.service.switches.set_denied(operation, false);
+    }
+
+    /// [`SimulatorOptions::omit_associated_queue_ids_every`] while serving; `None` or `Some(0)`:
+    /// every profile has `AssociatedQueueIds`.
+    pub fn set_omit_associated_queue_ids_every(&self, every: Option<usize>) {
+        self.service.switches.set_omit_queue_ids_every(every);
     }
 
     /// Stops the clock: from now on every answer shows the same state (what `frozen` does from

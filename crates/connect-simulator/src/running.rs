@@ -224,4 +224,121 @@ mod tests {
         };
         assert!(crate::Simulator::new(options).is_err());
     }
+
+    #[tokio::test]
+    async fn search_routing_profiles_is_served_counted_and_faulted_like_the_others() {
+        let body = format!("{{\"InstanceId\": \"{DEMO_INSTANCE_ID}\", \"MaxResults\": 2}}");
+        let faults = |f: fn(&mut crate::Faults)| {
+            let mut faults = crate::Faults::default();
+            f(&mut faults);
+            faults
+        };
+        for (faults, expect) in [
+            (crate::Faults::default(), "HTTP/1.1 200 OK"),
+            (faults(|f| f.throttle_rate = 1.0), "HTTP/1.1 429"),
+            (faults(|f| f.server_error_rate = 1.0), "HTTP/1.1 500"),
+            (faults(|f| f.malformed_rate = 1.0), "HTTP/1.1 200 OK"),
+            (faults(|f| f.reset_rate = 1.0), ""),
+        ] {
+            let malformed = faults.malformed_rate > 0.0;
+            let running = RunningSimulator::start(frozen(faults), "127.0.0.1:0")
+                .await
+                .unwrap();
+            let address = running.endpoint_url().replace("http://", "");
+            let answer = send(&address, "POST", "/search-routing-profiles", &body).await;
+            assert!(answer.starts_with(expect), "{expect:?}: {answer}");
+            if expect.contains("200") {
+                let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+                let parsed = serde_json::from_str::<serde_json::Value>(json);
+                assert_eq!(parsed.is_err(), malformed, "{answer}");
+                if let Ok(parsed) = parsed {
+                    assert_eq!(parsed["RoutingProfiles"].as_array().unwrap().len(), 2);
+                    assert_eq!(parsed["ApproximateTotalCount"], 3);
+                    assert!(parsed["NextToken"].is_string());
+                }
+            }
+            let simulator = running.simulator();
+            assert_eq!(simulator.request_count("SearchRoutingProfiles"), 1);
+            assert_eq!(simulator.request_times("SearchRoutingProfiles").len(), 1);
+            running.stop().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn denied_operations_and_profiles_without_queue_ids_on_the_wire() {
+        let options = SimulatorOptions {
+            deny_operations: ["SearchRoutingProfiles".to_string()].into(),
+            omit_associated_queue_ids_every: Some(2),
+            ..frozen(crate::Faults::default())
+        };
+        let running = RunningSimulator::start(options, "127.0.0.1:0")
+            .await
+            .unwrap();
+        let address = running.endpoint_url().replace("http://", "");
+        let body = format!("{{\"InstanceId\": \"{DEMO_INSTANCE_ID}\"}}");
+        let search = || send(&address, "POST", "/search-routing-profiles", &body);
+        let answer = search().await;
+        assert!(answer.starts_with("HTTP/1.1 403"), "{answer}");
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("x-amzn-errortype: accessdeniedexception"),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("is not authorized to perform: connect:SearchRoutingProfiles"),
+            "{answer}"
+        );
+        let simulator = running.simulator();
+        simulator.allow_operation("SearchRoutingProfiles");
+        let answer = search().await;
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        let json: serde_json::Value =
+            serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        let lacking: Vec<bool> = json["RoutingProfiles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.get("AssociatedQueueIds").is_none())
+            .collect();
+        assert_eq!(lacking, [false, true, false]);
+        simulator.set_omit_associated_queue_ids_every(None);
+        assert!(search().await.contains("\"AssociatedQueueIds\""));
+        simulator.deny_operation("ListQueues");
+        let queues = format!("/queues-summary/{DEMO_INSTANCE_ID}");
+        assert!(send(&address, "GET", &queues, "")
+            .await
+            .starts_with("HTTP/1.1 403"));
+        assert_eq!(simulator.request_count("ListQueues"), 1);
+        running.stop().await;
+
+        let options = SimulatorOptions {
+            omit_associated_queue_ids_every: Some(0),
+            ..SimulatorOptions::default()
+        };
+        assert!(crate::Simulator::new(options).is_err());
+    }
+
+    #[test]
+    fn queues_and_unused_profiles_can_be_deleted() {
+        let simulator = crate::Simulator::new(frozen(crate::Faults::default())).unwrap();
+        let scenario = simulator.scenario();
+        let queue = &scenario.queues[1].id;
+        assert!(simulator.delete_queue(queue));
+        assert!(!simulator.delete_queue(queue));
+        let after = simulator.scenario();
+        assert_eq!(after.queues.len(), 3);
+        assert!(after
+            .routing_profiles
+            .iter()
+            .flat_map(|p| &p.queues)
+            .all(|entry| &entry.queue_id != queue));
+        assert!(simulator
+            .contact_history()
+            .iter()
+            .all(|c| &c.queue_id != queue));
+        let used = &scenario.agents[0].routing_profile_id;
+        assert!(!simulator.delete_routing_profile(used));
+        assert_eq!(simulator.scenario().routing_profiles.len(), 3);
+    }
 }

@@ -1,8 +1,10 @@
 //! HTTP routing and handlers of the simulated Connect API: request validation with the
 //! service's error names, filters, paging. Every bad input gets an error response, never a
-//! panic. Faults apply to GetCurrentMetricData, GetMetricDataV2 and the List* look-ups as to
-//! GetCurrentUserData (not the quota, which is GetCurrentUserData's); a faulted request counts
-//! as a request of its operation.
+//! panic. Faults apply to GetCurrentMetricData, GetMetricDataV2, SearchRoutingProfiles and the
+//! List* look-ups as to GetCurrentUserData (not the quota, which is GetCurrentUserData's); a
+//! faulted request counts as a request of its operation. `Switches` deny operations
+//! (`403 AccessDeniedException`) and leave `AssociatedQueueIds` out of some profiles, for the
+//! exporter's fallback tests.
 //!
 //! This module routes and keeps the shared state; each operation has its own module.
 
@@ -12,12 +14,14 @@ mod metric_data;
 mod metric_data_v2;
 mod metric_v2_request;
 mod paging;
+mod search;
 #[cfg(test)]
 mod test_support;
 mod user_data;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -54,6 +58,45 @@ pub(crate) struct Service {
     /// Every (contact, agent) pair a GetCurrentUserData answer carried in the MISSED state.
     served_missed: Mutex<BTreeSet<MissedPair>>,
     request_ids: AtomicU64,
+    pub(crate) switches: Switches,
+}
+
+/// Behaviours the exporter's fallback tests turn on, also while serving.
+#[derive(Debug, Default)]
+pub(crate) struct Switches {
+    /// Operations answered `403 AccessDeniedException`.
+    denied: Mutex<BTreeSet<String>>,
+    /// Every n-th profile of SearchRoutingProfiles lacks `AssociatedQueueIds`; 0: none.
+    omit_queue_ids_every: AtomicUsize,
+}
+
+impl Switches {
+    /// Denies `operation` (`true`) or allows it again.
+    pub(crate) fn set_denied(&self, operation: &str, denied: bool) {
+        let mut set = self.denied.lock().unwrap_or_else(PoisonError::into_inner);
+        if denied {
+            set.insert(operation.to_string());
+        } else {
+            set.remove(operation);
+        }
+    }
+
+    fn is_denied(&self, operation: &str) -> bool {
+        self.denied
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(operation)
+    }
+
+    /// Every `every`-th profile lacks `AssociatedQueueIds` (`None` or 0: none does).
+    pub(crate) fn set_omit_queue_ids_every(&self, every: Option<usize>) {
+        self.omit_queue_ids_every
+            .store(every.unwrap_or(0), Ordering::Relaxed);
+    }
+
+    fn omit_queue_ids_every(&self) -> Option<NonZeroUsize> {
+        NonZeroUsize::new(self.omit_queue_ids_every.load(Ordering::Relaxed))
+    }
 }
 
 /// A (contact, agent) pair served in the MISSED state, with the labels the exporter counts it
@@ -92,6 +135,7 @@ impl Service {
             times: Mutex::new(RequestTimes::default()),
             served_missed: Mutex::new(BTreeSet::new()),
             request_ids: AtomicU64::new(0),
+            switches: Switches::default(),
         }
     }
 
@@ -299,6 +343,9 @@ pub(crate) fn route(
     };
     service.count(operation);
     debug!(operation, path, "simulated request");
+    if service.switches.is_denied(operation) {
+        return access_denied(service, operation);
+    }
     let query = parse_query(query.unwrap_or(""));
     let Some(query) = query else {
         return error_response(
@@ -310,7 +357,8 @@ pub(crate) fn route(
     };
     service.with_world(|world| {
         let scenario = &world.scenario;
-        // GetMetricDataV2 names its instance in the body (ResourceArn), checked by its handler.
+        // GetMetricDataV2 (ResourceArn) and SearchRoutingProfiles (InstanceId) name their
+        // instance in the body, checked by their handlers.
         let instance = instance.unwrap_or(&scenario.instance_arn);
         if instance != scenario.instance_id && instance != scenario.instance_arn {
             return error_response(
@@ -326,6 +374,11 @@ pub(crate) fn route(
             }
             "GetCurrentMetricData" => metric_data::get_current_metric_data(world, body),
             "GetMetricDataV2" => metric_data_v2::get_metric_data_v2(world, body),
+            "SearchRoutingProfiles" => search::search_routing_profiles(
+                world,
+                body,
+                service.switches.omit_queue_ids_every(),
+            ),
             "DescribeInstance" => Ok(describe_instance(scenario)),
             "ListRoutingProfileQueues" => {
                 listings::list_routing_profile_queues(world, profile.unwrap_or(""), &query)
@@ -355,6 +408,7 @@ fn operation_at<'a>(method: &Method, segments: &[&'a str]) -> Option<Operation<'
             ("GetCurrentMetricData", Some(*instance), None)
         }
         (&Method::POST, ["metrics", "data"]) => ("GetMetricDataV2", None, None),
+        (&Method::POST, ["search-routing-profiles"]) => ("SearchRoutingProfiles", None, None),
         (&Method::GET, ["instance", instance]) => ("DescribeInstance", Some(*instance), None),
         (&Method::GET, ["queues-summary", instance]) => ("ListQueues", Some(*instance), None),
         (&Method::GET, ["routing-profiles-summary", instance]) => {
@@ -371,6 +425,22 @@ fn operation_at<'a>(method: &Method, segments: &[&'a str]) -> Option<Operation<'
         _ => return None,
     };
     Some(found)
+}
+
+/// The answer to a denied `operation`, in the form IAM gives it.
+fn access_denied(service: &Service, operation: &str) -> HttpResponse {
+    let instance_arn = service.with_world(|world| world.scenario.instance_arn.clone());
+    let account = instance_arn.split(':').nth(4).unwrap_or_default();
+    let message = format!(
+        "User: arn:aws:sts::{account}:assumed-role/connect-exporter/simulator is not authorized \
+         to perform: connect:{operation} on resource: {instance_arn}"
+    );
+    error_response(
+        service,
+        StatusCode::FORBIDDEN,
+        "AccessDeniedException",
+        &message,
+    )
 }
 
 /// DescribeInstance: the instance's ID, ARN and the few attributes a caller reads.
@@ -491,5 +561,265 @@ mod tests {
             json!({}),
         );
         assert_eq!(status, StatusCode::OK, "{reply}");
+    }
+
+    /// Everything the directory shows, as the exporter reads it, checked for agreement: the
+    /// queues of ListQueues are those the profiles serve in ListRoutingProfileQueues and
+    /// SearchRoutingProfiles, the agents' contacts and the metrics name only those, the
+    /// history only existing queues and profiles.
+    fn assert_consistent(service: &Service) {
+        use super::test_support::{
+            all_metrics, list_all, metric_data, search_routing_profiles, user_data, INSTANCE,
+        };
+        let queues: BTreeSet<String> = list_all(
+            service,
+            &format!("/queues-summary/{INSTANCE}"),
+            "QueueSummaryList",
+            1000,
+        )
+        .0
+        .iter()
+        .map(|q| q["Id"].as_str().unwrap().to_string())
+        .collect();
+        let profiles: Vec<String> = list_all(
+            service,
+            &format!("/routing-profiles-summary/{INSTANCE}"),
+            "RoutingProfileSummaryList",
+            1000,
+        )
+        .0
+        .iter()
+        .map(|p| p["Id"].as_str().unwrap().to_string())
+        .collect();
+        let (status, _, found) =
+            search_routing_profiles(service, json!({"InstanceId": INSTANCE, "MaxResults": 500}));
+        assert_eq!(status, StatusCode::OK);
+        let found = found["RoutingProfiles"].as_array().unwrap();
+        assert_eq!(found.len(), profiles.len());
+        for (profile, entry) in profiles.iter().zip(found) {
+            assert_eq!(entry["RoutingProfileId"], json!(profile));
+            let rows = list_all(
+                service,
+                &format!("/routing-profiles/{INSTANCE}/{profile}/queues"),
+                "RoutingProfileQueueConfigSummaryList",
+                100,
+            )
+            .0;
+            assert_eq!(entry["NumberOfAssociatedQueues"], json!(rows.len()));
+            for row in &rows {
+                assert!(queues.contains(row["QueueId"].as_str().unwrap()), "{row}");
+            }
+            for queue in entry["AssociatedQueueIds"].as_array().unwrap() {
+                assert!(queues.contains(queue.as_str().unwrap()));
+                assert!(rows.iter().any(|row| &row["QueueId"] == queue));
+            }
+        }
+        let mut token: Option<Value> = None;
+        let mut agents = 0;
+        loop {
+            let mut body = json!({"Filters": {"RoutingProfiles": profiles}, "MaxResults": 100});
+            if let Some(token) = token.take() {
+                body["NextToken"] = token;
+            }
+            let (status, _, reply) = user_data(service, body);
+            assert_eq!(status, StatusCode::OK, "{reply}");
+            for user in reply["UserDataList"].as_array().unwrap() {
+                agents += 1;
+                assert!(profiles
+                    .iter()
+                    .any(|p| user["RoutingProfile"]["Id"] == json!(p)));
+                let contacts = user["Contacts"].as_array().unwrap();
+                for contact in contacts {
+                    assert!(
+                        queues.contains(contact["Queue"]["Id"].as_str().unwrap()),
+                        "{contact}"
+                    );
+                }
+                for (channel, active) in user["ActiveSlotsByChannel"].as_object().unwrap() {
+                    let busy = contacts
+                        .iter()
+                        .filter(|c| {
+                            &c["Channel"] == channel
+                                && crate::scenario::occupies_slot(
+                                    c["AgentContactState"].as_str().unwrap(),
+                                )
+                        })
+                        .count();
+                    assert_eq!(active, &json!(busy), "{user}");
+                }
+            }
+            match &reply["NextToken"] {
+                Value::Null => break,
+                next => token = Some(next.clone()),
+            }
+        }
+        assert_eq!(agents, service.with_world(|w| w.scenario.agents.len()));
+        let chunks: Vec<Vec<String>> = profiles.chunks(100).map(<[String]>::to_vec).collect();
+        for chunk in chunks {
+            let (status, _, reply) = metric_data(
+                service,
+                json!({
+                    "Filters": {"RoutingProfiles": chunk},
+                    "Groupings": ["QUEUE", "ROUTING_PROFILE"],
+                    "CurrentMetrics": all_metrics(),
+                    "MaxResults": 100,
+                }),
+            );
+            assert_eq!(status, StatusCode::OK, "{reply}");
+            for row in reply["MetricResults"].as_array().unwrap() {
+                assert!(
+                    queues.contains(row["Dimensions"]["Queue"]["Id"].as_str().unwrap()),
+                    "{row}"
+                );
+                assert!(profiles
+                    .iter()
+                    .any(|p| row["Dimensions"]["RoutingProfile"]["Id"] == json!(p)));
+            }
+        }
+        service.with_world(|world| {
+            for contact in world.history.contacts(&world.scenario) {
+                assert!(queues.contains(&contact.queue_id), "{contact:?}");
+                if let Some(answered) = &contact.answered {
+                    assert!(
+                        profiles.contains(&answered.routing_profile_id),
+                        "{contact:?}"
+                    );
+                }
+            }
+            for span in world.history.agent_time(&world.scenario, world.now) {
+                assert!(profiles.contains(&span.routing_profile_id), "{span:?}");
+            }
+            for waiting in world
+                .scenario
+                .waiting_contacts
+                .iter()
+                .chain(&world.scenario.scheduled_contacts)
+            {
+                assert!(queues.contains(&waiting.queue_id));
+            }
+        });
+    }
+
+    #[test]
+    fn a_deleted_queue_leaves_every_answer_consistent() {
+        use super::test_support::{all_metrics, metric_data};
+        let service = service();
+        assert_consistent(&service);
+        // The queue most agents' contacts came from.
+        let (queue, history) = service.with_world(|world| {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for contact in world.scenario.agents.iter().flat_map(|a| &a.contacts) {
+                *counts.entry(contact.queue_id.as_str()).or_default() += 1;
+            }
+            let queue = counts
+                .into_iter()
+                .max_by_key(|(_, n)| *n)
+                .unwrap()
+                .0
+                .to_string();
+            (queue, world.history.contacts(&world.scenario))
+        });
+        assert!(history.iter().any(|c| c.queue_id == queue));
+        assert!(service.change_world(|world| world.delete_queue(&queue)));
+        assert!(!service.change_world(|world| world.delete_queue(&queue)));
+        assert_consistent(&service);
+        let (status, error_type, _) = metric_data(
+            &service,
+            json!({
+                "Filters": {"Queues": [queue]},
+                "CurrentMetrics": all_metrics(),
+            }),
+        );
+        assert_eq!(
+            (status, error_type.as_deref()),
+            (StatusCode::BAD_REQUEST, Some("InvalidParameterException"))
+        );
+        // The rest of the history is as it was, its records still naming their queues.
+        let kept: Vec<_> = history
+            .into_iter()
+            .filter(|c| c.queue_id != queue)
+            .collect();
+        assert_eq!(
+            service.with_world(|w| w.history.contacts(&w.scenario)),
+            kept
+        );
+        assert_eq!(service.with_world(|w| w.scenario.queues.len()), 149);
+        // And the centre goes on without it.
+        service.change_world(|world| {
+            for _ in 0..120 {
+                world.step();
+            }
+        });
+        assert_consistent(&service);
+    }
+
+    #[test]
+    fn a_routing_profile_is_deleted_only_when_no_agent_has_it() {
+        use crate::scenario::Size;
+        let service = service();
+        let used = service.with_world(|w| w.scenario.agents[0].routing_profile_id.clone());
+        assert!(!service.change_world(|world| world.delete_routing_profile(&used)));
+        assert!(!service.change_world(|world| world.delete_routing_profile("nope")));
+
+        // Fewer agents than profiles: some profiles have none.
+        let world = World::new(
+            super::test_support::INSTANCE,
+            "eu-west-2",
+            "123456789012",
+            Size {
+                agents: 20,
+                queues: 12,
+                routing_profiles: 30,
+            },
+            5,
+            1_700_000_000.0,
+            1.0,
+        );
+        let service = Service::new(world, true, Faults::default());
+        let (unused, history, time) = service.with_world(|world| {
+            let unused: Vec<String> = world
+                .scenario
+                .routing_profiles
+                .iter()
+                .filter(|p| {
+                    world
+                        .scenario
+                        .agents
+                        .iter()
+                        .all(|a| a.routing_profile_id != p.id)
+                })
+                .map(|p| p.id.clone())
+                .collect();
+            (
+                unused,
+                world.history.contacts(&world.scenario),
+                world.history.agent_time(&world.scenario, world.now),
+            )
+        });
+        assert!(unused.len() >= 10);
+        // The first and a middle one, so that later profiles move down.
+        for profile in [&unused[0], &unused[unused.len() / 2]] {
+            assert!(service.change_world(|world| world.delete_routing_profile(profile)));
+            assert!(!service.change_world(|world| world.delete_routing_profile(profile)));
+        }
+        assert_consistent(&service);
+        assert_eq!(
+            service.with_world(|w| w.scenario.routing_profiles.len()),
+            28
+        );
+        assert_eq!(
+            service.with_world(|w| w.history.contacts(&w.scenario)),
+            history
+        );
+        assert_eq!(
+            service.with_world(|w| w.history.agent_time(&w.scenario, w.now)),
+            time
+        );
+        service.change_world(|world| {
+            for _ in 0..120 {
+                world.step();
+            }
+        });
+        assert_consistent(&service);
     }
 }

@@ -4,10 +4,15 @@ use super::{invalid, Failure};
 
 /// The page size of a POST operation's `MaxResults` (1 to 100, default 100).
 pub(super) fn page_size(max_results: Option<i64>) -> Result<usize, Failure> {
+    page_size_up_to(max_results, 100)
+}
+
+/// The page size of a `MaxResults` of 1 to `limit` (default 100, or `limit` if lower).
+pub(super) fn page_size_up_to(max_results: Option<i64>, limit: usize) -> Result<usize, Failure> {
     match max_results {
-        None => Ok(100),
-        Some(n @ 1..=100) => Ok(n as usize),
-        Some(n) => Err(invalid(format!("MaxResults {n} is outside 1..100"))),
+        None => Ok(100.min(limit)),
+        Some(n) if n >= 1 && n as u64 <= limit as u64 => Ok(n as usize),
+        Some(n) => Err(invalid(format!("MaxResults {n} is outside 1..{limit}"))),
     }
 }
 

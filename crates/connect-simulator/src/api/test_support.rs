@@ -111,3 +111,40 @@ pub(super) fn metric_data_v2(
 ) -> (StatusCode, Option<String>, Value) {
     call(service, Method::POST, "/metrics/data", None, body)
 }
+
+pub(super) fn search_routing_profiles(
+    service: &Service,
+    body: Value,
+) -> (StatusCode, Option<String>, Value) {
+    call(
+        service,
+        Method::POST,
+        "/search-routing-profiles",
+        None,
+        body,
+    )
+}
+
+/// Every page of a List* operation at `path`, `maxResults` `page_size`, under `list_key`.
+pub(super) fn list_all(
+    service: &Service,
+    path: &str,
+    list_key: &str,
+    page_size: usize,
+) -> (Vec<Value>, usize) {
+    let (mut items, mut pages, mut token) = (Vec::new(), 0, None::<String>);
+    loop {
+        let mut query = format!("maxResults={page_size}");
+        if let Some(token) = &token {
+            query.push_str(&format!("&nextToken={token}"));
+        }
+        let (status, _, reply) = call(service, Method::GET, path, Some(&query), json!({}));
+        assert_eq!(status, StatusCode::OK, "{reply}");
+        items.extend(reply[list_key].as_array().expect(list_key).iter().cloned());
+        pages += 1;
+        match reply["NextToken"].as_str() {
+            Some(next) => token = Some(next.replace(':', "%3A").replace('@', "%40")),
+            None => return (items, pages),
+        }
+    }
+}

@@ -82,8 +82,14 @@ impl History {
                 }
             }
         }
-        records.sort_by(|a, b| completed(a).total_cmp(&completed(b)));
-        self.contacts.extend(records);
+        // In the order they were completed; keyed once, as a debug build compares slowly.
+        let mut keyed: Vec<(f64, ContactRecord)> = records
+            .into_iter()
+            .map(|record| (completed(&record), record))
+            .collect();
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+        self.contacts
+            .extend(keyed.into_iter().map(|(_, record)| record));
     }
 
     /// One backfilled contact of `pair` arriving at `at`.

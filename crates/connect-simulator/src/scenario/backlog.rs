@@ -1,11 +1,11 @@
 //! The queue backlog: contacts waiting in queues and scheduled callbacks. It moves on its own
 //! random sequence, so that it changes none of the agents' history for a given seed.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use rand::Rng;
 
-use super::{uuid, QueuedContact, Scenario, World};
+use super::{uuid, Queue, QueuedContact, RoutingProfile, Scenario, World};
 use super::{
     CALLBACK_DUE_PROBABILITY, CALLBACK_SCHEDULE_PROBABILITY, METRIC_CHANNELS,
     QUEUE_ARRIVAL_PROBABILITY, QUEUE_DEPARTURE_PROBABILITY,
@@ -15,29 +15,36 @@ use super::{
 pub(super) const BACKLOG_SEED: u64 = 0x0062_6163_6b6c_6f67;
 
 impl World {
-    /// serves, never per agent, so that it stays cheap with thousands of agents and queues.
+    /// Moves the backlog on one tick: departures, then arrivals in every (queue, channel) a
+    /// profile serves, never per agent, so that it stays cheap with thousands of agents and
+    /// queues.
     pub(super) fn step_backlog(&mut self, now: f64) {
+        let World {
+            scenario,
+            backlog_rng: rng,
+            served_channels,
+            tick_seconds,
+            ..
+        } = self;
         let Scenario {
             queues,
             routing_profiles,
             waiting_contacts,
             scheduled_contacts,
             ..
-        } = &mut self.scenario;
-        let rng = &mut self.backlog_rng;
+        } = scenario;
         // Departures first, so that every contact waits at least until the next tick.
         waiting_contacts.retain(|_| !rng.random_bool(QUEUE_DEPARTURE_PROBABILITY));
         scheduled_contacts.retain(|_| !rng.random_bool(CALLBACK_DUE_PROBABILITY));
-        // Computed each tick rather than cached, so that queues added later join in by
-        // themselves once a profile serves them.
-        let served: HashSet<(&str, &str)> = routing_profiles
-            .iter()
-            .flat_map(|profile| profile.queues.iter())
-            .map(|entry| (entry.queue_id.as_str(), entry.channel.as_str()))
-            .collect();
-        for queue in queues.iter() {
-            for channel in METRIC_CHANNELS {
-                if !served.contains(&(queue.id.as_str(), channel)) {
+        // Kept from tick to tick; every change to the directory drops it, so that queues added
+        // later join in once a profile serves them.
+        let served = match served_channels {
+            Some(served) if served.len() == queues.len() => served,
+            _ => served_channels.insert(served_channel_masks(queues, routing_profiles)),
+        };
+        for (queue, mask) in queues.iter().zip(served.iter()) {
+            for (bit, channel) in METRIC_CHANNELS.into_iter().enumerate() {
+                if mask & (1 << bit) == 0 {
                     continue;
                 }
                 let waits = rng.random_bool(QUEUE_ARRIVAL_PROBABILITY);
@@ -51,7 +58,7 @@ impl World {
                         continue;
                     }
                     // Somewhere within the last tick, to the millisecond, as the API reports.
-                    let arrived = now - rng.random_range(0.0..self.tick_seconds);
+                    let arrived = now - rng.random_range(0.0..*tick_seconds);
                     list.push(QueuedContact {
                         contact_id: uuid(rng),
                         queue_id: queue.id.clone(),
@@ -64,13 +71,30 @@ impl World {
     }
 }
 
+/// For each queue, the [`METRIC_CHANNELS`] some routing profile serves it on, as bits.
+fn served_channel_masks(queues: &[Queue], routing_profiles: &[RoutingProfile]) -> Vec<u8> {
+    let index: HashMap<&str, usize> = queues
+        .iter()
+        .enumerate()
+        .map(|(index, queue)| (queue.id.as_str(), index))
+        .collect();
+    let mut masks = vec![0u8; queues.len()];
+    for entry in routing_profiles.iter().flat_map(|profile| &profile.queues) {
+        let bit = METRIC_CHANNELS.iter().position(|c| *c == entry.channel);
+        if let (Some(queue), Some(bit)) = (index.get(entry.queue_id.as_str()), bit) {
+            masks[*queue] |= 1 << bit;
+        }
+    }
+    masks
+}
+
 #[cfg(test)]
 mod tests {
-    use rand::rngs::StdRng;
     use rand::SeedableRng;
 
     use super::super::test_support::{demo_world, world};
     use super::*;
+    use crate::rng::SimRng;
 
     fn served(scenario: &Scenario, queue: &str, channel: &str) -> bool {
         scenario.routing_profiles.iter().any(|p| {
@@ -122,7 +146,7 @@ mod tests {
         let mut with = world(12);
         let mut without = with.clone();
         without.scenario.waiting_contacts.clear();
-        without.backlog_rng = StdRng::seed_from_u64(99);
+        without.backlog_rng = SimRng::seed_from_u64(99);
         for _ in 0..100 {
             with.step();
             without.step();

@@ -34,8 +34,9 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+use crate::rng::SimRng;
 
 use super::{occupies_slot, Agent, QueuedContact, Scenario};
 
@@ -270,7 +271,7 @@ impl AgentTrack {
 pub(crate) struct History {
     pub(crate) contacts: VecDeque<ContactRecord>,
     pub(crate) spans: VecDeque<SpanRecord>,
-    pub(super) rng: StdRng,
+    pub(super) rng: SimRng,
     agents: Vec<AgentTrack>,
     /// The backlog's waiting contacts after the last tick.
     waiting: Vec<QueuedContact>,
@@ -289,7 +290,7 @@ impl History {
         let mut history = Self {
             contacts: VecDeque::new(),
             spans: VecDeque::new(),
-            rng: StdRng::seed_from_u64(seed ^ HISTORY_SEED),
+            rng: SimRng::seed_from_u64(seed ^ HISTORY_SEED),
             agents: Vec::new(),
             waiting: scenario.waiting_contacts.clone(),
             queue_index: HashMap::new(),
@@ -322,6 +323,52 @@ impl History {
             self.agents[index].status_start = agent.status_start;
         }
         self.evict(now);
+    }
+
+    /// Follows the deletion of the queue at `index` (ID `queue_id`), already gone from
+    /// `scenario` with the agents' contacts from it: its records go (no ID names it any
+    /// more), later queues' records move down one, its contacts are no longer followed.
+    pub(super) fn forget_queue(&mut self, index: u32, queue_id: &str, scenario: &Scenario) {
+        let moved = |queue: u32| if queue > index { queue - 1 } else { queue };
+        self.contacts.retain(|record| record.queue != index);
+        for record in &mut self.contacts {
+            record.queue = moved(record.queue);
+        }
+        for track in &mut self.agents {
+            let followed = track.contacts.len();
+            track
+                .contacts
+                .retain(|tracked| tracked.queue != Some(index));
+            for tracked in &mut track.contacts {
+                tracked.queue = tracked.queue.map(moved);
+            }
+            if track.contacts.len() < followed {
+                // Looked at again at the next tick: its activity may have changed.
+                track.status_start = f64::NAN;
+            }
+        }
+        self.waiting.retain(|contact| contact.queue_id != queue_id);
+        self.queue_index.clear();
+        self.refresh_indexes(scenario);
+    }
+
+    /// Follows the deletion of the routing profile at `index`, already gone from `scenario`:
+    /// later profiles' records move down one (none has the deleted one: no agent had it).
+    pub(super) fn forget_routing_profile(&mut self, index: u32, scenario: &Scenario) {
+        let moved = |profile: u32| match profile {
+            u32::MAX => u32::MAX,
+            p if p == index => u32::MAX,
+            p if p > index => p - 1,
+            p => p,
+        };
+        for answered in self.contacts.iter_mut().filter_map(|r| r.answered.as_mut()) {
+            answered.profile = moved(answered.profile);
+        }
+        for span in &mut self.spans {
+            span.profile = moved(span.profile);
+        }
+        self.agent_profile.clear();
+        self.refresh_indexes(scenario);
     }
 
     /// Keeps the queue and profile indexes in line with the scenario.
@@ -678,7 +725,7 @@ fn activity(agent: &Agent) -> Option<AgentActivity> {
 
 /// A queue wait for an answered contact: exponential with mean [`MEAN_ANSWER_WAIT_SECONDS`],
 /// at most [`MAX_ANSWER_WAIT_SECONDS`].
-pub(super) fn answer_wait(rng: &mut StdRng) -> f64 {
+pub(super) fn answer_wait(rng: &mut SimRng) -> f64 {
     let uniform: f64 = rng.random();
     (-MEAN_ANSWER_WAIT_SECONDS * (1.0 - uniform).ln()).min(MAX_ANSWER_WAIT_SECONDS)
 }
@@ -918,7 +965,7 @@ mod tests {
         // Another history sequence changes the history, never the world.
         let mut with = demo_world(6);
         let mut other = with.clone();
-        other.history.rng = StdRng::seed_from_u64(99);
+        other.history.rng = SimRng::seed_from_u64(99);
         for _ in 0..200 {
             with.step();
             other.step();

@@ -28,8 +28,9 @@ mod world;
 
 use std::collections::BTreeMap;
 
-use rand::rngs::StdRng;
-use rand::Rng;
+use rand::{Rng, RngCore};
+
+use crate::rng::SimRng;
 
 pub use backfill::{
     BACKFILL_ABANDON_PROBABILITY, BACKFILL_ABSENT_PROBABILITY, BACKFILL_BLOCK_SECONDS,
@@ -248,28 +249,34 @@ pub struct Contact {
 }
 
 /// A random ID in the form Connect's IDs have.
-fn uuid(rng: &mut StdRng) -> String {
+fn uuid(rng: &mut SimRng) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let bytes: [u8; 16] = rng.random();
-    let mut hex = String::with_capacity(32);
-    for byte in bytes {
-        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        hex.push(char::from(DIGITS[usize::from(byte & 15)]));
+    // What `rng.random::<[u8; 16]>()` draws (a word per byte), without its layers of calls
+    // that a debug build keeps.
+    let mut bytes = [0u8; 16];
+    for byte in &mut bytes {
+        *byte = rng.next_u32() as u8;
+    }
+    let mut hex = [0u8; 32];
+    for (index, byte) in bytes.iter().enumerate() {
+        hex[2 * index] = DIGITS[usize::from(byte >> 4)];
+        hex[2 * index + 1] = DIGITS[usize::from(byte & 15)];
     }
     // Version 4 / variant 1 nibbles, as real Connect IDs have.
-    format!(
-        "{}-{}-4{}-{}{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[13..16],
-        ["8", "9", "a", "b"][usize::from(bytes[8] & 3)],
-        &hex[17..20],
-        &hex[20..32]
-    )
+    hex[12] = b'4';
+    hex[16] = b"89ab"[usize::from(bytes[8] & 3)];
+    let mut id = String::with_capacity(36);
+    for (index, digit) in hex.iter().enumerate() {
+        if matches!(index, 8 | 12 | 16 | 20) {
+            id.push('-');
+        }
+        id.push(char::from(*digit));
+    }
+    id
 }
 
 /// A random duration in ticks, `low` to `high` inclusive.
-fn ticks(rng: &mut StdRng, low: u32, high: u32) -> u32 {
+fn ticks(rng: &mut SimRng, low: u32, high: u32) -> u32 {
     rng.random_range(low..=high)
 }
 
@@ -283,6 +290,46 @@ pub fn occupies_slot(state: &str) -> bool {
 
 /// Brings the agent's slot maps in line with its contacts and status (the rule above).
 fn update_slots(agent: &mut Agent) {
+    let routable = agent.status_name == "Available";
+    let active_of = |channel: &str| {
+        let mut active = 0;
+        for contact in &agent.contacts {
+            if contact.channel == channel && occupies_slot(&contact.state) {
+                active += 1;
+            }
+        }
+        active
+    };
+    // In place when the maps already have the right channels, as they do after the first
+    // time: building them anew (string keys, tree nodes) is slow in a debug build.
+    let same_channels = agent.active_slots.len() == agent.max_slots.len()
+        && agent.available_slots.len() == agent.max_slots.len()
+        && agent.max_slots.keys().eq(agent.active_slots.keys())
+        && agent.max_slots.keys().eq(agent.available_slots.keys())
+        && agent
+            .contacts
+            .iter()
+            .all(|contact| agent.max_slots.contains_key(&contact.channel));
+    if same_channels {
+        let counts: Vec<(i32, i32)> = agent
+            .max_slots
+            .iter()
+            .map(|(channel, max)| {
+                let used = active_of(channel);
+                (used, if routable { (max - used).max(0) } else { 0 })
+            })
+            .collect();
+        for ((active, available), (used, free)) in agent
+            .active_slots
+            .values_mut()
+            .zip(agent.available_slots.values_mut())
+            .zip(counts)
+        {
+            *active = used;
+            *available = free;
+        }
+        return;
+    }
     let mut active: BTreeMap<String, i32> = agent
         .max_slots
         .keys()
@@ -291,7 +338,6 @@ fn update_slots(agent: &mut Agent) {
     for contact in agent.contacts.iter().filter(|c| occupies_slot(&c.state)) {
         *active.entry(contact.channel.clone()).or_default() += 1;
     }
-    let routable = agent.status_name == "Available";
     agent.available_slots = agent
         .max_slots
         .iter()

@@ -3,15 +3,16 @@
 //! Every random draw happens in one fixed order (queues, which queues each profile serves,
 //! profiles, statuses, groups, agents), so a seed always builds the same instance.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+
+use crate::rng::SimRng;
 
 use super::backlog::BACKLOG_SEED;
 use super::history::History;
 use super::{
-    update_slots, uuid, Agent, AgentStatus, HierarchyGroup, Queue, RoutingProfile,
+    update_slots, uuid, Agent, AgentStatus, Contact, HierarchyGroup, Queue, RoutingProfile,
     RoutingProfileQueue, Scenario, HIERARCHY_GROUPS, QUEUE_NAMES, STATUSES, WARM_UP_TICKS,
 };
 
@@ -19,14 +20,21 @@ use super::{
 #[derive(Debug, Clone)]
 pub(crate) struct World {
     pub(crate) scenario: Scenario,
-    pub(super) rng: StdRng,
+    pub(super) rng: SimRng,
     /// The backlog's own sequence, so that the agents' sequence is the same with or without it.
-    pub(super) backlog_rng: StdRng,
+    pub(super) backlog_rng: SimRng,
     /// Simulated time of the state, epoch seconds.
     pub(crate) now: f64,
     pub(crate) tick_seconds: f64,
-    /// Ticks left in the current state, by contact ID.
-    pub(super) timers: HashMap<String, u32>,
+    /// Ticks left in the current state of each agent's contacts, by agent and in the order of
+    /// the agent's contacts.
+    pub(super) timers: Vec<Vec<u32>>,
+    /// Index of each agent's routing profile, kept from tick to tick (see `step`); emptied by
+    /// [`World::directory_changed`].
+    pub(super) agent_profiles: Vec<Option<usize>>,
+    /// The channels each queue is served on, for the backlog (see `step_backlog`); `None`
+    /// after [`World::directory_changed`].
+    pub(super) served_channels: Option<Vec<u8>>,
     /// Contacts that passed through the queues and the agents' time, on its own sequence.
     pub(crate) history: History,
 }
@@ -86,7 +94,7 @@ impl World {
             tick_seconds,
             history_start,
         } = timing;
-        let mut rng = StdRng::seed_from_u64(seed);
+        let mut rng = SimRng::seed_from_u64(seed);
         let instance_arn = format!("arn:aws:connect:{region}:{account_id}:instance/{instance_id}");
         let queues = build_queues(&mut rng, &instance_arn, size.queues);
         let served = pick_served_queues(&mut rng, size);
@@ -114,10 +122,12 @@ impl World {
             history,
             scenario,
             rng,
-            backlog_rng: StdRng::seed_from_u64(seed ^ BACKLOG_SEED),
+            backlog_rng: SimRng::seed_from_u64(seed ^ BACKLOG_SEED),
             now: start,
             tick_seconds,
-            timers: HashMap::new(),
+            timers: Vec::new(),
+            agent_profiles: Vec::new(),
+            served_channels: None,
         };
         for index in 0..world.scenario.agents.len() {
             update_slots(&mut world.scenario.agents[index]);
@@ -143,6 +153,14 @@ impl World {
         }
     }
 
+    /// Drops what the ticks keep of the directory (profile indexes, served channels), to be
+    /// worked out again at the next tick. Whatever adds or removes queues or profiles, or
+    /// changes what a profile serves, calls it.
+    fn directory_changed(&mut self) {
+        self.agent_profiles.clear();
+        self.served_channels = None;
+    }
+
     /// Adds a STANDARD queue named `name`, served on `channel` by routing profile
     /// `profile_id`, as an administrator would; returns its ID, or `None` without that profile.
     pub(crate) fn add_queue(
@@ -157,6 +175,7 @@ impl World {
             .iter()
             .position(|p| p.id == profile_id)?;
         let id = uuid(&mut self.rng);
+        self.directory_changed();
         self.scenario.queues.push(Queue {
             arn: format!("{}/queue/{id}", self.scenario.instance_arn),
             id: id.clone(),
@@ -173,10 +192,72 @@ impl World {
             });
         Some(id)
     }
+
+    /// Deletes queue `id` as an administrator would (after taking it out of every routing
+    /// profile): its routing-profile entries go, the contacts waiting in it or scheduled for it
+    /// go, and so do the agents' contacts that came from it (the agents' slots follow), as do
+    /// its records in the contact history, which has no name for it any more. False if there
+    /// is no such queue.
+    pub(crate) fn delete_queue(&mut self, id: &str) -> bool {
+        let Some(index) = self.scenario.queues.iter().position(|q| q.id == id) else {
+            return false;
+        };
+        self.directory_changed();
+        let scenario = &mut self.scenario;
+        scenario.queues.remove(index);
+        for profile in &mut scenario.routing_profiles {
+            profile.queues.retain(|entry| entry.queue_id != id);
+        }
+        scenario.waiting_contacts.retain(|c| c.queue_id != id);
+        scenario.scheduled_contacts.retain(|c| c.queue_id != id);
+        for agent in 0..self.scenario.agents.len() {
+            if self.drop_contacts(agent, |contact| contact.queue_id == id) {
+                update_slots(&mut self.scenario.agents[agent]);
+            }
+        }
+        self.history.forget_queue(index as u32, id, &self.scenario);
+        true
+    }
+
+    /// Deletes routing profile `id` if no agent has it (as Connect refuses to delete a
+    /// profile that users have): false if some agent has it or there is no such profile.
+    pub(crate) fn delete_routing_profile(&mut self, id: &str) -> bool {
+        let scenario = &mut self.scenario;
+        let Some(index) = scenario.routing_profiles.iter().position(|p| p.id == id) else {
+            return false;
+        };
+        if scenario.agents.iter().any(|a| a.routing_profile_id == id) {
+            return false;
+        }
+        self.directory_changed();
+        self.scenario.routing_profiles.remove(index);
+        self.history
+            .forget_routing_profile(index as u32, &self.scenario);
+        true
+    }
+
+    /// Drops agent `index`'s contacts for which `drop` holds, with their timers; true if any
+    /// went.
+    fn drop_contacts(&mut self, index: usize, drop: impl Fn(&Contact) -> bool) -> bool {
+        let contacts = &mut self.scenario.agents[index].contacts;
+        let mut timers = self.timers.get_mut(index);
+        let mut dropped = false;
+        for position in (0..contacts.len()).rev() {
+            if !drop(&contacts[position]) {
+                continue;
+            }
+            contacts.remove(position);
+            if let Some(timers) = timers.as_mut().filter(|t| position < t.len()) {
+                timers.remove(position);
+            }
+            dropped = true;
+        }
+        dropped
+    }
 }
 
 /// `count` STANDARD queues, named after [`QUEUE_NAMES`] (numbered when there are more).
-fn build_queues(rng: &mut StdRng, instance_arn: &str, count: usize) -> Vec<Queue> {
+fn build_queues(rng: &mut SimRng, instance_arn: &str, count: usize) -> Vec<Queue> {
     (0..count)
         .map(|index| {
             let id = uuid(rng);
@@ -200,7 +281,7 @@ fn build_queues(rng: &mut StdRng, instance_arn: &str, count: usize) -> Vec<Queue
 }
 
 /// For each routing profile, the indexes of the 1 to 4 queues it serves.
-fn pick_served_queues(rng: &mut StdRng, size: Size) -> Vec<Vec<usize>> {
+fn pick_served_queues(rng: &mut SimRng, size: Size) -> Vec<Vec<usize>> {
     let mut served: Vec<Vec<usize>> = (0..size.routing_profiles)
         .map(|_| {
             let count = rng.random_range(1..=size.queues.min(4));
@@ -215,8 +296,12 @@ fn pick_served_queues(rng: &mut StdRng, size: Size) -> Vec<Vec<usize>> {
         })
         .collect();
     // Every queue is served by someone, so no queue set is empty by accident.
-    for queue in 0..size.queues {
-        if !served.iter().any(|profile| profile.contains(&queue)) {
+    let mut covered = vec![false; size.queues];
+    for queue in served.iter().flatten() {
+        covered[*queue] = true;
+    }
+    for (queue, covered) in covered.into_iter().enumerate() {
+        if !covered {
             served[queue % size.routing_profiles].push(queue);
         }
     }
@@ -225,7 +310,7 @@ fn pick_served_queues(rng: &mut StdRng, size: Size) -> Vec<Vec<usize>> {
 
 /// One routing profile per entry of `served`, with random concurrency and priorities.
 fn build_routing_profiles(
-    rng: &mut StdRng,
+    rng: &mut SimRng,
     instance_arn: &str,
     served: &[Vec<usize>],
     queues: &[Queue],
@@ -268,7 +353,7 @@ fn build_routing_profiles(
 }
 
 /// One agent status per entry of [`STATUSES`].
-fn build_agent_statuses(rng: &mut StdRng, instance_arn: &str) -> Vec<AgentStatus> {
+fn build_agent_statuses(rng: &mut SimRng, instance_arn: &str) -> Vec<AgentStatus> {
     STATUSES
         .iter()
         .map(|(name, status_type)| {
@@ -284,7 +369,7 @@ fn build_agent_statuses(rng: &mut StdRng, instance_arn: &str) -> Vec<AgentStatus
 }
 
 /// One hierarchy group per entry of [`HIERARCHY_GROUPS`].
-fn build_hierarchy_groups(rng: &mut StdRng, instance_arn: &str) -> Vec<HierarchyGroup> {
+fn build_hierarchy_groups(rng: &mut SimRng, instance_arn: &str) -> Vec<HierarchyGroup> {
     HIERARCHY_GROUPS
         .iter()
         .map(|name| {
@@ -300,7 +385,7 @@ fn build_hierarchy_groups(rng: &mut StdRng, instance_arn: &str) -> Vec<Hierarchy
 
 /// `count` agents spread over the scenario's profiles, statuses and groups, idle, their
 /// statuses begun within the hour before `start`.
-fn build_agents(rng: &mut StdRng, scenario: &Scenario, count: usize, start: f64) -> Vec<Agent> {
+fn build_agents(rng: &mut SimRng, scenario: &Scenario, count: usize, start: f64) -> Vec<Agent> {
     let instance_arn = &scenario.instance_arn;
     let routing_profiles = &scenario.routing_profiles;
     let agent_statuses = &scenario.agent_statuses;
