@@ -299,6 +299,7 @@ fn series_options(config: &Config) -> BTreeMap<String, SeriesOptions> {
                 SeriesOptions {
                     agent_series: instance.agent_series,
                     series_limit: instance.series_limit,
+                    counter_ttl: config.counter_ttl,
                 },
             )
         })

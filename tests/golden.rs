@@ -74,7 +74,16 @@ async fn one_round_of_the_frozen_simulator_equals_the_golden_exposition() {
         "support_by_id",
         "everything",
     ];
-    let text = common::scrape_when_up(exporter.address(), &sets).await;
+    // One round only (the clock is frozen and the interval long): wait for it to be up.
+    let text = common::eventually(std::time::Duration::from_secs(40), async || {
+        let text = common::http_get(exporter.address(), "/metrics").await.body;
+        sets.iter()
+            .all(|set| {
+                common::value(&text, "amazon_connect_up", &[("queue_set", set)]) == Some(1.0)
+            })
+            .then_some(text)
+    })
+    .await;
     exporter.stop().await;
     first.stop().await;
     second.stop().await;

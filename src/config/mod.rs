@@ -94,7 +94,17 @@ pub struct Config {
     /// The share of each List* and Search* budget the routing-directory reads may spend, so
     /// that the console and other tools of the account keep the rest.
     pub directory_budget_share: f64,
+    /// How long a missed/rejected contact total whose queue and channel appear in no poll is
+    /// kept before its series ends.
+    pub counter_ttl: Duration,
 }
+
+/// `counter_ttl` unless configured.
+pub const DEFAULT_COUNTER_TTL: Duration = Duration::from_secs(3600);
+/// `counter_ttl`: at least a few rounds; at most a week, beyond which the series of every
+/// queue ever transferred through stay for good.
+pub const COUNTER_TTL_RANGE: RangeInclusive<Duration> =
+    Duration::from_secs(60)..=Duration::from_secs(7 * 86_400);
 
 /// The share of the List*/Search* budgets directory reads spend unless configured.
 pub const DEFAULT_DIRECTORY_BUDGET_SHARE: f64 = 0.5;

@@ -15,6 +15,7 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) api_rate_limits: BTreeMap<String, RawRateLimit>,
     pub(super) directory_budget_share: Option<f64>,
+    pub(super) counter_ttl: Option<String>,
     pub(super) instances: Vec<RawInstance>,
 }
 

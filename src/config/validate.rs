@@ -112,10 +112,24 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
             ),
         );
     }
+    let counter_ttl = parse_duration_key(raw.counter_ttl.as_deref(), "counter_ttl", &mut report)
+        .and_then(|ttl| {
+            let written = raw.counter_ttl.as_deref().unwrap_or_default();
+            check_duration_range(
+                ttl,
+                written,
+                "counter_ttl",
+                &super::COUNTER_TTL_RANGE,
+                "",
+                &mut report,
+            )
+        })
+        .unwrap_or(super::DEFAULT_COUNTER_TTL);
     Config {
         instances,
         api_rate_limits,
         directory_budget_share,
+        counter_ttl,
     }
 }
 

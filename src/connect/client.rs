@@ -566,7 +566,13 @@ mod tests {
     use super::*;
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
+        #![proptest_config(ProptestConfig {
+        // Failures are kept beside this file, not in a folder at the project's top level.
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::SourceParallel("proptest-regressions"),
+        )),
+        ..ProptestConfig::with_cases(256)
+    })]
 
         /// A page converts whole, in order, or is malformed naming the first entry that is not
         /// (`None` for a missing `MetricResults` is an empty page).

@@ -23,7 +23,23 @@ pub struct StateCounter {
     max_remembered: usize,
     last_seen: HashMap<(String, String), f64>,
     /// By queue, then by lower-case channel, so that looking a pair up allocates nothing.
-    totals: HashMap<String, HashMap<String, u64>>,
+    totals: HashMap<String, HashMap<String, Total>>,
+    /// Polls observed so far: tells a total created by the poll being observed.
+    polls: u64,
+}
+
+/// The total of one (queue, channel).
+#[derive(Debug, Clone, Copy)]
+struct Total {
+    /// What is published.
+    count: u64,
+    /// Pairs seen in the poll that created the total: counted at the next poll, so that the
+    /// series is published at 0 once first (one born above 0 is invisible to `increase()`).
+    deferred: u64,
+    /// When its queue and channel last appeared in a poll, epoch seconds.
+    active_at: f64,
+    /// The number of the poll that created it.
+    born_in: u64,
 }
 
 impl StateCounter {
@@ -40,6 +56,7 @@ impl StateCounter {
             max_remembered: max_remembered.max(1),
             last_seen: HashMap::default(),
             totals: HashMap::default(),
+            polls: 0,
         }
     }
 
@@ -48,18 +65,33 @@ impl StateCounter {
     /// pair in this state, so that `increase()` in Prometheus counts that first one. Those
     /// (queue, channel) pairs come from `summary`, the poll's own summary, rather than from a
     /// lookup per contact.
-    pub fn observe(&mut self, snapshot: &Snapshot, summary: &Summary) {
-        for key in summary.contacts.keys() {
-            total_of(&mut self.totals, &key.queue, &key.channel);
-        }
+    ///
+    /// A total whose queue and channel appeared in no poll for `ttl` is dropped, so its series
+    /// ends; if they come back, it starts again at 0.
+    pub fn observe(&mut self, snapshot: &Snapshot, summary: &Summary, ttl: f64) {
         let now = snapshot.fetched_at;
+        self.polls += 1;
+        let poll = self.polls;
+        // Counts deferred at the last poll count now, before this poll's.
+        for total in self.totals.values_mut().flat_map(HashMap::values_mut) {
+            total.count += std::mem::take(&mut total.deferred);
+        }
+        for key in summary.contacts.keys() {
+            total_of(&mut self.totals, &key.queue, &key.channel, now, poll);
+        }
         for agent in &snapshot.agents {
             for contact in &agent.contacts {
                 if contact.state != self.state {
                     continue;
                 }
                 let queue = contact.queue_id.as_deref().unwrap_or("");
-                let total = total_of(&mut self.totals, queue, &label_value(&contact.channel));
+                let total = total_of(
+                    &mut self.totals,
+                    queue,
+                    &label_value(&contact.channel),
+                    now,
+                    poll,
+                );
                 if let Some(seen) = self
                     .last_seen
                     .get_mut(&(contact.contact_id.clone(), agent.user_id.clone()))
@@ -67,12 +99,25 @@ impl StateCounter {
                     *seen = now;
                     continue;
                 }
-                *total += 1;
+                if total.born_in == self.polls {
+                    total.deferred += 1;
+                } else {
+                    total.count += 1;
+                }
                 self.last_seen
                     .insert((contact.contact_id.clone(), agent.user_id.clone()), now);
             }
         }
         self.forget_old(now);
+        self.drop_inactive(now - ttl);
+    }
+
+    /// Drops the totals whose queue and channel last appeared before `horizon`.
+    fn drop_inactive(&mut self, horizon: f64) {
+        for channels in self.totals.values_mut() {
+            channels.retain(|_, total| total.active_at >= horizon);
+        }
+        self.totals.retain(|_, channels| !channels.is_empty());
     }
 
     /// Totals by (queue, lower-case channel), in label order: every pair seen with a contact in
@@ -81,7 +126,7 @@ impl StateCounter {
         let mut totals = BTreeMap::new();
         for (queue, channels) in &self.totals {
             for (channel, total) in channels {
-                totals.insert((queue.clone(), channel.clone()), *total);
+                totals.insert((queue.clone(), channel.clone()), total.count);
             }
         }
         totals
@@ -92,32 +137,54 @@ impl StateCounter {
         self.last_seen.len()
     }
 
+    /// Forgets pairs not seen for the memory time, then, over the cap, exactly as many of the
+    /// oldest as needed: never every pair of one poll at once (they share a timestamp), which
+    /// would count them all again at the next poll.
     fn forget_old(&mut self, now: f64) {
         let horizon = now - self.memory_seconds;
         self.last_seen.retain(|_, seen| *seen >= horizon);
         if self.last_seen.len() > self.max_remembered {
-            let mut times: Vec<f64> = self.last_seen.values().copied().collect();
             let excess = self.last_seen.len() - self.max_remembered;
-            times.select_nth_unstable_by(excess - 1, f64::total_cmp);
-            let cutoff = times[excess - 1];
-            self.last_seen.retain(|_, seen| *seen > cutoff);
+            let mut by_age: Vec<(f64, (String, String))> = self
+                .last_seen
+                .iter()
+                .map(|(pair, seen)| (*seen, pair.clone()))
+                .collect();
+            by_age.select_nth_unstable_by(excess - 1, |a, b| a.0.total_cmp(&b.0));
+            for (_, pair) in by_age.into_iter().take(excess) {
+                self.last_seen.remove(&pair);
+            }
         }
     }
 }
 
+/// The total of (`queue`, `channel`), created at 0 by poll number `poll` if there is none,
+/// marked active `now`.
 fn total_of<'a>(
-    totals: &'a mut HashMap<String, HashMap<String, u64>>,
+    totals: &'a mut HashMap<String, HashMap<String, Total>>,
     queue: &str,
     channel: &str,
-) -> &'a mut u64 {
+    now: f64,
+    poll: u64,
+) -> &'a mut Total {
     if !totals.contains_key(queue) {
         totals.insert(queue.to_string(), HashMap::default());
     }
     let channels = totals.get_mut(queue).expect("inserted above");
     if !channels.contains_key(channel) {
-        channels.insert(channel.to_string(), 0);
+        channels.insert(
+            channel.to_string(),
+            Total {
+                count: 0,
+                deferred: 0,
+                active_at: now,
+                born_in: poll,
+            },
+        );
     }
-    channels.get_mut(channel).expect("inserted above")
+    let total = channels.get_mut(channel).expect("inserted above");
+    total.active_at = now;
+    total
 }
 
 #[cfg(test)]
@@ -154,7 +221,7 @@ mod tests {
 
     /// One poll observed as the exposition does it, with the poll's summary.
     fn observe(counter: &mut StateCounter, snapshot: &Snapshot) {
-        counter.observe(snapshot, &Summary::from_snapshot(snapshot));
+        counter.observe(snapshot, &Summary::from_snapshot(snapshot), 3600.0);
     }
 
     fn total(counter: &StateCounter) -> u64 {
@@ -175,7 +242,7 @@ mod tests {
                 ],
             ),
         );
-        assert_eq!(total(&counter), 2);
+        assert_eq!(total(&counter), 0, "a new total is published at 0 first");
         observe(
             &mut counter,
             &snapshot(15.0, &[("c1", "a1", "MISSED"), ("c2", "a1", "MISSED")]),
@@ -223,6 +290,75 @@ mod tests {
         assert_eq!(
             counter.totals(),
             BTreeMap::from([(("q".to_string(), "voice".to_string()), 2)])
+        );
+    }
+
+    #[test]
+    fn a_total_idle_past_its_ttl_ends_and_comes_back_at_zero_then_counts() {
+        let mut counter = StateCounter::new("MISSED");
+        let key = ("q".to_string(), "voice".to_string());
+        let at = |counter: &StateCounter| counter.totals().get(&key).copied();
+        let observe_ttl = |counter: &mut StateCounter, poll: &Snapshot| {
+            counter.observe(poll, &Summary::from_snapshot(poll), 600.0)
+        };
+        observe_ttl(&mut counter, &snapshot(0.0, &[("c1", "a1", "MISSED")]));
+        assert_eq!(at(&counter), Some(0), "born at 0");
+        observe_ttl(&mut counter, &snapshot(15.0, &[]));
+        assert_eq!(
+            at(&counter),
+            Some(1),
+            "the first miss counts one poll later"
+        );
+        observe_ttl(&mut counter, &snapshot(600.0, &[]));
+        assert_eq!(at(&counter), Some(1), "not idle for the whole TTL yet");
+        observe_ttl(&mut counter, &snapshot(616.0, &[]));
+        assert_eq!(at(&counter), None, "idle past the TTL: the series ends");
+        observe_ttl(&mut counter, &snapshot(700.0, &[("c9", "a1", "MISSED")]));
+        assert_eq!(at(&counter), Some(0), "back at 0, not 1");
+        observe_ttl(&mut counter, &snapshot(715.0, &[("c9", "a1", "MISSED")]));
+        assert_eq!(
+            at(&counter),
+            Some(1),
+            "the miss of the rebirth poll counts once"
+        );
+    }
+
+    #[test]
+    fn over_the_cap_exactly_the_excess_is_forgotten_not_a_whole_poll() {
+        let mut counter = StateCounter::with_bounds("MISSED", 3600.0, 3);
+        observe(
+            &mut counter,
+            &snapshot(0.0, &[("c1", "a", "MISSED"), ("c2", "a", "MISSED")]),
+        );
+        observe(
+            &mut counter,
+            &snapshot(
+                5.0,
+                &[
+                    ("c3", "a", "MISSED"),
+                    ("c4", "a", "MISSED"),
+                    ("c5", "a", "MISSED"),
+                ],
+            ),
+        );
+        // Five pairs, a cap of three: the two of the older poll go, all three of the newer
+        // stay (the old rule dropped every pair sharing the cut-off time).
+        assert_eq!(counter.remembered(), 3);
+        observe(
+            &mut counter,
+            &snapshot(
+                10.0,
+                &[
+                    ("c3", "a", "MISSED"),
+                    ("c4", "a", "MISSED"),
+                    ("c5", "a", "MISSED"),
+                ],
+            ),
+        );
+        assert_eq!(
+            total(&counter),
+            5,
+            "pairs still remembered are not counted again"
         );
     }
 

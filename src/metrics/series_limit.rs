@@ -16,6 +16,8 @@ pub struct SeriesOptions {
     pub agent_series: bool,
     /// Most data series of one queue set; the rest are dropped and counted.
     pub series_limit: usize,
+    /// How long a contact total whose queue and channel appear in no poll is kept.
+    pub counter_ttl: std::time::Duration,
 }
 
 impl Default for SeriesOptions {
@@ -23,6 +25,7 @@ impl Default for SeriesOptions {
         Self {
             agent_series: false,
             series_limit: crate::config::DEFAULT_SERIES_LIMIT,
+            counter_ttl: crate::config::DEFAULT_COUNTER_TTL,
         }
     }
 }

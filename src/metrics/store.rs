@@ -111,7 +111,7 @@ impl TargetState {
             Ok(snapshot) => {
                 let summary = Summary::from_snapshot(&snapshot);
                 for counter in &mut self.terminal {
-                    counter.observe(&snapshot, &summary);
+                    counter.observe(&snapshot, &summary, options.counter_ttl.as_secs_f64());
                 }
                 self.summary = Some(summary);
                 self.data_at = snapshot.fetched_at;

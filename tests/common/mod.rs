@@ -492,12 +492,18 @@ pub async fn after_more_polls(address: SocketAddr, set: &str, more: f64) -> (f64
     (before, text)
 }
 
-/// Scrapes `/metrics` until every queue set in `sets` reports `up` 1, and returns that page.
+/// Scrapes `/metrics` until every queue set in `sets` reports `up` 1 after at least two polls,
+/// and returns that page: what a frozen source gives settles at the second poll (a contact
+/// total is published at 0 by the poll that creates it and counts that poll's pairs at the
+/// next).
 pub async fn scrape_when_up(address: SocketAddr, sets: &[&str]) -> String {
     eventually(Duration::from_secs(40), async || {
         let text = http_get(address, "/metrics").await.body;
         sets.iter()
-            .all(|set| value(&text, "amazon_connect_up", &[("queue_set", set)]) == Some(1.0))
+            .all(|set| {
+                value(&text, "amazon_connect_up", &[("queue_set", set)]) == Some(1.0)
+                    && polls_of(&text, set) >= 2.0
+            })
             .then_some(text)
     })
     .await
