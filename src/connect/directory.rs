@@ -2,10 +2,10 @@
 //! queues each serves, users, hierarchy groups), which every name and queue-set resolution
 //! uses.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use super::pages::{ListEntry, Listing, Listings};
-use super::paging::{each_page, list_all, PagedRequest, SweepBudget, MAX_PAGES_PER_CHUNK};
+use super::paging::{collect_pages, list_all, SweepBudget};
 use super::request::SourceError;
 use crate::model::RoutingDirectory;
 
@@ -179,40 +179,23 @@ async fn search_all(
     listings: &dyn Listings,
     budget: &SweepBudget<'_>,
 ) -> Result<Vec<KnownProfile>, SourceError> {
-    const OPERATION: &str = "SearchRoutingProfiles";
-    let mut profiles = Vec::new();
-    let mut seen = HashSet::new();
-    let at = PagedRequest {
-        operation: OPERATION,
-        noun: "pages",
-        first: 1,
-        last: MAX_PAGES_PER_CHUNK,
-    };
-    each_page(
+    let profiles = collect_pages(
         budget,
-        at,
+        "SearchRoutingProfiles",
+        None,
         |token| listings.search_routing_profiles_page(token),
-        |_, source| SourceError::Listing {
-            operation: OPERATION,
-            detail: None,
-            source,
-        },
-        |page| {
-            for profile in page.profiles {
-                if seen.insert(profile.id.clone()) {
-                    let queues = profile.complete_queue_ids().map(<[String]>::to_vec);
-                    profiles.push(KnownProfile {
-                        id: profile.id,
-                        name: profile.name,
-                        queues,
-                    });
-                }
-            }
-            page.next_token
-        },
+        |page| (page.profiles, page.next_token),
+        |profile| &profile.id,
     )
     .await?;
-    Ok(profiles)
+    Ok(profiles
+        .into_iter()
+        .map(|profile| KnownProfile {
+            queues: profile.complete_queue_ids().map(<[String]>::to_vec),
+            id: profile.id,
+            name: profile.name,
+        })
+        .collect())
 }
 
 /// The directory a finished read gives.

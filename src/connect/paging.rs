@@ -73,14 +73,36 @@ pub async fn list_all(
     listing: Listing<'_>,
     budget: &SweepBudget<'_>,
 ) -> Result<Vec<ListEntry>, SourceError> {
-    let mut entries = Vec::new();
-    let mut seen = HashSet::new();
     let detail = match listing {
         Listing::RoutingProfileQueues(profile) => Some(format!("routing profile {profile}")),
         _ => None,
     };
+    collect_pages(
+        budget,
+        listing.operation(),
+        detail,
+        |token| listings.list_page(listing, token),
+        |page| (page.entries, page.next_token),
+        |entry| &entry.id,
+    )
+    .await
+}
+
+/// Every item of a look-up of `operation` (about `detail`, where it matters), all pages, each
+/// ID once, in the order first seen: `fetch` gets a page, `split` gives its items and its
+/// NextToken, `id_of` an item's ID.
+pub(crate) async fn collect_pages<'a, P, T>(
+    budget: &SweepBudget<'_>,
+    operation: &'static str,
+    detail: Option<String>,
+    fetch: impl Fn(Option<String>) -> BoxFuture<'a, Result<P, RequestError>>,
+    split: impl Fn(P) -> (Vec<T>, Option<String>),
+    id_of: impl Fn(&T) -> &str,
+) -> Result<Vec<T>, SourceError> {
+    let mut items = Vec::new();
+    let mut seen = HashSet::new();
     let at = PagedRequest {
-        operation: listing.operation(),
+        operation,
         noun: "pages",
         first: 1,
         last: MAX_PAGES_PER_CHUNK,
@@ -88,23 +110,24 @@ pub async fn list_all(
     each_page(
         budget,
         at,
-        |token| listings.list_page(listing, token),
+        fetch,
         |_, source| SourceError::Listing {
-            operation: listing.operation(),
+            operation,
             detail: detail.clone(),
             source,
         },
         |page| {
-            for entry in page.entries {
-                if seen.insert(entry.id.clone()) {
-                    entries.push(entry);
+            let (page_items, next_token) = split(page);
+            for item in page_items {
+                if seen.insert(id_of(&item).to_string()) {
+                    items.push(item);
                 }
             }
-            page.next_token
+            next_token
         },
     )
     .await?;
-    Ok(entries)
+    Ok(items)
 }
 
 /// One paged request, for the message when its paging goes wrong.
