@@ -4,6 +4,7 @@
 //! the routing directory fresh ([`super::directory`]). Knows no metric names.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -111,6 +112,17 @@ pub struct Scheduler {
     instances: BTreeMap<String, InstanceTasks>,
 }
 
+/// What every task of one instance starts from.
+struct InstanceRun<'a> {
+    target: &'a Target,
+    /// The instance's queue sets: a panic takes them all down.
+    sets: Vec<TargetKey>,
+    /// The directory its tasks share.
+    directory: &'a Arc<DirectoryCache>,
+    /// The switch that stops them.
+    stopped: &'a watch::Receiver<bool>,
+}
+
 /// The tasks of one instance and the switch that stops them.
 struct InstanceTasks {
     stop: watch::Sender<bool>,
@@ -151,63 +163,67 @@ impl Scheduler {
         }
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        let sets: Vec<TargetKey> = target.sets.iter().map(|set| set.key.clone()).collect();
-        let supervised = |kind| Supervised {
-            kind,
-            instance: target.instance.clone(),
-            sets: sets.clone(),
-            sink: Arc::clone(&self.sink),
-        };
         let directory = Arc::new(DirectoryCache::new());
+        let run = InstanceRun {
+            target: &target,
+            sets: target.sets.iter().map(|set| set.key.clone()).collect(),
+            directory: &directory,
+            stopped: &stopped,
+        };
         if needs_directory(&target) {
-            let (target, directory, stopped_task) =
-                (target.clone(), Arc::clone(&directory), stopped.clone());
-            tasks.spawn_on(
-                supervise(
-                    supervised(TaskKind::Directory),
-                    stopped.clone(),
-                    move || {
-                        directory_loop(target.clone(), Arc::clone(&directory), stopped_task.clone())
-                    },
-                ),
-                &self.runtime,
+            self.spawn_supervised(
+                &mut tasks,
+                TaskKind::Directory,
+                &run,
+                |target, directory, _, stopped| directory_loop(target, directory, stopped),
             );
         }
         if target.sets.iter().any(|set| set.intraday) {
-            let (target, directory, sink, stopped_task) = (
-                target.clone(),
-                Arc::clone(&directory),
-                Arc::clone(&self.sink),
-                stopped.clone(),
-            );
-            tasks.spawn_on(
-                supervise(supervised(TaskKind::Intraday), stopped.clone(), move || {
-                    intraday_loop(
-                        target.clone(),
-                        Arc::clone(&directory),
-                        Arc::clone(&sink),
-                        stopped_task.clone(),
-                    )
-                }),
-                &self.runtime,
-            );
+            self.spawn_supervised(&mut tasks, TaskKind::Intraday, &run, intraday_loop);
         }
+        self.spawn_supervised(&mut tasks, TaskKind::Rounds, &run, round_loop);
         let instance = target.instance.clone();
-        let sink = Arc::clone(&self.sink);
-        let stopped_task = stopped.clone();
+        self.instances
+            .insert(instance, InstanceTasks { stop, tasks });
+    }
+
+    /// Spawns `task` of the instance `run` starts on the polling runtime, supervised: made
+    /// anew, with fresh copies of what it takes, after each panic.
+    fn spawn_supervised<F, Fut>(
+        &self,
+        tasks: &mut JoinSet<()>,
+        kind: TaskKind,
+        run: &InstanceRun<'_>,
+        task: F,
+    ) where
+        F: Fn(Target, Arc<DirectoryCache>, Arc<dyn PollSink>, watch::Receiver<bool>) -> Fut
+            + Send
+            + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let supervised = Supervised {
+            kind,
+            instance: run.target.instance.clone(),
+            sets: run.sets.clone(),
+            sink: Arc::clone(&self.sink),
+        };
+        let (target, directory, sink, stopped) = (
+            run.target.clone(),
+            Arc::clone(run.directory),
+            Arc::clone(&self.sink),
+            run.stopped.clone(),
+        );
         tasks.spawn_on(
-            supervise(supervised(TaskKind::Rounds), stopped, move || {
-                round_loop(
+            supervise(supervised, run.stopped.clone(), move || {
+                task(
                     target.clone(),
                     Arc::clone(&directory),
                     Arc::clone(&sink),
-                    stopped_task.clone(),
+                    stopped.clone(),
                 )
             }),
             &self.runtime,
         );
-        self.instances
-            .insert(instance, InstanceTasks { stop, tasks });
     }
 
     /// The instances whose tasks run.
