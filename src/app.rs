@@ -225,6 +225,7 @@ pub struct Exporter {
 }
 
 /// One instance's client, ready to poll.
+#[derive(Clone)]
 pub(crate) struct InstanceSource {
     instance: Instance,
     source: Arc<dyn InstanceApi>,
@@ -469,34 +470,17 @@ impl Exporter {
             return Ok(keys.len());
         }
         // Everything that can fail comes before anything running is touched.
-        let unchanged = |instance: &Instance| {
-            self.config
-                .instances
-                .iter()
-                .any(|running| running == instance)
-        };
         let mut sources = BTreeMap::new();
         let mut restarted = Vec::new();
         for instance in &config.instances {
-            if let Some(running) = self
-                .sources
-                .get(&instance.name)
-                .filter(|_| unchanged(instance))
-            {
-                sources.insert(
-                    instance.name.clone(),
-                    InstanceSource {
-                        instance: running.instance.clone(),
-                        source: Arc::clone(&running.source),
-                        log: running.log.clone(),
-                    },
-                );
+            let running = self.sources.get(&instance.name);
+            if let Some(running) = running.filter(|running| running.instance == *instance) {
+                sources.insert(instance.name.clone(), running.clone());
                 continue;
             }
             // Counts of an instance that stays (by name) go on.
-            let log = self
-                .exposition
-                .request_log(&instance.name)
+            let log = running
+                .map(|running| running.log.clone())
                 .unwrap_or_default();
             let source = build_source(instance, self.settings.credentials.as_ref(), log).await?;
             sources.insert(instance.name.clone(), source);
