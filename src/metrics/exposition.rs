@@ -113,6 +113,8 @@ pub enum ExpositionError {
 struct Encoded {
     pieces: Vec<Bytes>,
     gzip: Bytes,
+    /// The state of each target when these were encoded.
+    statuses: Vec<TargetStatus>,
 }
 
 /// Compresses the pieces as one text at the fastest level: the exposition is text with long
@@ -181,28 +183,12 @@ impl Exposition {
     }
 
     /// Creates the restart counters of the instances of `targets` at 0, so that the first
-    /// restart is an increase; drops those of other instances.
+    /// restart is an increase.
     fn start_task_restarts_at_zero(&self, targets: &[TargetKey]) {
-        let instances: BTreeSet<&str> = targets.iter().map(|key| key.instance.as_str()).collect();
-        for family in prometheus::core::Collector::collect(&self.task_restarts) {
-            for metric in family.get_metric() {
-                let label = |name: &str| {
-                    metric
-                        .get_label()
-                        .iter()
-                        .find(|pair| pair.name() == name)
-                        .map(|pair| pair.value().to_string())
-                        .unwrap_or_default()
-                };
-                let (instance, task) = (label("connect_instance"), label("task"));
-                if !instances.contains(instance.as_str()) {
-                    let _ = self.task_restarts.remove_label_values(&[&instance, &task]);
-                }
-            }
-        }
-        for instance in instances {
+        for key in targets {
             for task in POLLING_TASKS {
-                self.task_restarts.with_label_values(&[instance, task]);
+                self.task_restarts
+                    .with_label_values(&[key.instance.as_str(), task]);
             }
         }
     }
@@ -331,6 +317,14 @@ impl Exposition {
                     let _ = self
                         .poll_duration
                         .remove_label_values(&[key.instance.as_str(), key.queue_set.as_str()]);
+                    if !keys.iter().any(|kept| kept.instance == key.instance) {
+                        for task in POLLING_TASKS {
+                            // Gone already where another set of the instance went first.
+                            let _ = self
+                                .task_restarts
+                                .remove_label_values(&[key.instance.as_str(), task]);
+                        }
+                    }
                 }
                 keep
             });
@@ -354,15 +348,6 @@ impl Exposition {
                 .unwrap_or_else(PoisonError::into_inner) = request_logs;
         }
         self.publish(Reencode::All)
-    }
-
-    /// The request log of `instance`, if it is configured (to keep its counts over a reload).
-    pub fn request_log(&self, instance: &str) -> Option<RequestLog> {
-        self.request_logs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(instance)
-            .cloned()
     }
 
     /// The latest encoded exposition (text format 0.0.4) as one text: a copy, for tests and
@@ -392,13 +377,32 @@ impl Exposition {
 
     /// True once every target has finished its first poll, successful or not.
     pub fn ready(&self) -> bool {
-        self.lock_targets().values().all(|state| state.polled)
+        self.statuses().iter().all(|status| status.polled)
     }
 
-    /// The state of each target, for the landing page.
+    /// The state of each target as last published, for the landing page and `/-/ready`: the
+    /// same moment `/metrics` shows, read without waiting for a publish in progress; the
+    /// request counts are read now.
     pub fn statuses(&self) -> Vec<TargetStatus> {
-        let request_counts: BTreeMap<String, (u64, u64)> = self
-            .request_logs
+        let mut statuses = self
+            .encoded
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .statuses
+            .clone();
+        let request_counts = self.request_counts();
+        for status in &mut statuses {
+            (status.instance_requests, status.instance_throttled) = request_counts
+                .get(&status.key.instance)
+                .copied()
+                .unwrap_or_default();
+        }
+        statuses
+    }
+
+    /// Request attempts and, of those, throttled ones, by instance.
+    fn request_counts(&self) -> BTreeMap<String, (u64, u64)> {
+        self.request_logs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
@@ -412,7 +416,11 @@ impl Exposition {
                     .sum();
                 (instance.clone(), (all, throttled))
             })
-            .collect();
+            .collect()
+    }
+
+    /// The state of each of `targets` now (the request counts are filled in when read).
+    fn statuses_of(&self, targets: &BTreeMap<TargetKey, TargetState>) -> Vec<TargetStatus> {
         let intraday: BTreeMap<String, SourceStatus> = self
             .intraday
             .lock()
@@ -427,24 +435,18 @@ impl Exposition {
                 (instance.clone(), status)
             })
             .collect();
-        self.lock_targets()
+        targets
             .iter()
-            .map(|(key, state)| {
-                let (instance_requests, instance_throttled) = request_counts
-                    .get(&key.instance)
-                    .copied()
-                    .unwrap_or_default();
-                TargetStatus {
-                    key: key.clone(),
-                    polled: state.polled,
-                    up: state.summary.is_some(),
-                    last_poll: state.last_poll,
-                    last_success: state.last_success,
-                    last_error: state.last_error.clone(),
-                    instance_requests,
-                    instance_throttled,
-                    intraday: intraday.get(&key.instance).cloned(),
-                }
+            .map(|(key, state)| TargetStatus {
+                key: key.clone(),
+                polled: state.polled,
+                up: state.summary.is_some(),
+                last_poll: state.last_poll,
+                last_success: state.last_success,
+                last_error: state.last_error.clone(),
+                instance_requests: 0,
+                instance_throttled: 0,
+                intraday: intraday.get(&key.instance).cloned(),
             })
             .collect()
     }
@@ -455,8 +457,8 @@ impl Exposition {
 
     /// Re-encodes the data families `reencode` names, joins them with the other segments and
     /// fresh self-metrics, compresses, and swaps the result in. Runs under the state lock, so
-    /// two polls finishing together cannot publish out of order; scrapes only take the short
-    /// read lock of `encoded` and never wait for this.
+    /// two polls finishing together cannot publish out of order; scrapes, the landing page and
+    /// `/-/ready` only take the short read lock of `encoded` and never wait for this.
     fn publish(&self, reencode: Reencode<'_>) -> Result<(), ExpositionError> {
         let mut targets = self.lock_targets();
         let mut segments = self.segments.lock().unwrap_or_else(PoisonError::into_inner);
@@ -504,6 +506,7 @@ impl Exposition {
                 None => segments.remove(&key),
             };
         }
+        let statuses = self.statuses_of(&targets);
         drop(targets);
         let tail = self.self_metrics()?;
         let gzip_capacity = self
@@ -519,6 +522,7 @@ impl Exposition {
         *self.encoded.write().unwrap_or_else(PoisonError::into_inner) = Encoded {
             pieces,
             gzip: Bytes::from(gzip),
+            statuses,
         };
         drop(segments);
         Ok(())
