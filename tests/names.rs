@@ -201,18 +201,10 @@ async fn queue_sets_can_name_their_queues_and_an_unknown_name_fails_only_its_set
         text
     };
     // One queue by name, one by ID: the set is exactly those two queues.
-    let current = std::sync::Arc::new(std::sync::Mutex::new(yaml(&[(
+    let (mut exporter, current) = common::start_exporter_editable(yaml(&[(
         "all",
         format!("\"{}\", {}", first.name, second.id),
-    )])));
-    let shared = std::sync::Arc::clone(&current);
-    let mut exporter = common::start_exporter_with(
-        std::sync::Arc::new(move || {
-            let text = shared.lock().unwrap().clone();
-            amazon_connect_exporter::config::parse(&text, std::path::Path::new("test.yaml"))
-        }),
-        amazon_connect_exporter::web::server::DEFAULT_MAX_CONNECTIONS,
-    )
+    )]))
     .await;
     let text = scrape_when_up(exporter.address(), &["all"]).await;
     let both = [first.id.clone(), second.id.clone()];

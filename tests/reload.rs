@@ -177,16 +177,7 @@ async fn a_reload_restarts_only_the_instances_that_changed() {
             endpoint_b = other.endpoint_url(),
         )
     };
-    let current = std::sync::Arc::new(std::sync::Mutex::new(yaml("1s")));
-    let shared = std::sync::Arc::clone(&current);
-    let mut exporter = common::start_exporter_with(
-        std::sync::Arc::new(move || {
-            let text = shared.lock().unwrap().clone();
-            amazon_connect_exporter::config::parse(&text, std::path::Path::new("test.yaml"))
-        }),
-        amazon_connect_exporter::web::server::DEFAULT_MAX_CONNECTIONS,
-    )
-    .await;
+    let (mut exporter, current) = common::start_exporter_editable(yaml("1s")).await;
     common::scrape_when_up(exporter.address(), &["a_all", "b_all"]).await;
     let list_queues = || {
         (

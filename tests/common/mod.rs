@@ -407,6 +407,29 @@ pub async fn start_exporter(yaml: &str) -> amazon_connect_exporter::app::Exporte
     .await
 }
 
+/// The configuration text an exporter started by [`start_exporter_editable`] reads at every
+/// reload: replace it, then reload.
+#[allow(dead_code)]
+pub type EditableConfig = std::sync::Arc<std::sync::Mutex<String>>;
+
+/// Starts the real exporter with `yaml`, and gives the text it reads again at each reload.
+#[allow(dead_code)]
+pub async fn start_exporter_editable(
+    yaml: String,
+) -> (amazon_connect_exporter::app::Exporter, EditableConfig) {
+    let current: EditableConfig = std::sync::Arc::new(std::sync::Mutex::new(yaml));
+    let shared = std::sync::Arc::clone(&current);
+    let exporter = start_exporter_with(
+        std::sync::Arc::new(move || {
+            let text = shared.lock().unwrap().clone();
+            amazon_connect_exporter::config::parse(&text, std::path::Path::new("test.yaml"))
+        }),
+        amazon_connect_exporter::web::server::DEFAULT_MAX_CONNECTIONS,
+    )
+    .await;
+    (exporter, current)
+}
+
 /// Starts the real exporter in this process on 127.0.0.1 with a configuration loader.
 pub async fn start_exporter_with(
     config_loader: amazon_connect_exporter::app::ConfigLoader,
