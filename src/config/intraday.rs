@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::validate::{check_duration_range, parse_bounded_duration, show_bound};
+use super::bounds::{check_duration_range, parse_bounded_duration, show_bound};
 use super::*;
 
 /// The intraday keys as written, of `defaults:` or an instance.

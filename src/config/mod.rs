@@ -6,8 +6,9 @@
 //!
 //! [`raw`] holds the YAML shapes, [`validate`] turns them into the typed [`Config`], [`ids`]
 //! reads IDs and ARNs, [`rate_limits`] the request budgets' defaults, [`shard`] splits a
-//! configuration between replicas.
+//! configuration between replicas; `bounds` checks numbers and durations against their ranges.
 
+mod bounds;
 pub mod ids;
 mod intraday;
 #[cfg(test)]
@@ -55,8 +56,8 @@ pub const POLL_INTERVAL_RANGE: RangeInclusive<Duration> =
 /// completes; above ten minutes a hung poll holds its instance's round for too long.
 pub const POLL_TIMEOUT_RANGE: RangeInclusive<Duration> =
     Duration::from_secs(1)..=Duration::from_secs(600);
-/// `directory_refresh_interval`: each read costs one ListQueues, one ListRoutingProfiles and
-/// one ListRoutingProfileQueues per routing profile (the tests read every second); a directory
+/// `directory_refresh_interval`: each read costs one ListQueues per 1,000 queues and one
+/// SearchRoutingProfiles per 500 routing profiles (the tests read every second); a directory
 /// older than a day labels renamed queues by their old names for too long.
 pub const DIRECTORY_REFRESH_RANGE: RangeInclusive<Duration> =
     Duration::from_secs(1)..=Duration::from_secs(86_400);
@@ -108,8 +109,8 @@ pub const COUNTER_TTL_RANGE: RangeInclusive<Duration> =
 
 /// The share of the List*/Search* budgets directory reads spend unless configured.
 pub const DEFAULT_DIRECTORY_BUDGET_SHARE: f64 = 0.5;
-/// The smallest share accepted: below it a directory of a few pages takes minutes.
-pub const MIN_DIRECTORY_BUDGET_SHARE: f64 = 0.05;
+/// `directory_budget_share`: below a twentieth a directory of a few pages takes minutes.
+pub const DIRECTORY_BUDGET_SHARE_RANGE: RangeInclusive<f64> = 0.05..=1.0;
 
 /// One Amazon Connect instance and the queue sets polled on it.
 #[derive(Debug, Clone, PartialEq)]
@@ -535,6 +536,30 @@ instances:
         assert_eq!(other.endpoint_url, None);
         assert_eq!(other.account_id, None);
         assert!(config.api_rate_limits.is_empty());
+    }
+
+    #[test]
+    fn directory_budget_share_and_counter_ttl_have_defaults_and_bounds() {
+        let config = parse_ok(&minimal(&format!("[{QUEUE_A}]")));
+        assert_eq!(
+            config.directory_budget_share,
+            DEFAULT_DIRECTORY_BUDGET_SHARE
+        );
+        assert_eq!(config.counter_ttl, DEFAULT_COUNTER_TTL);
+        let config = parse_ok(&format!(
+            "directory_budget_share: 0.25\ncounter_ttl: 2h\n{}",
+            minimal(&format!("[{QUEUE_A}]"))
+        ));
+        assert_eq!(config.directory_budget_share, 0.25);
+        assert_eq!(config.counter_ttl, Duration::from_secs(7200));
+        let found = problems(&format!(
+            "directory_budget_share: 0\ncounter_ttl: 10s\n{}",
+            minimal(&format!("[{QUEUE_A}]"))
+        ));
+        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["directory_budget_share", "counter_ttl"], "{found:?}");
+        assert!(found[0].message.contains("0.05"), "{found:?}");
+        assert!(found[1].message.contains("1m"), "{found:?}");
     }
 
     #[test]

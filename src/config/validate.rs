@@ -2,9 +2,11 @@
 //! key path instead of stopping at the first.
 
 use std::collections::{BTreeMap, HashMap};
-use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use super::bounds::{
+    check_duration_range, check_range, parse_bounded_duration, parse_duration_key,
+};
 use super::ids::{self, ResourceKind};
 use super::intraday::{
     check_intraday_keys, check_target, merge_intraday, parse_thresholds, IntradayKeys, RawIntraday,
@@ -100,31 +102,24 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         instances.push(instance);
     }
     let api_rate_limits = validate_rate_limits(raw.api_rate_limits, &mut report);
-    let directory_budget_share = raw
-        .directory_budget_share
-        .unwrap_or(super::DEFAULT_DIRECTORY_BUDGET_SHARE);
-    if !(super::MIN_DIRECTORY_BUDGET_SHARE..=1.0).contains(&directory_budget_share) {
-        report(
-            "directory_budget_share".into(),
-            format!(
-                "{directory_budget_share} is out of range; a share of the List* and Search* budgets from {} to 1",
-                super::MIN_DIRECTORY_BUDGET_SHARE
-            ),
-        );
-    }
-    let counter_ttl = parse_duration_key(raw.counter_ttl.as_deref(), "counter_ttl", &mut report)
-        .and_then(|ttl| {
-            let written = raw.counter_ttl.as_deref().unwrap_or_default();
-            check_duration_range(
-                ttl,
-                written,
-                "counter_ttl",
-                &super::COUNTER_TTL_RANGE,
-                "",
-                &mut report,
-            )
-        })
-        .unwrap_or(super::DEFAULT_COUNTER_TTL);
+    let directory_budget_share = match raw.directory_budget_share {
+        Some(share) => check_range(
+            share,
+            "directory_budget_share",
+            &DIRECTORY_BUDGET_SHARE_RANGE,
+            "(the share of each List* and Search* budget)",
+            &mut report,
+        )
+        .unwrap_or(DEFAULT_DIRECTORY_BUDGET_SHARE),
+        None => DEFAULT_DIRECTORY_BUDGET_SHARE,
+    };
+    let counter_ttl = parse_bounded_duration(
+        raw.counter_ttl.as_deref(),
+        "counter_ttl",
+        &COUNTER_TTL_RANGE,
+        &mut report,
+    )
+    .unwrap_or(DEFAULT_COUNTER_TTL);
     Config {
         instances,
         api_rate_limits,
@@ -577,90 +572,6 @@ fn check_series_limit(
     )
 }
 
-/// `value` when `range` holds it; otherwise reports at `key` the value, the bound it passes
-/// and the whole range (`what` says what the number counts). NaN is in no range.
-pub(super) fn check_range<T: PartialOrd + Copy + fmt::Debug>(
-    value: T,
-    key: &str,
-    range: &RangeInclusive<T>,
-    what: &str,
-    report: &mut impl FnMut(String, String),
-) -> Option<T> {
-    if range.contains(&value) {
-        return Some(value);
-    }
-    // Debug, not Display: a float shows as 1e-300, not as three hundred zeros.
-    let (min, max) = (range.start(), range.end());
-    let problem = if value < *min {
-        format!("{value:?} is less than the minimum of {min:?}")
-    } else if value > *max {
-        format!("{value:?} is more than the maximum of {max:?}")
-    } else {
-        format!("{value:?} is not a number")
-    };
-    report(
-        key.to_string(),
-        format!("{problem}; allowed is {min:?} to {max:?} {what}"),
-    );
-    None
-}
-
-/// `duration` (written as `written`) when `range` holds it; otherwise reports at `key` the
-/// value as written, the bound it passes and the whole range, with `why` (empty, or words
-/// starting with a space).
-pub(super) fn check_duration_range(
-    duration: Duration,
-    written: &str,
-    key: &str,
-    range: &RangeInclusive<Duration>,
-    why: &str,
-    report: &mut impl FnMut(String, String),
-) -> Option<Duration> {
-    if range.contains(&duration) {
-        return Some(duration);
-    }
-    let (min, max) = (show_bound(*range.start()), show_bound(*range.end()));
-    let written = written.trim();
-    let problem = if duration < *range.start() {
-        format!("{written} is shorter than the minimum of {min}")
-    } else {
-        format!("{written} is longer than the maximum of {max}")
-    };
-    report(
-        key.to_string(),
-        format!("{problem}; allowed is {min} to {max}{why}"),
-    );
-    None
-}
-
-/// A bound as an operator writes it: `34d`, `1h`, `10m`, `1s` (humantime would say
-/// `1month 3days 13h 26m 24s` for 34 days).
-pub(super) fn show_bound(bound: Duration) -> String {
-    let seconds = bound.as_secs();
-    if bound.subsec_nanos() != 0 || seconds == 0 {
-        return humantime::format_duration(bound).to_string();
-    }
-    [(86_400, "d"), (3600, "h"), (60, "m"), (1, "s")]
-        .into_iter()
-        .find(|(unit, _)| seconds.is_multiple_of(*unit))
-        .map_or_else(
-            || humantime::format_duration(bound).to_string(),
-            |(unit, suffix)| format!("{}{suffix}", seconds / unit),
-        )
-}
-
-/// A duration key (`None` when absent) within `range`; `None` with a problem reported when it
-/// is not a duration or out of range.
-pub(super) fn parse_bounded_duration(
-    value: Option<&str>,
-    key: &str,
-    range: &RangeInclusive<Duration>,
-    report: &mut impl FnMut(String, String),
-) -> Option<Duration> {
-    let duration = parse_duration_key(value, key, report)?;
-    check_duration_range(duration, value?, key, range, "", report)
-}
-
 /// The IDs and the names of a `queues:` list: a UUID or an ARN is an ID, anything else a name.
 fn validate_queues(
     raw: RawQueues,
@@ -756,24 +667,6 @@ fn validate_references(
     (found_ids, found_names)
 }
 
-pub(super) fn parse_duration_key(
-    value: Option<&str>,
-    key: &str,
-    report: &mut impl FnMut(String, String),
-) -> Option<Duration> {
-    let value = value?;
-    match humantime::parse_duration(value.trim()) {
-        Ok(duration) => Some(duration),
-        Err(error) => {
-            report(
-                key.to_string(),
-                format!("{value:?} is not a duration ({error}); write it like 15s, 1m or 1m30s"),
-            );
-            None
-        }
-    }
-}
-
 /// A `directory_refresh_interval`, within [`DIRECTORY_REFRESH_RANGE`].
 fn parse_refresh_interval(
     value: Option<&str>,
@@ -786,7 +679,7 @@ fn parse_refresh_interval(
         value?,
         key,
         &DIRECTORY_REFRESH_RANGE,
-        " (each read costs one ListQueues, one ListRoutingProfiles and one ListRoutingProfileQueues per routing profile)",
+        " (each read costs one ListQueues per 1,000 queues and one SearchRoutingProfiles per 500 routing profiles)",
         report,
     )
 }
