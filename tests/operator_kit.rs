@@ -636,7 +636,7 @@ fn panels_the_runbook_names_exist() {
 /// routing profiles where the queues they serve are not needed (no sweep) or the search is
 /// refused; ListRoutingProfileQueues lists a profile's queues where the search gives them
 /// without, or is refused (connect/directory.rs tests both).
-const FALLBACK_ONLY: [&str; 2] = [
+const NOT_IN_THE_DEMO: [&str; 2] = [
     "connect:ListRoutingProfiles",
     "connect:ListRoutingProfileQueues",
 ];
@@ -661,10 +661,10 @@ async fn the_iam_policy_allows_exactly_the_actions_the_exporter_calls() {
             .into_iter()
             .map(|(labels, _)| format!("connect:{}", labels["operation"]))
             .collect();
-        (called.len() + FALLBACK_ONLY.len() >= allowed.len()).then_some(called)
+        (called.len() + NOT_IN_THE_DEMO.len() >= allowed.len()).then_some(called)
     })
     .await;
-    let fallback: BTreeSet<String> = FALLBACK_ONLY.iter().map(|a| a.to_string()).collect();
-    assert!(fallback.is_subset(&allowed));
-    assert_eq!(called, &allowed - &fallback);
+    let not_in_the_demo: BTreeSet<String> = NOT_IN_THE_DEMO.iter().map(|a| a.to_string()).collect();
+    assert!(not_in_the_demo.is_subset(&allowed));
+    assert_eq!(called, &allowed - &not_in_the_demo);
 }
