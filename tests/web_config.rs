@@ -173,6 +173,90 @@ async fn a_required_client_certificate_is_enforced() {
     );
 }
 
+/// The end-entity certificate the server presents to a new connection.
+async fn presented_certificate(
+    address: std::net::SocketAddr,
+    connector: &TlsConnector,
+) -> CertificateDer<'static> {
+    let tcp = TcpStream::connect(address).await.expect("connect");
+    let name = ServerName::try_from("127.0.0.1").unwrap().to_owned();
+    let stream = tokio::time::timeout(Duration::from_secs(10), connector.connect(name, tcp))
+        .await
+        .expect("handshake ends")
+        .expect("handshake succeeds");
+    let (_, connection) = stream.get_ref();
+    connection
+        .peer_certificates()
+        .expect("a server certificate")[0]
+        .clone()
+}
+
+/// Writes a new server certificate and key for 127.0.0.1, signed by a CA of its own; returns
+/// the CA (for the client to trust) and the certificate.
+fn rotate(dir: &Path) -> (CertificateDer<'static>, CertificateDer<'static>) {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca)
+        .unwrap();
+    // As cert-manager's mounted secret changes: both files replaced, each in one step.
+    for (name, text) in [
+        ("server.key", key.serialize_pem()),
+        ("server.crt", cert.pem()),
+    ] {
+        let temporary = dir.join(format!("{name}.new"));
+        std::fs::write(&temporary, text).unwrap();
+        std::fs::rename(&temporary, dir.join(name)).unwrap();
+    }
+    (ca.der().clone(), cert.der().clone())
+}
+
+fn trusting(ca: &CertificateDer<'static>) -> TlsConnector {
+    let mut roots = RootCertStore::empty();
+    roots.add(ca.clone()).unwrap();
+    let config = ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::aws_lc_rs::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    TlsConnector::from(Arc::new(config))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_certificate_is_served_without_a_restart_and_a_broken_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = make_pki(dir.path());
+    let (_running, address) = start(
+        dir.path(),
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n",
+    );
+    let first = presented_certificate(address, &connector(&pki, false)).await;
+
+    let (new_ca, rotated) = rotate(dir.path());
+    assert_ne!(first, rotated);
+    let client = trusting(&new_ca);
+    common::eventually(Duration::from_secs(10), async || {
+        let tcp = TcpStream::connect(address).await.ok()?;
+        let name = ServerName::try_from("127.0.0.1").unwrap().to_owned();
+        let stream = client.connect(name, tcp).await.ok()?;
+        let presented = stream.get_ref().1.peer_certificates()?[0].clone();
+        (presented == rotated).then_some(())
+    })
+    .await;
+    let answer = tls_get(address, &client, "/-/healthy", None).await;
+    assert_eq!(answer.map(|r| r.status), Some(200));
+
+    // A certificate file that is not one: the last good pair stays in use.
+    std::fs::write(dir.path().join("server.crt"), "not a certificate\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(presented_certificate(address, &client).await, rotated);
+}
+
 #[test]
 fn a_broken_web_config_stops_the_binary_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,7 +10,9 @@
 //! basic_auth_users:
 //!   prometheus: $2y$10$...                         # bcrypt hash
 //! ```
-//! Relative paths are relative to the web configuration file. Keys of the toolkit format this
+//! Relative paths are relative to the web configuration file. The certificate and key are
+//! read again when their files change ([`super::certificates`]); the rest of the file is read
+//! at start. Keys of the toolkit format this
 //! exporter does not implement are errors, never silently ignored: a security setting that
 //! does nothing is worse than a refusal to start.
 
@@ -22,8 +24,10 @@ use base64::Engine;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls_pki_types::CertificateDer;
 use serde::Deserialize;
+
+use super::certificates::ReloadingCertificate;
 
 /// Realm sent with `401 Unauthorized`.
 pub const REALM: &str = "amazon-connect-exporter";
@@ -104,28 +108,6 @@ pub fn load(file: &Path) -> Result<WebConfig, WebConfigError> {
 
 fn tls_config(raw: &RawTls, base: &Path) -> Result<ServerConfig, String> {
     let resolve = |path: &Path| base.join(path);
-    let cert_path = resolve(&raw.cert_file);
-    let certificates: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&cert_path)
-        .and_then(|certs| certs.collect())
-        .map_err(|error| {
-            format!(
-                "tls_server_config.cert_file: cannot read certificates from {}: {error}",
-                cert_path.display()
-            )
-        })?;
-    if certificates.is_empty() {
-        return Err(format!(
-            "tls_server_config.cert_file: {} holds no PEM certificate",
-            cert_path.display()
-        ));
-    }
-    let key_path = resolve(&raw.key_file);
-    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|error| {
-        format!(
-            "tls_server_config.key_file: cannot read a private key from {}: {error}",
-            key_path.display()
-        )
-    })?;
     let versions: &[&rustls::SupportedProtocolVersion] = match raw.min_version.as_deref() {
         None | Some("TLS12") => rustls::ALL_VERSIONS,
         Some("TLS13") => &[&rustls::version::TLS13],
@@ -136,6 +118,11 @@ fn tls_config(raw: &RawTls, base: &Path) -> Result<ServerConfig, String> {
         }
     };
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let certificate = ReloadingCertificate::load(
+        resolve(&raw.cert_file),
+        resolve(&raw.key_file),
+        Arc::clone(&provider),
+    )?;
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(versions)
         .map_err(|error| format!("tls_server_config: {error}"))?;
@@ -178,9 +165,7 @@ fn tls_config(raw: &RawTls, base: &Path) -> Result<ServerConfig, String> {
             ))
         }
     };
-    let mut config = builder
-        .with_single_cert(certificates, key)
-        .map_err(|error| format!("tls_server_config: certificate and key do not fit: {error}"))?;
+    let mut config = builder.with_cert_resolver(Arc::new(certificate));
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }

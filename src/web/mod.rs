@@ -1,10 +1,14 @@
 //! The HTTP side: the server and its routes ([`server`]), the status page
-//! ([`status_page`]), TLS and basic authentication ([`config`]). It reads the metrics through
+//! ([`status_page`]), TLS and basic authentication ([`config`]) with certificates that follow their files
+//! ([`certificates`]), the deadlines of each
+//! connection ([`deadlines`]). It reads the metrics through
 //! the small [`MetricsSource`] trait defined here, which the exposition implements, and never
 //! waits for a poll.
 
 pub mod body;
+mod certificates;
 pub mod config;
+pub mod deadlines;
 pub mod server;
 mod status_page;
 

@@ -13,7 +13,7 @@ use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -21,12 +21,10 @@ use tracing::{debug, info, warn};
 
 use super::body::Pieces;
 use super::config::{WebConfig, REALM};
+use super::deadlines::{ConnectionClock, Deadlines, TimedIo};
 use super::status_page::landing_page;
 use super::{Health, MetricsSource, TargetStatus, CONTENT_TYPE as METRICS_CONTENT_TYPE};
 
-/// A client that has not sent its request headers by then is cut off, so idle or slow
-/// connections cannot pile up.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open connections get to finish when the server stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Default cap on connections served at once; more wait in the listen backlog.
@@ -112,19 +110,28 @@ pub async fn serve(
         let state = Arc::clone(&state);
         async move { Ok(handle(&state, &request).await) }
     };
-    serve_http(listener, handler, max_connections, tls, shutdown).await;
+    serve_http(
+        listener,
+        handler,
+        max_connections,
+        tls,
+        Deadlines::default(),
+        shutdown,
+    )
+    .await;
 }
 
 /// Serves HTTP/1.1 with `handler` on `listener` until `shutdown` completes, then gives open
 /// connections [`SHUTDOWN_GRACE`] to finish. At most `max_connections` are served at once;
-/// further clients wait in the listen backlog until one closes, and a client that sends no
-/// request within [`HEADER_READ_TIMEOUT`] is cut off, so idle or slow clients cannot hold the
-/// server.
+/// further clients wait in the listen backlog until one closes, and each connection lives
+/// within its `deadlines` (idle, headers, whole response; the TLS handshake gets the header
+/// deadline), so idle, slow or stalled clients cannot hold the server.
 pub async fn serve_http<H, F>(
     listener: TcpListener,
     handler: H,
     max_connections: usize,
     tls: Option<Arc<rustls::ServerConfig>>,
+    deadlines: Deadlines,
     shutdown: impl Future<Output = ()>,
 ) where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
@@ -158,12 +165,15 @@ pub async fn serve_http<H, F>(
         let tls = tls.clone().map(tokio_rustls::TlsAcceptor::from);
         tokio::spawn(async move {
             let result = match tls {
-                None => serve_connection(stream, handler, watcher).await,
+                None => serve_connection(stream, handler, deadlines, watcher).await,
                 // The handshake runs in the connection's own task, bounded like a request's
                 // headers, so a client that stalls it holds only its own slot.
                 Some(acceptor) => {
-                    match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(stream)) => serve_connection(stream, handler, watcher).await,
+                    match tokio::time::timeout(deadlines.header_read, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(stream)) => {
+                            serve_connection(stream, handler, deadlines, watcher).await
+                        }
                         Ok(Err(error)) => Err(error.into()),
                         Err(_) => Err("TLS handshake timed out".into()),
                     }
@@ -188,6 +198,7 @@ pub async fn serve_http<H, F>(
 async fn serve_connection<IO, H, F>(
     io: IO,
     handler: H,
+    deadlines: Deadlines,
     watcher: hyper_util::server::graceful::Watcher,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
 where
@@ -195,10 +206,23 @@ where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<Response<Pieces>, Infallible>> + Send + 'static,
 {
+    let clock = ConnectionClock::new(deadlines);
+    let io = TimedIo::new(io, Arc::clone(&clock));
+    let service = service_fn(move |request| {
+        // hyper calls the service once a request's headers are complete.
+        clock.request_complete();
+        let clock = Arc::clone(&clock);
+        let answer = handler(request);
+        async move {
+            let response = answer.await?;
+            Ok::<_, Infallible>(response.map(|body| clock.answer(body)))
+        }
+    });
+    // The deadlines are the stream's: hyper's own header timer would also run while the
+    // connection is idle, and would close kept-alive connections before the next scrape.
     let connection = http1::Builder::new()
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .serve_connection(TokioIo::new(io), service_fn(handler));
+        .header_read_timeout(None)
+        .serve_connection(TokioIo::new(io), service);
     watcher.watch(connection).await.map_err(Into::into)
 }
 
