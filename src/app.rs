@@ -277,6 +277,7 @@ pub(crate) fn target(source: &InstanceSource, budgets: &Arc<Budgets>, clock: Wal
         api: Arc::clone(source),
         planner: instance.request_planner,
         directory_refresh: instance.directory_refresh_interval,
+        directory_timeout: instance.directory_timeout,
         label_values: instance.label_values,
         budgets: instance_budgets(instance, budgets),
         agent_names: instance.agent_series && instance.label_values == LabelValues::Names,

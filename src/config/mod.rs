@@ -61,6 +61,14 @@ pub const POLL_TIMEOUT_RANGE: RangeInclusive<Duration> =
 /// older than a day labels renamed queues by their old names for too long.
 pub const DIRECTORY_REFRESH_RANGE: RangeInclusive<Duration> =
     Duration::from_secs(1)..=Duration::from_secs(86_400);
+/// `directory_timeout`: one read of the routing directory, budget waits included. A read
+/// cut short continues at the next attempt, so even a short one makes progress; above an hour
+/// a hung read holds back the next one for too long.
+pub const DIRECTORY_TIMEOUT_RANGE: RangeInclusive<Duration> =
+    Duration::from_secs(1)..=Duration::from_secs(3600);
+/// `directory_timeout` unless configured: 2,000 routing profiles take a few pages of
+/// SearchRoutingProfiles at half its budget, well inside it.
+pub const DEFAULT_DIRECTORY_TIMEOUT: Duration = Duration::from_secs(120);
 /// `intraday_interval`: the KPIs are aggregates over minutes to days.
 pub const INTRADAY_INTERVAL_RANGE: RangeInclusive<Duration> =
     Duration::from_secs(10)..=Duration::from_secs(3600);
@@ -141,6 +149,9 @@ pub struct Instance {
     pub label_values: LabelValues,
     /// How often names and the queues of each routing profile are read again.
     pub directory_refresh_interval: Duration,
+    /// Upper bound on one directory read; a read cut short keeps what it read and the next
+    /// one continues from there.
+    pub directory_timeout: Duration,
     /// Whether each round also reads GetCurrentMetricData for the sets' queues (the backlog).
     pub queue_metrics: bool,
     /// The unit GetCurrentMetricData's grouped OLDEST_CONTACT_AGE comes in.
@@ -763,6 +774,33 @@ instances:
     }
 
     #[test]
+    fn the_directory_read_has_a_deadline_of_its_own_inherited_from_defaults() {
+        let config = parse_ok(&minimal(&format!("[{QUEUE_A}]")));
+        assert_eq!(
+            config.instances[0].directory_timeout,
+            DEFAULT_DIRECTORY_TIMEOUT
+        );
+        let text = format!(
+            "defaults:\n  poll_timeout: 5s\n  directory_timeout: 10m\n{}",
+            minimal(&format!("[{QUEUE_A}]"))
+        );
+        let config = parse_ok(&text);
+        assert_eq!(config.instances[0].poll_timeout, Duration::from_secs(5));
+        assert_eq!(
+            config.instances[0].directory_timeout,
+            Duration::from_secs(600)
+        );
+        let own = text.replace(
+            "    region: eu-west-2\n",
+            "    region: eu-west-2\n    directory_timeout: 45s\n",
+        );
+        assert_eq!(
+            parse_ok(&own).instances[0].directory_timeout,
+            Duration::from_secs(45)
+        );
+    }
+
+    #[test]
     fn sets_select_agents_by_routing_profile_or_hierarchy_group() {
         let set = |selector: &str| {
             minimal(&format!("[{QUEUE_A}]")).replace(
@@ -1095,6 +1133,11 @@ instances:
                 with_instance_key("directory_refresh_interval: 2days"),
                 "instances[0].directory_refresh_interval",
                 "2days is longer than the maximum of 1d; allowed is 1s to 1d (each read",
+            ),
+            (
+                with_instance_key("directory_timeout: 2h"),
+                "instances[0].directory_timeout",
+                "2h is longer than the maximum of 1h; allowed is 1s to 1h",
             ),
             (
                 with_instance_key("intraday_interval: 2h"),

@@ -169,6 +169,7 @@ fn shared_keys(present: f64) -> Vec<(&'static str, f64, BoxedStrategy<Value>)> {
             word_value(&["names", "ids"], &["uuids"]),
         ),
         ("directory_refresh_interval", present, duration_value()),
+        ("directory_timeout", present, duration_value()),
         ("queue_metrics", present, bool_value()),
         (
             "oldest_contact_age_unit",
@@ -356,6 +357,7 @@ fn assert_within_bounds(config: &Config) {
         assert!(POLL_INTERVAL_RANGE.contains(&instance.poll_interval));
         assert!(POLL_TIMEOUT_RANGE.contains(&instance.poll_timeout));
         assert!(DIRECTORY_REFRESH_RANGE.contains(&instance.directory_refresh_interval));
+        assert!(DIRECTORY_TIMEOUT_RANGE.contains(&instance.directory_timeout));
         assert!(SERIES_LIMIT_RANGE.contains(&instance.series_limit));
         assert!(INTRADAY_INTERVAL_RANGE.contains(&instance.intraday.interval));
         for window in &instance.intraday.windows {
@@ -525,9 +527,11 @@ proptest! {
     #[test]
     fn each_bounded_key_is_accepted_in_range_or_refused_by_name(
         key in prop::sample::select(vec![
-            "poll_interval", "poll_timeout", "directory_refresh_interval", "series_limit",
+            "poll_interval", "poll_timeout", "directory_refresh_interval", "directory_timeout",
+            "series_limit",
             "intraday_interval", "intraday_windows", "defaults.poll_interval",
             "defaults.poll_timeout", "defaults.directory_refresh_interval",
+            "defaults.directory_timeout",
             "defaults.series_limit", "defaults.intraday_interval", "rate", "burst",
             "service_level_thresholds", "service_level_target",
         ]),

@@ -43,6 +43,12 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         "defaults.directory_refresh_interval",
         &mut report,
     );
+    let default_directory_timeout = parse_bounded_duration(
+        raw.defaults.directory_timeout.as_deref(),
+        "defaults.directory_timeout",
+        &DIRECTORY_TIMEOUT_RANGE,
+        &mut report,
+    );
 
     if raw.instances.is_empty() {
         report(
@@ -58,6 +64,7 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         request_planner: raw.defaults.request_planner,
         label_values: raw.defaults.label_values,
         directory_refresh_interval: default_refresh,
+        directory_timeout: default_directory_timeout,
         queue_metrics: raw.defaults.queue_metrics,
         oldest_contact_age_unit: raw.defaults.oldest_contact_age_unit,
         agent_series: raw.defaults.agent_series,
@@ -179,6 +186,7 @@ struct Defaults {
     request_planner: Option<PlannerMode>,
     label_values: Option<LabelValues>,
     directory_refresh_interval: Option<Duration>,
+    directory_timeout: Option<Duration>,
     queue_metrics: Option<bool>,
     oldest_contact_age_unit: Option<AgeUnit>,
     agent_series: Option<bool>,
@@ -276,6 +284,14 @@ fn validate_instance(
         )
         .or(defaults.directory_refresh_interval)
         .unwrap_or(DEFAULT_DIRECTORY_REFRESH),
+        directory_timeout: parse_bounded_duration(
+            raw_instance.directory_timeout.as_deref(),
+            &format!("{key}.directory_timeout"),
+            &DIRECTORY_TIMEOUT_RANGE,
+            report,
+        )
+        .or(defaults.directory_timeout)
+        .unwrap_or(DEFAULT_DIRECTORY_TIMEOUT),
         queue_metrics: raw_instance
             .queue_metrics
             .or(defaults.queue_metrics)

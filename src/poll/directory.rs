@@ -94,15 +94,15 @@ fn directory_reads(target: &Target) -> DirectoryReads {
     }
 }
 
-/// One read of the directory within the target's timeout, each look-up on the budget of its
-/// own operation. `None` when it timed out.
+/// One read of the directory within the target's `directory_timeout`, each look-up on the
+/// budget of its own operation. `None` when it timed out (`progress` keeps what was read).
 async fn read_directory(
     target: &Target,
     reads: DirectoryReads,
     started: Instant,
     progress: &mut DirectoryProgress,
 ) -> Option<Result<RoutingDirectory, SourceError>> {
-    let (retry, deadline) = (target.retry, started + target.timeout);
+    let (retry, deadline) = (target.retry, started + target.directory_timeout);
     let limiter = |listing: Listing<'_>| target.budgets.limiter(listing.operation());
     let queues = limiter(Listing::Queues);
     let routing_profiles = limiter(Listing::RoutingProfiles);
@@ -124,7 +124,7 @@ async fn read_directory(
         hierarchy_groups: budget(&hierarchy_groups),
     };
     tokio::time::timeout(
-        target.timeout,
+        target.directory_timeout,
         fetch_routing_directory(target.api.as_ref(), &budgets, reads, progress),
     )
     .await
@@ -152,8 +152,8 @@ pub async fn check_directory(target: &Target) -> Option<Result<DirectoryCheck, S
         Some(Err(error)) => return Some(Err(error.to_string())),
         None => {
             return Some(Err(format!(
-                "reading the routing directory timed out after {}",
-                humantime::format_duration(target.timeout)
+                "reading the routing directory timed out after {} (directory_timeout)",
+                humantime::format_duration(target.directory_timeout)
             )))
         }
     };
@@ -254,7 +254,7 @@ pub(super) async fn directory_loop(
             }
             None => {
                 if !failing {
-                    warn!(timeout = %humantime::format_duration(target.timeout), "reading the routing directory timed out; rounds use queue filters until it can be read");
+                    warn!(directory_timeout = %humantime::format_duration(target.directory_timeout), "reading the routing directory timed out; the next read continues where this one stopped, and rounds use queue filters until it is complete");
                 }
                 true
             }

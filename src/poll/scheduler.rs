@@ -83,6 +83,9 @@ pub struct Target {
     pub planner: PlannerMode,
     /// How often the routing directory (names, queues of each routing profile) is read again.
     pub directory_refresh: Duration,
+    /// Upper bound on one directory read (the first round waits for the first read at most
+    /// `timeout`, then goes on with queue filters while the read continues).
+    pub directory_timeout: Duration,
     /// Whether queue and routing profile labels carry names or IDs.
     pub label_values: LabelValues,
     /// The request budgets of the instance's account and region, by operation.
@@ -512,6 +515,8 @@ mod tests {
         metrics_denied: bool,
         /// Whether the next GetCurrentUserData request panics (a bug in a conversion, say).
         panic_once: std::sync::atomic::AtomicBool,
+        /// How long each page of a directory listing takes.
+        listing_delay: Duration,
     }
 
     #[derive(Debug, Clone, Copy, PartialEq)]
@@ -550,6 +555,7 @@ mod tests {
                 metric_calls: Mutex::new(Vec::new()),
                 metrics_denied: false,
                 panic_once: std::sync::atomic::AtomicBool::new(false),
+                listing_delay: Duration::ZERO,
             }
         }
 
@@ -669,6 +675,7 @@ mod tests {
                 })
                 .collect();
             Box::pin(async move {
+                tokio::time::sleep(self.listing_delay).await;
                 Ok(ListPage {
                     entries,
                     next_token: None,
@@ -787,6 +794,7 @@ mod tests {
             api,
             planner,
             directory_refresh: Duration::from_secs(300),
+            directory_timeout: Duration::from_secs(120),
             label_values: LabelValues::Ids,
             budgets: budgets(),
             agent_names: false,
@@ -1051,6 +1059,33 @@ mod tests {
             "{gaps:?}"
         );
         assert_eq!(api.calls().len(), reports.len());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_directory_read_has_a_deadline_of_its_own_not_the_polls() {
+        let mut api = FakeInstance::new(Duration::ZERO, &[("p", &["q"], 1)]);
+        // Each listing page takes 3 s: far over the poll's 1 s, a few of them in all.
+        api.listing_delay = Duration::from_secs(3);
+        let mut target = target(
+            Arc::new(api),
+            &[&["q"]],
+            PlannerMode::Auto,
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+        );
+        target.label_values = LabelValues::Names;
+        target.directory_timeout = Duration::from_secs(60);
+        let read = super::super::directory::check_directory(&target).await;
+        assert!(matches!(read, Some(Ok(_))), "{:?}", read.map(|r| r.err()));
+        target.directory_timeout = Duration::from_secs(2);
+        let read = super::super::directory::check_directory(&target).await;
+        let Some(Err(error)) = read else {
+            panic!("a read longer than directory_timeout must time out");
+        };
+        assert!(
+            error.contains("timed out after 2s (directory_timeout)"),
+            "{error}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
