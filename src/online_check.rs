@@ -99,6 +99,12 @@ async fn check_instance(
                     instance.name
                 ));
             }
+            if let Some(error) = &check.search_refused {
+                let profiles = check.directory.profile_queues.len();
+                report.problems.push(format!(
+                    "{place}: missing IAM action connect:SearchRoutingProfiles: each directory read lists the queues of each of the {profiles} routing profiles with one ListRoutingProfileQueues instead of one request per 500 profiles: {error}"
+                ));
+            }
             for (operation, error) in check.optional_errors {
                 report
                     .problems

@@ -79,3 +79,46 @@ async fn online_check_passes_a_good_configuration_and_names_what_does_not_resolv
     );
     simulator.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_check_names_the_iam_action_a_denied_operation_needs() {
+    let simulator = common::start_simulator(common::frozen()).await;
+    let id = common::simulator_instance_id(&simulator);
+    let yaml = config(
+        &id,
+        &simulator.endpoint_url(),
+        "      - { name: all, queues: all }\n",
+    );
+    // As a role without connect:GetCurrentMetricData: the queue backlog cannot be read.
+    simulator.simulator().deny_operation("GetCurrentMetricData");
+    let (code, stdout, stderr) = check_online(&yaml);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("missing IAM action connect:GetCurrentMetricData"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("ok: instances[0] (sim): GetCurrentUserData allowed"),
+        "the allowed operations still pass: {stdout}"
+    );
+
+    // Without SearchRoutingProfiles the polls still work (one ListRoutingProfileQueues per
+    // profile), but the shipped policy allows it: the check says which action is missing.
+    simulator
+        .simulator()
+        .allow_operation("GetCurrentMetricData");
+    simulator
+        .simulator()
+        .deny_operation("SearchRoutingProfiles");
+    let (code, stdout, stderr) = check_online(&yaml);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("missing IAM action connect:SearchRoutingProfiles: each directory read lists the queues of each of the 10 routing profiles"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("routing directory read: 12 queues, 10 routing profiles"),
+        "the directory is still read: {stdout}"
+    );
+    simulator.stop().await;
+}

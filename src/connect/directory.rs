@@ -232,6 +232,7 @@ fn assemble(progress: DirectoryProgress) -> RoutingDirectory {
         Some(Err(error)) => directory.hierarchy_groups_error = Some(error),
         None => {}
     }
+    directory.search_refused = progress.search_refused;
     directory
 }
 
@@ -438,6 +439,10 @@ mod tests {
         );
         assert_eq!(served(&directory, "full"), ["q1"]);
         assert_eq!(directory.profile_names["bare"], "Bare");
+        // The finished read says why it fell back (the log and check-config --online say
+        // which action to allow), and the next read tries the search again.
+        assert!(directory.search_refused.is_some());
+        assert_eq!(progress.search_refused(), None);
     }
 
     #[tokio::test]

@@ -29,6 +29,9 @@ pub struct RoutingDirectory {
     pub hierarchy_group_names: BTreeMap<String, String>,
     /// Why ListUserHierarchyGroups failed, when it was asked for and failed.
     pub hierarchy_groups_error: Option<String>,
+    /// Why SearchRoutingProfiles was refused, when this read listed each profile's queues
+    /// instead.
+    pub search_refused: Option<String>,
 }
 
 impl RoutingDirectory {

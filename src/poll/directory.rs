@@ -173,6 +173,7 @@ pub async fn check_directory(target: &Target) -> Option<Result<DirectoryCheck, S
     .filter_map(|(operation, error)| Some((operation, error.clone()?)))
     .collect();
     Some(Ok(DirectoryCheck {
+        search_refused: directory.search_refused.clone(),
         directory,
         set_errors,
         optional_errors,
@@ -188,6 +189,9 @@ pub struct DirectoryCheck {
     pub set_errors: Vec<(String, String)>,
     /// Optional look-ups that failed, by operation.
     pub optional_errors: Vec<(&'static str, String)>,
+    /// Why SearchRoutingProfiles was refused, when the read fell back to listing each
+    /// profile's queues.
+    pub search_refused: Option<String>,
 }
 
 /// Logs a successful read: its size, optional look-ups that failed, shared names.
@@ -236,7 +240,15 @@ pub(super) async fn directory_loop(
             result = read => result,
             _ = stopped.changed() => return,
         };
-        if let (Some(reason), false) = (progress.search_refused(), search_refusal_logged) {
+        // A read in progress knows it; a finished one handed its progress to the directory.
+        let refused = progress
+            .search_refused()
+            .map(str::to_string)
+            .or_else(|| match &result {
+                Some(Ok(directory)) => directory.search_refused.clone(),
+                _ => None,
+            });
+        if let (Some(reason), false) = (refused, search_refusal_logged) {
             search_refusal_logged = true;
             span.in_scope(|| warn!(error = %reason, profiles_to_list = progress.profiles_to_list(), "SearchRoutingProfiles is refused; the directory lists each routing profile's queues with one ListRoutingProfileQueues instead (allow connect:SearchRoutingProfiles to read it in a few requests)"));
         }
