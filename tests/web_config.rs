@@ -24,15 +24,26 @@ struct Pki {
     client_key: PrivateKeyDer<'static>,
 }
 
-fn make_pki(dir: &Path) -> Pki {
+/// A new certificate authority.
+fn new_ca() -> CertifiedIssuer<'static, KeyPair> {
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let server_key = KeyPair::generate().unwrap();
-    let server = CertificateParams::new(vec!["127.0.0.1".to_string()])
+    CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap()
+}
+
+/// A server certificate for 127.0.0.1 signed by `ca`, with its key.
+fn server_certificate(ca: &CertifiedIssuer<'static, KeyPair>) -> (rcgen::Certificate, KeyPair) {
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
         .unwrap()
-        .signed_by(&server_key, &ca)
+        .signed_by(&key, ca)
         .unwrap();
+    (cert, key)
+}
+
+fn make_pki(dir: &Path) -> Pki {
+    let ca = new_ca();
+    let (server, server_key) = server_certificate(&ca);
     let client_key = KeyPair::generate().unwrap();
     let client = CertificateParams::new(vec!["prometheus".to_string()])
         .unwrap()
@@ -49,22 +60,29 @@ fn make_pki(dir: &Path) -> Pki {
 }
 
 fn connector(pki: &Pki, with_client_cert: bool) -> TlsConnector {
+    TlsConnector::from(Arc::new(client_config(
+        &pki.ca,
+        with_client_cert.then(|| (pki.client_cert.clone(), pki.client_key.clone_key())),
+    )))
+}
+
+/// A client that trusts `ca`, presenting `identity` when given.
+fn client_config(
+    ca: &CertificateDer<'static>,
+    identity: Option<(CertificateDer<'static>, PrivateKeyDer<'static>)>,
+) -> ClientConfig {
     let mut roots = RootCertStore::empty();
-    roots.add(pki.ca.clone()).unwrap();
+    roots.add(ca.clone()).unwrap();
     let builder = ClientConfig::builder_with_provider(Arc::new(
         rustls::crypto::aws_lc_rs::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .unwrap()
     .with_root_certificates(roots);
-    let config = if with_client_cert {
-        builder
-            .with_client_auth_cert(vec![pki.client_cert.clone()], pki.client_key.clone_key())
-            .unwrap()
-    } else {
-        builder.with_no_client_auth()
-    };
-    TlsConnector::from(Arc::new(config))
+    match identity {
+        Some((cert, key)) => builder.with_client_auth_cert(vec![cert], key).unwrap(),
+        None => builder.with_no_client_auth(),
+    }
 }
 
 /// GET over TLS; `None` when the TLS handshake itself is refused.
@@ -194,14 +212,8 @@ async fn presented_certificate(
 /// Writes a new server certificate and key for 127.0.0.1, signed by a CA of its own; returns
 /// the CA (for the client to trust) and the certificate.
 fn rotate(dir: &Path) -> (CertificateDer<'static>, CertificateDer<'static>) {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_string()])
-        .unwrap()
-        .signed_by(&key, &ca)
-        .unwrap();
+    let ca = new_ca();
+    let (cert, key) = server_certificate(&ca);
     // As cert-manager's mounted secret changes: both files replaced, each in one step.
     for (name, text) in [
         ("server.key", key.serialize_pem()),
@@ -215,16 +227,7 @@ fn rotate(dir: &Path) -> (CertificateDer<'static>, CertificateDer<'static>) {
 }
 
 fn trusting(ca: &CertificateDer<'static>) -> TlsConnector {
-    let mut roots = RootCertStore::empty();
-    roots.add(ca.clone()).unwrap();
-    let config = ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::aws_lc_rs::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    TlsConnector::from(Arc::new(config))
+    TlsConnector::from(Arc::new(client_config(ca, None)))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
