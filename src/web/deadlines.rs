@@ -290,21 +290,14 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for TimedIo<IO> {
 
 #[cfg(test)]
 mod tests {
+    //! With the default deadlines: idle 90 s, headers 10 s, whole response 60 s.
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    fn short() -> Deadlines {
-        Deadlines {
-            idle: Duration::from_secs(90),
-            header_read: Duration::from_secs(10),
-            write: Duration::from_secs(60),
-        }
-    }
 
     #[tokio::test(start_paused = true)]
     async fn an_idle_connection_times_out_after_the_idle_deadline_only() {
         let (server, _client) = tokio::io::duplex(64);
-        let clock = ConnectionClock::new(short());
+        let clock = ConnectionClock::new(Deadlines::default());
         let mut io = TimedIo::new(server, clock);
         let started = Instant::now();
         let mut byte = [0u8; 1];
@@ -317,7 +310,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn headers_that_stop_coming_time_out_after_the_header_deadline() {
         let (server, mut client) = tokio::io::duplex(64);
-        let mut io = TimedIo::new(server, ConnectionClock::new(short()));
+        let mut io = TimedIo::new(server, ConnectionClock::new(Deadlines::default()));
         tokio::time::sleep(Duration::from_secs(80)).await;
         client.write_all(b"GET / HT").await.unwrap();
         let mut buffer = [0u8; 64];
@@ -332,7 +325,7 @@ mod tests {
     async fn a_response_nobody_reads_is_abandoned_at_the_write_deadline() {
         // A 64-byte pipe the client never reads: the second write has to wait.
         let (server, _client) = tokio::io::duplex(64);
-        let clock = ConnectionClock::new(short());
+        let clock = ConnectionClock::new(Deadlines::default());
         let mut io = TimedIo::new(server, Arc::clone(&clock));
         clock.request_complete();
         let _answer = clock.answer(());
@@ -346,7 +339,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_slow_but_steady_reader_is_still_cut_off_at_the_write_deadline() {
         let (server, mut client) = tokio::io::duplex(64);
-        let clock = ConnectionClock::new(short());
+        let clock = ConnectionClock::new(Deadlines::default());
         let mut io = TimedIo::new(server, Arc::clone(&clock));
         clock.request_complete();
         let _answer = clock.answer(());
@@ -372,7 +365,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn reads_while_answering_have_no_deadline() {
         let (server, _client) = tokio::io::duplex(64);
-        let clock = ConnectionClock::new(short());
+        let clock = ConnectionClock::new(Deadlines::default());
         let mut io = TimedIo::new(server, Arc::clone(&clock));
         clock.request_complete();
         let _answer = clock.answer(());
@@ -384,7 +377,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_finished_response_starts_the_idle_time_and_keeps_the_connection() {
         let (server, mut client) = tokio::io::duplex(1024);
-        let clock = ConnectionClock::new(short());
+        let clock = ConnectionClock::new(Deadlines::default());
         let mut io = TimedIo::new(server, Arc::clone(&clock));
         client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
         let mut buffer = [0u8; 64];
