@@ -277,6 +277,15 @@ impl Simulator {
         self.service.served_missed()
     }
 
+    /// Replaces the injected faults while serving, e.g. to stop them and watch the client
+    /// recover; `rate_limit` keeps the quota the simulator was built with. Errors if a rate
+    /// is not a probability.
+    pub fn set_faults(&self, faults: Faults) -> Result<(), SimulatorError> {
+        faults.validate().map_err(SimulatorError::InvalidOptions)?;
+        self.service.set_faults(faults);
+        Ok(())
+    }
+
     /// Requests served per operation name (`GetCurrentUserData`, `ListQueues`, ...).
     pub fn request_count(&self, operation: &str) -> u64 {
         self.service.request_count(operation)
@@ -327,5 +336,41 @@ impl Simulator {
         // Benchmarks drive many clients at once; the simulator is never exposed beyond tests.
         http::serve_http(listener, handler, 4096, shutdown).await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_switch_while_serving_and_bad_rates_are_refused() {
+        let all_errors = Faults {
+            server_error_rate: 1.0,
+            ..Faults::default()
+        };
+        let simulator = Simulator::new(SimulatorOptions {
+            faults: all_errors.clone(),
+            frozen: true,
+            ..SimulatorOptions::default()
+        })
+        .expect("default options are valid");
+        assert_eq!(simulator.service.faults(), all_errors);
+        let refused = simulator.set_faults(Faults {
+            reset_rate: 2.0,
+            ..Faults::default()
+        });
+        assert!(
+            matches!(refused, Err(SimulatorError::InvalidOptions(m)) if m.contains("reset rate"))
+        );
+        assert_eq!(
+            simulator.service.faults(),
+            all_errors,
+            "a refused change changes nothing"
+        );
+        simulator
+            .set_faults(Faults::default())
+            .expect("no faults is valid");
+        assert_eq!(simulator.service.faults(), Faults::default());
     }
 }

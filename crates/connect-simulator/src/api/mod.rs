@@ -49,7 +49,8 @@ const MAX_BODY_BYTES: usize = 1 << 20;
 pub(crate) struct Service {
     pub(crate) world: Mutex<World>,
     pub(crate) frozen: std::sync::atomic::AtomicBool,
-    faults: Faults,
+    /// Switchable while serving ([`Service::set_faults`]); the quota is fixed at the start.
+    faults: std::sync::RwLock<Faults>,
     quota: Option<QuotaBucket>,
     started: tokio::time::Instant,
     counts: Mutex<BTreeMap<&'static str, u64>>,
@@ -129,7 +130,7 @@ impl Service {
             world: Mutex::new(world),
             frozen: std::sync::atomic::AtomicBool::new(frozen),
             quota: faults.rate_limit.map(QuotaBucket::new),
-            faults,
+            faults: std::sync::RwLock::new(faults),
             started: tokio::time::Instant::now(),
             counts: Mutex::new(BTreeMap::new()),
             times: Mutex::new(RequestTimes::default()),
@@ -137,6 +138,19 @@ impl Service {
             request_ids: AtomicU64::new(0),
             switches: Switches::default(),
         }
+    }
+
+    /// The faults in force now.
+    pub(crate) fn faults(&self) -> Faults {
+        self.faults
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the faults (the quota, `rate_limit`, stays as it was built).
+    pub(crate) fn set_faults(&self, faults: Faults) {
+        *self.faults.write().unwrap_or_else(PoisonError::into_inner) = faults;
     }
 
     /// When each request of `operation` arrived, as time since the simulator started.
@@ -231,12 +245,13 @@ pub(crate) async fn handle(
             ))
         }
     };
-    if !service.faults.latency.is_zero() {
-        tokio::time::sleep(service.faults.latency).await;
+    let faults = service.faults();
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
     }
     let is_user_data = parts.uri.path().starts_with("/metrics/userdata/");
     let quota = service.quota.as_ref().filter(|_| is_user_data);
-    let verdict = service.faults.verdict(quota);
+    let verdict = faults.verdict(quota);
     if let Some(answer) = answer_fault(service, verdict, &parts.method, parts.uri.path()) {
         return answer;
     }
@@ -247,10 +262,10 @@ pub(crate) async fn handle(
         parts.uri.query(),
         &body,
     );
-    if verdict == Verdict::Answer && !(is_user_data && service.faults.unknown_enum_rate > 0.0) {
+    if verdict == Verdict::Answer && !(is_user_data && faults.unknown_enum_rate > 0.0) {
         return Ok(response);
     }
-    Ok(spoil(service, response, verdict).await)
+    Ok(spoil(&faults, response, verdict).await)
 }
 
 /// The answer when `verdict` stops the request before routing; `None` when it goes on. A
@@ -290,7 +305,7 @@ fn answer_fault(
 }
 
 /// Spoils a routed answer: cut in half when malformed, else with enum values no SDK knows.
-async fn spoil(service: &Service, response: HttpResponse, verdict: Verdict) -> HttpResponse {
+async fn spoil(faults: &Faults, response: HttpResponse, verdict: Verdict) -> HttpResponse {
     let (head, full) = response.into_parts();
     let bytes = full
         .collect()
@@ -302,7 +317,7 @@ async fn spoil(service: &Service, response: HttpResponse, verdict: Verdict) -> H
     } else {
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(mut value) if head.status == StatusCode::OK => {
-                service.faults.scramble_enums(&mut value);
+                faults.scramble_enums(&mut value);
                 Bytes::from(value.to_string())
             }
             _ => bytes,
