@@ -2,11 +2,13 @@
 //! 127.0.0.1, frozen data) at 1,000, 10,000 and 50,000 agents with three overlapping queue
 //! sets, and records per size: GetCurrentUserData requests per round against the minimum,
 //! round duration, CPU time per round, peak resident memory, `/metrics` size plain and gzip,
-//! and scrape latency with 1 and 32 concurrent scrapers. Writes the figures to BENCHMARKS.md.
-//! Bounded: each size stops after a few rounds or its time limit.
+//! scrape latency with 1 and 32 concurrent scrapers, and the latency of 32 scrapers of
+//! `/metrics` and of `/` that keep scraping while rounds are published. Writes the figures to
+//! BENCHMARKS.md. Bounded: each size stops after a few rounds or its time limit.
 //!
 //! Run: `cargo bench --bench scale` (`SCALE_SIZES=1000,10000` to choose sizes,
-//! `SCALE_LOG_DIR=DIR` to keep the exporter's log and `/metrics`).
+//! `SCALE_LOG_DIR=DIR` to keep the exporter's log and `/metrics`, `SCALE_EXPORTER_BIN=PATH` to
+//! measure another build of the exporter, e.g. an older commit's, against the same simulator).
 
 mod common;
 
@@ -148,6 +150,83 @@ fn percentiles(mut latencies: Vec<Duration>) -> (f64, f64) {
     (at(0.50), at(0.99))
 }
 
+/// The exporter binary measured: `SCALE_EXPORTER_BIN`, else this build's.
+fn exporter_bin() -> std::path::PathBuf {
+    std::env::var_os("SCALE_EXPORTER_BIN").map_or_else(|| BIN.into(), Into::into)
+}
+
+/// Rounds of the set `all` published so far.
+fn rounds_of(text: &str) -> f64 {
+    sample(
+        text,
+        "amazon_connect_exporter_poll_duration_seconds_count",
+        &["queue_set=\"all\""],
+    )
+    .unwrap_or(0.0)
+}
+
+/// Latencies of `scrapers` clients that each scrape `path` back to back on a kept-alive
+/// connection until `publishes` more rounds have been published (so that every publish's
+/// encode and compression overlaps the scrapes), and how many rounds that was.
+async fn scrapes_during_publishes(
+    address: SocketAddr,
+    path: &'static str,
+    scrapers: usize,
+    publishes: f64,
+) -> (Vec<Duration>, f64) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let gzip = path != "/";
+    let tasks: Vec<_> = (0..scrapers)
+        .map(|_| {
+            let stop = std::sync::Arc::clone(&stop);
+            tokio::spawn(async move {
+                let mut stream = connect(address).await;
+                if let Err(e) = get(&mut stream, path, gzip).await {
+                    fail(format!("scrape of {path}: {e}"));
+                }
+                let mut latencies = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let started = Instant::now();
+                    if let Err(e) = get(&mut stream, path, gzip).await {
+                        fail(format!("scrape of {path}: {e}"));
+                    }
+                    latencies.push(started.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let before = rounds_of(&metrics(address).await);
+    let started = Instant::now();
+    let mut published = 0.0;
+    while published < publishes {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        published = rounds_of(&metrics(address).await) - before;
+        if started.elapsed() > Duration::from_secs(180) {
+            fail(format!(
+                "{publishes} rounds were not published within 180 s"
+            ));
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap_or_else(|e| fail(e)));
+    }
+    (all, published)
+}
+
+/// p50, p99 and the longest of `latencies`, in milliseconds, and their count.
+fn spread(latencies: Vec<Duration>) -> (f64, f64, f64, usize) {
+    let count = latencies.len();
+    let longest = latencies
+        .iter()
+        .max()
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    let (p50, p99) = percentiles(latencies);
+    (p50, p99, longest, count)
+}
+
 async fn scrape_latencies(address: SocketAddr, scrapers: usize, each: usize) -> Vec<Duration> {
     let tasks: Vec<_> = (0..scrapers)
         .map(|_| {
@@ -192,6 +271,10 @@ struct Figures {
     gzip_bytes: usize,
     one: (f64, f64),
     thirty_two: (f64, f64),
+    /// 32 scrapers of `/metrics`, then of `/`, while rounds are published: p50, p99, longest
+    /// (ms), scrapes, and the rounds published meanwhile.
+    metrics_during_publishes: ((f64, f64, f64, usize), f64),
+    landing_during_publishes: ((f64, f64, f64, usize), f64),
 }
 
 async fn measure(agents: usize) -> Figures {
@@ -266,7 +349,7 @@ async fn measure(agents: usize) -> Figures {
     std::fs::write(&config, yaml).unwrap_or_else(|e| fail(e));
     let exporter_port = free_port();
     let exporter = Running(
-        Command::new(BIN)
+        Command::new(exporter_bin())
             .arg("--config.file")
             .arg(&config)
             .args([
@@ -290,14 +373,7 @@ async fn measure(agents: usize) -> Figures {
     // Wait for a round served by the sweep, then measure ROUNDS more.
     let limit = Duration::from_secs(180);
     let started = Instant::now();
-    let rounds = |text: &str| {
-        sample(
-            text,
-            "amazon_connect_exporter_poll_duration_seconds_count",
-            &["queue_set=\"all\""],
-        )
-        .unwrap_or(0.0)
-    };
+    let rounds = rounds_of;
     let mut text = metrics(address).await;
     while sample(
         &text,
@@ -368,6 +444,12 @@ async fn measure(agents: usize) -> Figures {
     };
     let one = percentiles(scrape_latencies(address, 1, SCRAPES_ONE).await);
     let thirty_two = percentiles(scrape_latencies(address, 32, SCRAPES_EACH_OF_32).await);
+    let during = |path| async move {
+        let (latencies, published) = scrapes_during_publishes(address, path, 32, 2.0).await;
+        (spread(latencies), published)
+    };
+    let metrics_during_publishes = during("/metrics").await;
+    let landing_during_publishes = during("/").await;
     let peak_rss_mib = common::status_kib(&pid.to_string(), "VmHWM").unwrap_or(0) as f64 / 1024.0;
     drop(exporter);
 
@@ -386,6 +468,8 @@ async fn measure(agents: usize) -> Figures {
         gzip_bytes,
         one,
         thirty_two,
+        metrics_during_publishes,
+        landing_during_publishes,
     }
 }
 
@@ -471,6 +555,26 @@ fn main() {
             f.one.1,
             f.thirty_two.0,
             f.thirty_two.1,
+        );
+    }
+    let _ = writeln!(
+        report,
+        "\nScrapes while rounds are published: 32 clients scrape back to back on kept-alive connections, first all of `/metrics` (gzip), then all of `/` (the status page), until two more rounds of the set `all` have been published (each publish encodes and compresses the whole exposition on the polling thread).\n\n| agents | rounds published during /metrics, / | /metrics p50 / p99 / longest ms (scrapes) | / p50 / p99 / longest ms (scrapes) |\n|---|---|---|---|"
+    );
+    for f in &figures {
+        let ((m50, m99, mmax, mn), mp) = f.metrics_during_publishes;
+        let ((l50, l99, lmax, ln), lp) = f.landing_during_publishes;
+        let _ = writeln!(
+            report,
+            "| {} | {mp}, {lp} | {m50:.2} / {m99:.2} / {mmax:.1} ({mn}) | {l50:.2} / {l99:.2} / {lmax:.1} ({ln}) |",
+            f.agents
+        );
+    }
+    if let Some(other) = std::env::var_os("SCALE_EXPORTER_BIN") {
+        let _ = writeln!(
+            report,
+            "\nExporter measured: `{}` (SCALE_EXPORTER_BIN).",
+            std::path::Path::new(&other).display()
         );
     }
     common::write_section("## Scale: 1,000 to 50,000 agents", &report);
