@@ -381,7 +381,7 @@ mod tests {
         let mut io = TimedIo::new(server, Arc::clone(&clock));
         client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
         let mut buffer = [0u8; 64];
-        io.read(&mut buffer).await.unwrap();
+        assert_eq!(io.read(&mut buffer).await.unwrap(), 18);
         clock.request_complete();
         let answer = clock.answer(());
         io.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
