@@ -1,12 +1,13 @@
 //! The operator's kit (grafana/, deploy/) is consistent with itself, with the README and with
 //! the exporter: every alert is documented and unit-tested both ways, the dashboards are
 //! importable, the compose stack's files and names line up and its exporter configuration
-//! polls the standalone simulator, the Kubernetes ConfigMap is a valid configuration, and the
-//! Dockerfile's health check tells a live exporter from a dead one.
+//! polls the standalone simulator, the Kubernetes base and overlays fit together with valid
+//! configurations and the base's PrometheusRule is rules.yml, and the Dockerfile's health check
+//! tells a live exporter from a dead one.
 //!
 //! The formats' own tools check the rest: promtool and Prometheus (tests/e2e_prometheus.rs),
-//! hadolint, kubernetes-validate, the ServiceMonitor CRD schema, the compose-spec schema and
-//! systemd-analyze (.ci/lint-deploy).
+//! hadolint, kubectl kustomize with kubernetes-validate and the prometheus-operator CRD schemas
+//! on its renders, the compose-spec schema and systemd-analyze (.ci/lint-deploy).
 
 mod common;
 
@@ -496,38 +497,119 @@ async fn the_compose_exporter_configuration_polls_the_standalone_simulator() {
     }
 }
 
-#[test]
-fn the_kubernetes_manifests_fit_together_and_the_config_map_is_a_valid_configuration() {
-    let config_map = &yaml_docs("deploy/kubernetes/configmap.yaml")[0];
-    let config = str_of(&config_map["data"]["config.yaml"], "config.yaml");
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("config.yaml");
-    std::fs::write(&path, config).unwrap();
+const KUBERNETES_BASE: &str = "deploy/kubernetes/base";
+const KUBERNETES_OVERLAYS: &str = "deploy/kubernetes/overlays";
+
+/// The items of a kustomization's list of strings (`resources`, `configMapGenerator[].files`).
+fn strings<'a>(list: &'a Yaml, what: &str) -> Vec<&'a str> {
+    list.as_sequence()
+        .unwrap_or_else(|| panic!("{what} is not a list: {list:?}"))
+        .iter()
+        .map(|item| str_of(item, what))
+        .collect()
+}
+
+/// The one document of a kustomization's file.
+fn document(dir: &str, file: &str) -> Yaml {
+    let mut docs = yaml_docs(&format!("{dir}/{file}"));
+    assert_eq!(docs.len(), 1, "{dir}/{file}: one document");
+    docs.remove(0)
+}
+
+/// `kubectl apply -k` applies only what kustomization.yaml names: a file of the directory that
+/// it does not name would be silently left out.
+fn assert_every_file_is_named(dir: &str, named: &BTreeSet<&str>) {
+    for entry in std::fs::read_dir(repo(dir)).unwrap_or_else(|e| panic!("{dir}: {e}")) {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            name == "kustomization.yaml" || named.contains(name.as_str()),
+            "{dir}/{name} is not named by {dir}/kustomization.yaml"
+        );
+    }
+}
+
+fn assert_valid_configuration(path: &str) {
     let output = Command::new(BIN)
         .arg("check-config")
-        .arg(&path)
+        .arg(repo(path))
         .output()
         .expect("check-config runs");
     assert!(
         output.status.success(),
-        "the ConfigMap's config.yaml: {}{}",
+        "check-config {path}: {}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
 
-    let deployment = &yaml_docs("deploy/kubernetes/deployment.yaml")[0];
+/// The base's one configMapGenerator entry: the ConfigMap's name and its one file (its key).
+fn generated_config_map(kustomization: &Yaml, dir: &str) -> (String, String) {
+    let generators = kustomization["configMapGenerator"]
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{dir}: a configMapGenerator"));
+    assert_eq!(generators.len(), 1, "{dir}: one ConfigMap");
+    let generator = &generators[0];
+    let files = strings(&generator["files"], "files");
+    assert_eq!(files.len(), 1, "{dir}: the ConfigMap holds one file");
+    (
+        str_of(&generator["name"], "name").to_string(),
+        files[0].to_string(),
+    )
+}
+
+#[test]
+fn the_kubernetes_base_fits_together_and_its_configuration_is_valid() {
+    let base = yaml(&format!("{KUBERNETES_BASE}/kustomization.yaml"));
+    let resources = strings(&base["resources"], "resources");
+    let mut by_kind: BTreeMap<String, Yaml> = BTreeMap::new();
+    for file in &resources {
+        let doc = document(KUBERNETES_BASE, file);
+        let kind = str_of(&doc["kind"], "kind").to_string();
+        assert!(by_kind.insert(kind, doc).is_none(), "{file}: a second one");
+    }
+    assert_eq!(
+        by_kind.keys().map(String::as_str).collect::<Vec<_>>(),
+        [
+            "Deployment",
+            "PrometheusRule",
+            "Service",
+            "ServiceAccount",
+            "ServiceMonitor"
+        ]
+    );
+    let (config_map, config_file) = generated_config_map(&base, KUBERNETES_BASE);
+    let mut named: BTreeSet<&str> = resources.iter().copied().collect();
+    named.insert(&config_file);
+    assert_every_file_is_named(KUBERNETES_BASE, &named);
+    assert_valid_configuration(&format!("{KUBERNETES_BASE}/{config_file}"));
+    // The hash suffix is what rolls the pod out on a changed configuration (deploy/README.md).
+    for options in [
+        &base["generatorOptions"],
+        &base["configMapGenerator"][0]["options"],
+    ] {
+        assert_ne!(
+            options["disableNameSuffixHash"].as_bool(),
+            Some(true),
+            "the ConfigMap's name carries its hash"
+        );
+    }
+
+    let deployment = &by_kind["Deployment"];
     let pod = &deployment["spec"]["template"]["spec"];
     let container = &pod["containers"][0];
-    let mount = str_of(&container["volumeMounts"][0]["mountPath"], "mountPath");
+    let mount = &container["volumeMounts"][0];
+    let volume = &pod["volumes"][0];
+    assert_eq!(mount["name"], volume["name"]);
     assert_eq!(
-        pod["volumes"][0]["configMap"]["name"],
-        config_map["metadata"]["name"]
+        volume["configMap"]["name"].as_str(),
+        Some(config_map.as_str())
     );
+    let mount_path = str_of(&mount["mountPath"], "mountPath");
     assert!(container["args"]
         .as_sequence()
         .unwrap()
         .iter()
-        .any(|a| a.as_str() == Some(&format!("--config.file={mount}/config.yaml"))));
+        .any(|a| a.as_str() == Some(&format!("--config.file={mount_path}/{config_file}"))));
     assert_eq!(
         container["livenessProbe"]["httpGet"]["path"].as_str(),
         Some("/-/healthy")
@@ -542,25 +624,22 @@ fn the_kubernetes_manifests_fit_together_and_the_config_map_is_a_valid_configura
         Some(true)
     );
     assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
-    assert_eq!(
-        pod["serviceAccountName"],
-        yaml_docs("deploy/kubernetes/serviceaccount.yaml")[0]["metadata"]["name"]
-    );
+    let account = &by_kind["ServiceAccount"];
+    assert_eq!(pod["serviceAccountName"], account["metadata"]["name"]);
+    // The role is an account's: an overlay that forgot its own would get this one.
     assert!(
-        yaml_docs("deploy/kubernetes/serviceaccount.yaml")[0]["metadata"]["annotations"]
-            ["eks.amazonaws.com/role-arn"]
-            .as_str()
-            .is_some_and(|arn| arn.starts_with("arn:aws:iam::"))
+        account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"].is_null(),
+        "the base names no IAM role"
     );
 
     // The Service's name is the job name the alerts expect; the ServiceMonitor selects it.
-    let service = &yaml_docs("deploy/kubernetes/service.yaml")[0];
+    let service = &by_kind["Service"];
     assert_eq!(service["metadata"]["name"].as_str(), Some(JOB));
     assert_eq!(
         service["spec"]["selector"],
         deployment["spec"]["template"]["metadata"]["labels"]
     );
-    let monitor = &yaml_docs("deploy/kubernetes/servicemonitor.yaml")[0];
+    let monitor = &by_kind["ServiceMonitor"];
     for (key, value) in monitor["spec"]["selector"]["matchLabels"]
         .as_mapping()
         .unwrap()
@@ -571,6 +650,126 @@ fn the_kubernetes_manifests_fit_together_and_the_config_map_is_a_valid_configura
         monitor["spec"]["endpoints"][0]["port"],
         service["spec"]["ports"][0]["name"]
     );
+}
+
+#[test]
+fn the_prometheus_rule_holds_exactly_the_groups_of_rules_yml() {
+    let file = format!("{KUBERNETES_BASE}/prometheusrule.yaml");
+    let resource = document(KUBERNETES_BASE, "prometheusrule.yaml");
+    assert_eq!(
+        resource["apiVersion"].as_str(),
+        Some("monitoring.coreos.com/v1")
+    );
+    assert_eq!(resource["kind"].as_str(), Some("PrometheusRule"));
+    let spec = resource["spec"].as_mapping().expect("spec");
+    assert_eq!(
+        spec.keys().map(|k| str_of(k, "key")).collect::<Vec<_>>(),
+        ["groups"],
+        "{file}: the spec is the groups"
+    );
+    let regenerate = format!(
+        "{file} differs from deploy/prometheus/rules.yml: replace everything below `spec:` with \
+         the output of   sed -n '/^groups:/,$p' deploy/prometheus/rules.yml | sed 's/^./  &/'"
+    );
+    let ours = resource["spec"]["groups"].as_sequence().expect("groups");
+    let theirs = yaml("deploy/prometheus/rules.yml")["groups"]
+        .as_sequence()
+        .expect("groups")
+        .clone();
+    // Rule by rule first, so that a failure shows the rule that differs rather than both files.
+    for (our, their) in ours.iter().zip(&theirs) {
+        let rules = |group: &Yaml| group["rules"].as_sequence().cloned().unwrap_or_default();
+        for (index, (our_rule, their_rule)) in rules(our).iter().zip(&rules(their)).enumerate() {
+            assert_eq!(
+                our_rule, their_rule,
+                "{regenerate}\n(group {:?}, rule {index})",
+                their["name"]
+            );
+        }
+    }
+    assert!(ours == &theirs, "{regenerate}");
+}
+
+#[test]
+fn every_kubernetes_overlay_gives_the_base_an_account_role_and_configuration() {
+    let base = yaml(&format!("{KUBERNETES_BASE}/kustomization.yaml"));
+    let (config_map, config_file) = generated_config_map(&base, KUBERNETES_BASE);
+    let account_name = document(KUBERNETES_BASE, "serviceaccount.yaml")["metadata"]["name"].clone();
+    let mut overlays: Vec<String> = std::fs::read_dir(repo(KUBERNETES_OVERLAYS))
+        .expect("the overlays")
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    overlays.sort();
+    assert!(
+        overlays.contains(&"example-account".to_string()),
+        "{overlays:?}"
+    );
+    for overlay in overlays {
+        let dir = format!("{KUBERNETES_OVERLAYS}/{overlay}");
+        let kustomization = yaml(&format!("{dir}/kustomization.yaml"));
+        let resources = strings(&kustomization["resources"], "resources");
+        assert!(resources.contains(&"../../base"), "{dir}: the base");
+        // Renamed resources would rename the Service, and with it the scrape job the alerts
+        // match (job="amazon-connect-exporter"): a namespace per account keeps them apart.
+        for key in ["namePrefix", "nameSuffix"] {
+            assert!(kustomization[key].is_null(), "{dir}: {key}");
+        }
+        assert!(
+            kustomization["namespace"]
+                .as_str()
+                .is_some_and(|n| !n.is_empty()),
+            "{dir}: a namespace of its own"
+        );
+
+        // The IAM role (EKS IRSA) of the account, on the base's ServiceAccount.
+        let patches: Vec<&str> = kustomization["patches"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{dir}: patches"))
+            .iter()
+            .map(|patch| str_of(&patch["path"], "path"))
+            .collect();
+        let role_patches: Vec<Yaml> = patches
+            .iter()
+            .map(|file| document(&dir, file))
+            .filter(|patch| patch["kind"] == "ServiceAccount")
+            .collect();
+        assert_eq!(role_patches.len(), 1, "{dir}: a ServiceAccount patch");
+        let patch = &role_patches[0];
+        assert_eq!(patch["metadata"]["name"], account_name);
+        let role = str_of(
+            &patch["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+            "role ARN",
+        );
+        let account = role
+            .strip_prefix("arn:aws:iam::")
+            .and_then(|rest| rest.split_once(":role/"))
+            .filter(|(account, name)| {
+                account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && !name.is_empty()
+            });
+        assert!(account.is_some(), "{dir}: {role} is an IAM role ARN");
+
+        // The account's configuration replaces the base's, under the name and key it mounts.
+        let generator = &kustomization["configMapGenerator"][0];
+        assert_eq!(
+            generator["name"].as_str(),
+            Some(config_map.as_str()),
+            "{dir}"
+        );
+        assert_eq!(generator["behavior"].as_str(), Some("replace"), "{dir}");
+        assert_eq!(
+            strings(&generator["files"], "files"),
+            [config_file.as_str()],
+            "{dir}"
+        );
+        assert_valid_configuration(&format!("{dir}/{config_file}"));
+
+        let mut named: BTreeSet<&str> = resources.iter().copied().collect();
+        named.extend(patches.iter().copied());
+        named.insert(&config_file);
+        assert_every_file_is_named(&dir, &named);
+    }
 }
 
 /// The Dockerfile's HEALTHCHECK command, with its port replaced.
