@@ -261,6 +261,18 @@ impl Chaos {
 struct Sample {
     seconds: u64,
     rss_mib: f64,
+    /// Series in the last scrape (its sample lines) and its size: what the memory holds
+    /// grows with them (queues added, more queues with contacts today).
+    series: usize,
+    exposition_kib: f64,
+}
+
+/// Sample lines of an exposition.
+fn series_count(exposition: &str) -> usize {
+    exposition
+        .lines()
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .count()
 }
 
 fn main() {
@@ -444,6 +456,8 @@ async fn soak(length: Duration, agents: usize) {
             samples.push(Sample {
                 seconds: next_sample.as_secs(),
                 rss_mib: rss as f64 / 1024.0,
+                series: series_count(&last_exposition),
+                exposition_kib: last_exposition.len() as f64 / 1024.0,
             });
             next_sample += Duration::from_secs(10);
         }
@@ -546,15 +560,23 @@ struct Report {
 }
 
 impl Report {
-    /// Mean RSS of the samples taken in `[from, to)` seconds.
-    fn mean_rss(&self, from: u64, to: u64) -> f64 {
+    /// Mean of `value` over the samples taken in `[from, to)` seconds.
+    fn mean(&self, from: u64, to: u64, value: impl Fn(&Sample) -> f64) -> f64 {
         let inside: Vec<f64> = self
             .samples
             .iter()
             .filter(|s| (from..to).contains(&s.seconds))
-            .map(|s| s.rss_mib)
+            .map(value)
             .collect();
         inside.iter().sum::<f64>() / inside.len().max(1) as f64
+    }
+
+    fn mean_rss(&self, from: u64, to: u64) -> f64 {
+        self.mean(from, to, |s| s.rss_mib)
+    }
+
+    fn mean_series(&self, from: u64, to: u64) -> f64 {
+        self.mean(from, to, |s| s.series as f64)
     }
 
     fn render(&self) -> String {
@@ -637,11 +659,21 @@ impl Report {
             DIRECTORY_INTERVAL.as_secs(),
             self.down_after_recovery
         );
+        let (first_series, second_series) = (
+            self.mean_series(warm, middle),
+            self.mean_series(middle, chaos_end),
+        );
+        let series_growth = if first_series > 0.0 {
+            (second_series - first_series) / first_series * 100.0
+        } else {
+            0.0
+        };
         let _ = writeln!(
             out,
-            "- Memory (RSS): peak {:.1} MiB; after the warm-up ({warm} s) mean {first:.1} MiB up to {middle} s and {second:.1} MiB from then to the end of the faults: {growth:+.1} %; {:.1} MiB without faults\n",
+            "- Memory (RSS, sampled every 10 s): peak {:.1} MiB; after the warm-up ({warm} s) mean {first:.1} MiB up to {middle} s and {second:.1} MiB from then to the end of the faults: {growth:+.1} %, while the series published grew {series_growth:+.1} % (mean {first_series:.0} to {second_series:.0}); without faults {:.1} MiB for {:.0} series\n",
             self.peak_rss_mib,
-            self.mean_rss(chaos_end, u64::MAX)
+            self.mean_rss(chaos_end, u64::MAX),
+            self.mean_series(chaos_end, u64::MAX)
         );
         let _ = writeln!(out, "Requests the simulator counted (faulted ones included), busiest window against burst + rate × window:\n");
         let _ = writeln!(
@@ -667,9 +699,22 @@ impl Report {
                 if within { "yes" } else { "NO" }
             );
         }
-        let _ = writeln!(out, "\n| minute | RSS MiB |\n|---|---|");
-        for sample in self.samples.iter().filter(|s| s.seconds % 60 == 0) {
-            let _ = writeln!(out, "| {} | {:.1} |", sample.seconds / 60, sample.rss_mib);
+        let _ = writeln!(
+            out,
+            "\n| minute | RSS MiB (mean of the minute's samples) | series | /metrics KiB |\n|---|---|---|---|"
+        );
+        for minute in 0..=self.length.as_secs() / 60 {
+            let (from, to) = (minute * 60, minute * 60 + 60);
+            if !self.samples.iter().any(|s| (from..to).contains(&s.seconds)) {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "| {minute} | {:.1} | {:.0} | {:.0} |",
+                self.mean_rss(from, to),
+                self.mean_series(from, to),
+                self.mean(from, to, |s| s.exposition_kib)
+            );
         }
         out
     }
