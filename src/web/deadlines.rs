@@ -388,7 +388,8 @@ mod tests {
         let mut io = TimedIo::new(server, Arc::clone(&clock));
         client.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
         let mut buffer = [0u8; 64];
-        io.read(&mut buffer).await.unwrap();
+        let read = io.read(&mut buffer).await.unwrap();
+        assert!(read > 0, "the request is read");
         clock.request_complete();
         let answer = clock.answer(());
         io.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
