@@ -34,8 +34,9 @@ pub struct Cli {
     #[arg(long = "web.config.file", env = "CONNECT_EXPORTER_WEB_CONFIG_FILE")]
     pub web_config_file: Option<PathBuf>,
 
-    /// Connections served at once; more wait until one closes. Idle clients are cut off
-    /// after 10 s without a request.
+    /// Connections served at once; more wait until one closes. A connection is closed after
+    /// 90 s idle between requests, 10 s without complete request headers, or 60 s into a
+    /// response.
     #[arg(long = "web.max-connections", env = "CONNECT_EXPORTER_WEB_MAX_CONNECTIONS", default_value_t = crate::web::server::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(usize))]
     pub max_connections: usize,
 

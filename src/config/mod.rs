@@ -6,7 +6,8 @@
 //!
 //! [`raw`] holds the YAML shapes, [`validate`] turns them into the typed [`Config`], [`ids`]
 //! reads IDs and ARNs, [`rate_limits`] the request budgets' defaults, [`shard`] splits a
-//! configuration between replicas; `bounds` checks numbers and durations against their ranges.
+//! configuration between replicas, [`schema`] gives the file's JSON Schema; `bounds` checks
+//! numbers and durations against their ranges.
 
 mod bounds;
 pub mod ids;
@@ -15,6 +16,7 @@ mod intraday;
 mod properties;
 pub mod rate_limits;
 mod raw;
+pub mod schema;
 pub mod shard;
 mod validate;
 
@@ -252,7 +254,7 @@ impl IntradayWindow {
 /// The unit of GetCurrentMetricData's OLDEST_CONTACT_AGE in the exporter's grouped requests
 /// (`oldest_contact_age_unit`): seconds, as the current service model says, or milliseconds,
 /// as older SDK documentation said, for an account that sees values a thousand times too big.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AgeUnit {
     /// Seconds (the default).
@@ -274,7 +276,7 @@ impl AgeUnit {
 
 /// How GetMetricDataV2 compares a contact's time with a service-level threshold
 /// (`service_level_comparison`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ThresholdComparison {
     /// Answered in less than the threshold (the console's default).
@@ -349,7 +351,7 @@ impl QueueDiscovery {
 }
 
 /// How an instance's queue sets are polled (`request_planner` in the configuration).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PlannerMode {
     /// Sweep by routing profiles where that costs fewer requests, else filter by queues.
@@ -362,7 +364,7 @@ pub enum PlannerMode {
 }
 
 /// What the `queue` and `routing_profile` labels carry (`label_values` in the configuration).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LabelValues {
     /// Names from ListQueues and ListRoutingProfiles, the ID where there is none.

@@ -87,7 +87,7 @@ impl ConnectSource {
             .connect_timeout(CONNECT_TIMEOUT)
             .operation_timeout(instance.poll_timeout)
             .build();
-        // Retries are ours (source::fetch_with_retries), so that every attempt waits for a
+        // Retries are ours (paging::with_retries), so that every attempt waits for a
         // token of the shared request budget and backs off within the poll's deadline.
         let mut config = aws_sdk_connect::config::Builder::from(&shared)
             .retry_config(aws_sdk_connect::config::retry::RetryConfig::disabled())
