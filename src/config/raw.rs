@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::wallboard::RawWallboard;
 use super::{AgeUnit, LabelValues, PlannerMode, ThresholdComparison};
 
 #[derive(Debug, Deserialize)]
@@ -16,6 +17,7 @@ pub(super) struct RawConfig {
     pub(super) api_rate_limits: BTreeMap<String, RawRateLimit>,
     pub(super) directory_budget_share: Option<f64>,
     pub(super) counter_ttl: Option<String>,
+    pub(super) wallboard: Option<RawWallboard>,
     pub(super) instances: Vec<RawInstance>,
 }
 
