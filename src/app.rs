@@ -18,7 +18,7 @@ use crate::connect::{
     BudgetKey, Budgets, ConnectSource, InstanceApi, InstanceBudgets, RequestLog, RetryPolicy,
     SourceError, MAX_QUEUES_PER_REQUEST,
 };
-use crate::metrics::{Exposition, ExpositionError, SeriesOptions};
+use crate::metrics::{Exposition, ExpositionError, SeriesOptions, WallboardOptions};
 use crate::model::{IntradayReport, LabelNames, PollReport, RoundReport, TargetKey};
 use crate::poll::{
     Liveness, PollSink, PollThread, QueueSetTarget, Scheduler, Target, TaskKind, WallClock,
@@ -308,6 +308,16 @@ fn series_options(config: &Config) -> BTreeMap<String, SeriesOptions> {
         .collect()
 }
 
+/// The wallboard's thresholds, and its refresh: as often as the most frequent poll.
+fn wallboard_options(config: &Config) -> WallboardOptions {
+    let shortest_poll = config
+        .instances
+        .iter()
+        .map(|instance| instance.poll_interval)
+        .min();
+    WallboardOptions::new(config.wallboard, shortest_poll)
+}
+
 /// Every queue set of the configuration.
 fn keys(config: &Config) -> Vec<TargetKey> {
     config
@@ -379,6 +389,8 @@ impl Exporter {
             REVISION,
         )?);
         exposition.set_series_options(series_options(&config));
+        // From the first round on; until then no set has a cell to colour.
+        exposition.set_wallboard_options(wallboard_options(&config));
         let poll_thread = PollThread::start().map_err(StartError::PollThread)?;
         let (reload_sender, reload_requests) = mpsc::channel(4);
         let state = Arc::new(ServerState {
@@ -499,6 +511,8 @@ impl Exporter {
             }
         }
         self.exposition.set_series_options(series_options(&config));
+        self.exposition
+            .set_wallboard_options(wallboard_options(&config));
         let request_logs = sources
             .iter()
             .map(|(name, source)| (name.clone(), source.log.clone()))

@@ -148,10 +148,31 @@ async fn tls_and_basic_auth_admit_the_right_client_only() {
         "Basic realm=\"amazon-connect-exporter\""
     );
     assert!(!wrong.body.contains("amazon_connect"));
-    let anonymous = tls_get(address, &client, "/", None)
-        .await
-        .expect("TLS works");
-    assert_eq!(anonymous.status, 401);
+    // The page, the wallboard's JSON and its files are behind the same login as /metrics.
+    for path in [
+        "/",
+        "/api/v1/wallboard",
+        "/static/wallboard.js",
+        "/static/wallboard.css",
+    ] {
+        let anonymous = tls_get(address, &client, path, None)
+            .await
+            .expect("TLS works");
+        assert_eq!(anonymous.status, 401, "{path}");
+        let admitted = tls_get(address, &client, path, Some(("prometheus", "s3cret")))
+            .await
+            .expect("TLS works");
+        assert_eq!(admitted.status, 200, "{path}");
+    }
+    let board = tls_get(
+        address,
+        &client,
+        "/api/v1/wallboard",
+        Some(("prometheus", "s3cret")),
+    )
+    .await
+    .expect("TLS works");
+    assert!(board.body.contains("\"generation\""), "{}", board.body);
     let stranger = tls_get(address, &client, "/metrics", Some(("mallory", "s3cret")))
         .await
         .expect("TLS works");

@@ -7,7 +7,8 @@
 //! [`raw`] holds the YAML shapes, [`validate`] turns them into the typed [`Config`], [`ids`]
 //! reads IDs and ARNs, [`rate_limits`] the request budgets' defaults, [`shard`] splits a
 //! configuration between replicas, [`schema`] gives the file's JSON Schema; `bounds` checks
-//! numbers and durations against their ranges.
+//! numbers and durations against their ranges, `intraday` and `wallboard` validate the keys of
+//! their features.
 
 mod bounds;
 pub mod ids;
@@ -19,6 +20,7 @@ mod raw;
 pub mod schema;
 pub mod shard;
 mod validate;
+mod wallboard;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,6 +29,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use rate_limits::RateLimit;
+pub use wallboard::{
+    Levels, Wallboard, WALLBOARD_AGE_RANGE, WALLBOARD_COUNT_RANGE, WALLBOARD_RATIO_RANGE,
+};
 
 /// Poll interval used when neither the instance nor `defaults` sets one.
 pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(15);
@@ -108,6 +113,8 @@ pub struct Config {
     /// How long a missed/rejected contact total whose queue and channel appear in no poll is
     /// kept before its series ends.
     pub counter_ttl: Duration,
+    /// When the wallboard at `/` colours its cells amber or red.
+    pub wallboard: Wallboard,
 }
 
 /// `counter_ttl` unless configured.

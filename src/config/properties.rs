@@ -299,11 +299,26 @@ fn rate_limits() -> BoxedStrategy<Value> {
     .boxed()
 }
 
+/// `wallboard:` with some cells' thresholds.
+fn wallboard() -> BoxedStrategy<Value> {
+    let levels = |value: fn() -> BoxedStrategy<Value>| {
+        mapping(vec![("amber", 0.7, value()), ("red", 0.7, value())])
+    };
+    mapping(vec![
+        ("oldest_contact_age", 0.5, levels(duration_value)),
+        ("contacts_in_queue", 0.5, levels(integer_value)),
+        ("missed_last_15m", 0.5, levels(integer_value)),
+        ("service_level_today", 0.5, levels(float_value)),
+        ("abandonment_today", 0.5, levels(float_value)),
+    ])
+}
+
 /// A whole document, written out as YAML text.
 fn document() -> impl Strategy<Value = String> {
     mapping(vec![
         ("defaults", 0.5, mapping(shared_keys(0.2))),
         ("api_rate_limits", 0.3, rate_limits()),
+        ("wallboard", 0.3, wallboard()),
         (
             "instances",
             0.99,
@@ -385,6 +400,23 @@ fn assert_within_bounds(config: &Config) {
                 .is_none_or(|target| target > 0.0 && target <= 1.0));
         }
     }
+    let board = &config.wallboard;
+    let age = WALLBOARD_AGE_RANGE.start().as_secs_f64()..=WALLBOARD_AGE_RANGE.end().as_secs_f64();
+    let count = *WALLBOARD_COUNT_RANGE.start() as f64..=*WALLBOARD_COUNT_RANGE.end() as f64;
+    for (levels, range, higher_is_worse) in [
+        (board.oldest_contact_age, &age, true),
+        (board.contacts_in_queue, &count, true),
+        (board.missed_last_15m, &count, true),
+        (board.service_level_today, &WALLBOARD_RATIO_RANGE, false),
+        (board.abandonment_today, &WALLBOARD_RATIO_RANGE, true),
+    ] {
+        assert!(range.contains(&levels.amber) && range.contains(&levels.red));
+        assert!(if higher_is_worse {
+            levels.amber <= levels.red
+        } else {
+            levels.amber >= levels.red
+        });
+    }
     for limit in config.api_rate_limits.values() {
         assert!(API_RATE_RANGE.contains(&limit.rate));
         assert!(limit.burst >= 1.0 && limit.burst <= f64::from(*API_BURST_RANGE.end()));
@@ -408,7 +440,8 @@ fn check(text: &str) -> Result<(), TestCaseError> {
             prop_assert!(!problems.is_empty());
             for problem in &problems {
                 prop_assert!(
-                    ["defaults", "instances", "api_rate_limits"].contains(&top_level(&problem.key)),
+                    ["defaults", "instances", "api_rate_limits", "wallboard"]
+                        .contains(&top_level(&problem.key)),
                     "{problem:?}"
                 );
                 prop_assert!(!problem.message.is_empty(), "{problem:?}");
@@ -420,9 +453,15 @@ fn check(text: &str) -> Result<(), TestCaseError> {
             let message = error.to_string();
             prop_assert!(message.starts_with("random.yaml: "), "{message}");
             prop_assert!(
-                ["defaults", "instances", "api_rate_limits", "line "]
-                    .iter()
-                    .any(|place| message.contains(place)),
+                [
+                    "defaults",
+                    "instances",
+                    "api_rate_limits",
+                    "wallboard",
+                    "line "
+                ]
+                .iter()
+                .any(|place| message.contains(place)),
                 "{message}"
             );
         }
@@ -447,6 +486,14 @@ fn one_key(key: &str, value: &str) -> (String, String) {
             (
                 format!("api_rate_limits:\n  ListQueues:\n    {key}: {value}\n    {other}\n{base}"),
                 format!("api_rate_limits.ListQueues.{key}"),
+            )
+        }
+        _ if key.starts_with("wallboard.") => {
+            let mut parts = key.split('.').skip(1);
+            let (cell, level) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            (
+                format!("wallboard:\n  {cell}:\n    {level}: {value}\n{base}"),
+                key.to_string(),
             )
         }
         "service_level_target" => (
@@ -534,6 +581,10 @@ proptest! {
             "defaults.directory_timeout",
             "defaults.series_limit", "defaults.intraday_interval", "rate", "burst",
             "service_level_thresholds", "service_level_target",
+            "wallboard.oldest_contact_age.amber", "wallboard.oldest_contact_age.red",
+            "wallboard.contacts_in_queue.amber", "wallboard.missed_last_15m.red",
+            "wallboard.service_level_today.amber", "wallboard.service_level_today.red",
+            "wallboard.abandonment_today.red",
         ]),
         value in scalar_text(),
     ) {

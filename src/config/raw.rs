@@ -12,6 +12,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use super::schema::{DURATION_PATTERN, WINDOW_PATTERN};
+use super::wallboard::RawWallboard;
 use super::{AgeUnit, LabelValues, PlannerMode, ThresholdComparison};
 
 /// The configuration file of amazon-connect-exporter. Every key is described in README.md
@@ -35,6 +36,8 @@ pub(super) struct RawConfig {
     /// kept before its series ends (1m to 7d; default 1h).
     #[schemars(pattern(DURATION_PATTERN))]
     pub(super) counter_ttl: Option<String>,
+    /// The wallboard's amber and red thresholds for its cells (README.md, "Wallboard").
+    pub(super) wallboard: Option<RawWallboard>,
     /// The Amazon Connect instances to poll.
     #[schemars(length(min = 1))]
     pub(super) instances: Vec<RawInstance>,

@@ -13,6 +13,7 @@ use super::intraday::{
 };
 use super::rate_limits::{self, RateLimit};
 use super::raw::{RawConfig, RawInstance, RawQueueSet, RawQueues, RawRateLimit};
+use super::wallboard::validate_wallboard;
 use super::*;
 
 pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
@@ -127,11 +128,13 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         &mut report,
     )
     .unwrap_or(DEFAULT_COUNTER_TTL);
+    let wallboard = validate_wallboard(raw.wallboard, &mut report);
     Config {
         instances,
         api_rate_limits,
         directory_budget_share,
         counter_ttl,
+        wallboard,
     }
 }
 

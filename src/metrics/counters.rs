@@ -132,6 +132,11 @@ impl StateCounter {
         totals
     }
 
+    /// The API contact state it counts (`MISSED`, ...).
+    pub fn state(&self) -> &str {
+        &self.state
+    }
+
     /// How many pairs are remembered now.
     pub fn remembered(&self) -> usize {
         self.last_seen.len()

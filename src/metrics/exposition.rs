@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::Bytes;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
 use super::families::intraday as intraday_families;
@@ -24,6 +24,7 @@ use super::self_metrics::{
 use super::series_limit::{log_series_limit, SeriesCount, SeriesOptions};
 use super::store::{IntradayState, TargetState};
 use super::text_format::{concat, join, Segment, TextWriter};
+use super::wallboard::{self, SetData, WallboardOptions};
 use crate::connect::{Budgets, RequestLog, RequestOutcome};
 use crate::model::{IntradayReport, LabelNames, PollReport, RoundReport, TargetKey};
 use crate::web::{MetricsSource, SourceStatus, TargetStatus};
@@ -71,6 +72,10 @@ impl MetricsSource for Exposition {
     fn statuses(&self) -> Vec<TargetStatus> {
         Exposition::statuses(self)
     }
+
+    fn wallboard(&self) -> Bytes {
+        Exposition::wallboard(self)
+    }
 }
 
 /// The metric state of every target and the latest encoded exposition.
@@ -90,6 +95,10 @@ pub struct Exposition {
     poll_duration: HistogramVec,
     /// Restarts of polling tasks after a panic, by instance and task.
     task_restarts: IntCounterVec,
+    /// Publishes so far: the generation of the latest, in `/metrics` and the wallboard.
+    publishes: IntCounter,
+    /// Thresholds and refresh of the wallboard.
+    wallboard_options: Mutex<WallboardOptions>,
     self_registry: Registry,
     encoded: RwLock<Encoded>,
     version: String,
@@ -105,16 +114,21 @@ pub enum ExpositionError {
     /// Compression failed (writing to memory; not expected).
     #[error("cannot compress the metrics exposition: {0}")]
     Compress(#[from] std::io::Error),
+    /// The wallboard's JSON could not be written (not expected: plain data).
+    #[error("cannot build the wallboard: {0}")]
+    Wallboard(#[from] serde_json::Error),
 }
 
 /// One published exposition: the plain text as the pieces of its segments (never joined into
-/// another copy), and gzip-compressed.
+/// another copy), gzip-compressed, and the wallboard of the same data.
 #[derive(Debug, Default)]
 struct Encoded {
     pieces: Vec<Bytes>,
     gzip: Bytes,
     /// The state of each target when these were encoded.
     statuses: Vec<TargetStatus>,
+    /// The wallboard's JSON, of the same generation as `pieces`.
+    wallboard: Bytes,
 }
 
 /// Compresses the pieces as one text at the fastest level: the exposition is text with long
@@ -154,9 +168,16 @@ impl Exposition {
             ),
             &["connect_instance", "task"],
         )?;
+        // A counter rather than a "generation" gauge: it only ever rises, and its rate is the
+        // publishes per second.
+        let publishes = IntCounter::new(
+            "amazon_connect_exporter_publishes_total",
+            "Expositions published since the exporter started (each poll round, intraday read, polling task failure and reload publishes one): the generation of this page, which the wallboard's JSON (/api/v1/wallboard) carries too.",
+        )?;
         let self_registry = Registry::new();
         self_registry.register(Box::new(poll_duration.clone()))?;
         self_registry.register(Box::new(task_restarts.clone()))?;
+        self_registry.register(Box::new(publishes.clone()))?;
         let exposition = Self {
             targets: Mutex::new(
                 targets
@@ -172,6 +193,8 @@ impl Exposition {
             budgets,
             poll_duration,
             task_restarts,
+            publishes,
+            wallboard_options: Mutex::new(WallboardOptions::default()),
             self_registry,
             encoded: RwLock::new(Encoded::default()),
             version: version.to_string(),
@@ -278,6 +301,14 @@ impl Exposition {
             .unwrap_or_else(PoisonError::into_inner) = options;
     }
 
+    /// Sets the wallboard's thresholds and refresh (from the next publish on).
+    pub fn set_wallboard_options(&self, options: WallboardOptions) {
+        *self
+            .wallboard_options
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = options;
+    }
+
     fn options_of(&self, instance: &str) -> SeriesOptions {
         self.series_options
             .lock()
@@ -372,6 +403,15 @@ impl Exposition {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .gzip
+            .clone()
+    }
+
+    /// The wallboard's JSON, of the same publish as [`Exposition::encoded_pieces`] read now.
+    pub fn wallboard(&self) -> Bytes {
+        self.encoded
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .wallboard
             .clone()
     }
 
@@ -507,6 +547,10 @@ impl Exposition {
             };
         }
         let statuses = self.statuses_of(&targets);
+        // Counted and read under the segments lock, which every publish holds to the end: the
+        // generation the self-metrics below show is this one's.
+        self.publishes.inc();
+        let wallboard = self.encode_wallboard(&targets, self.publishes.get())?;
         drop(targets);
         let tail = self.self_metrics()?;
         let gzip_capacity = self
@@ -523,6 +567,7 @@ impl Exposition {
             pieces,
             gzip: Bytes::from(gzip),
             statuses,
+            wallboard,
         };
         drop(segments);
         Ok(())
@@ -609,6 +654,44 @@ impl Exposition {
                 .map_or((0, 0), |(_, count)| *count);
         }
         Some(segment)
+    }
+
+    /// The wallboard of every target as it stands, for publish number `generation`.
+    fn encode_wallboard(
+        &self,
+        targets: &BTreeMap<TargetKey, TargetState>,
+        generation: u64,
+    ) -> Result<Bytes, ExpositionError> {
+        let options = *self
+            .wallboard_options
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let intraday = self.intraday.lock().unwrap_or_else(PoisonError::into_inner);
+        let sets: Vec<SetData<'_>> = targets
+            .iter()
+            .map(|(key, state)| SetData {
+                key,
+                polled: state.polled,
+                error: state.last_error.as_deref(),
+                summary: state.summary.as_ref(),
+                names: state.names.as_deref(),
+                missed_last_15m: state.recent_missed.in_window(),
+                intraday: intraday
+                    .get(&key.instance)
+                    .filter(|source| source.up)
+                    .and_then(|source| source.sets.iter().find(|(of, _)| of == key))
+                    .map(|(_, data)| data),
+            })
+            .collect();
+        let published_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |since| since.as_secs_f64());
+        Ok(wallboard::encode(
+            generation,
+            published_at,
+            &options,
+            &sets,
+        )?)
     }
 
     /// The self-metric families, encoded by the `prometheus` crate, sorted by name.
@@ -1030,8 +1113,12 @@ mod tests {
         ] {
             assert!(output.contains(line), "{line} missing from:\n{output}");
         }
-        // Every real-time line is still there, unchanged: only the new segment was added.
-        for line in before.lines().filter(|l| !l.contains("exporter_series")) {
+        // Every real-time line is still there, unchanged: only the new segment was added (and
+        // the publish counted).
+        for line in before
+            .lines()
+            .filter(|l| !l.contains("exporter_series") && !l.contains("exporter_publishes"))
+        {
             assert!(output.contains(line), "{line} changed");
         }
         // The intraday series count towards the set's series, after the aggregates.
@@ -1111,6 +1198,54 @@ mod tests {
         assert!(!dropped.contains("amazon_connect_source_up"), "{dropped}");
         assert_eq!(series(&dropped), before, "no longer counted");
         assert!(exposition.statuses().iter().all(|s| s.intraday.is_none()));
+    }
+
+    #[test]
+    fn the_wallboard_is_of_the_same_publish_as_the_text_and_counts_recent_misses() {
+        let exposition = two_polled_sets();
+        let generation = |text: &str| -> f64 {
+            text.lines()
+                .find_map(|line| line.strip_prefix("amazon_connect_exporter_publishes_total "))
+                .and_then(|value| value.parse().ok())
+                .unwrap_or_else(|| panic!("no publishes_total in {text}"))
+        };
+        let board = board_of;
+        // new() published once, each poll once.
+        assert_eq!(generation(&text(&exposition)), 3.0);
+        assert_eq!(board(&exposition)["generation"], 3);
+        // The miss of support's first poll counts at its second.
+        exposition
+            .record(&key("support"), report(Ok(snapshot("Available", "MISSED"))))
+            .unwrap();
+        let (text, board) = (text(&exposition), board(&exposition));
+        assert_eq!(generation(&text), 4.0);
+        assert_eq!(board["generation"], 4);
+        let sets = board["sets"].as_array().unwrap();
+        let support = sets.iter().find(|s| s["queue_set"] == "support").unwrap();
+        assert!(text.contains("amazon_connect_missed_contacts_total{channel=\"voice\",connect_instance=\"prod\",queue=\"q1\",queue_set=\"support\"} 1"));
+        assert_eq!(support["missed_last_15m"], 1);
+        assert_eq!(support["agents_by_status"]["Available"], 1);
+        let sales = sets.iter().find(|s| s["queue_set"] == "sales").unwrap();
+        assert_eq!(sales["missed_last_15m"], 0);
+        exposition.set_wallboard_options(WallboardOptions::new(
+            crate::config::Wallboard::default(),
+            Some(Duration::from_secs(30)),
+        ));
+        exposition
+            .record(&key("sales"), report(Err("throttled".into())))
+            .unwrap();
+        let board = board_of(&exposition);
+        assert_eq!(board["refresh_seconds"], 30);
+        let sales = &board["sets"].as_array().unwrap()[0];
+        assert_eq!(
+            (sales["queue_set"].as_str(), sales["up"].as_bool()),
+            (Some("sales"), Some(false))
+        );
+        assert_eq!(sales["error"], "throttled");
+    }
+
+    fn board_of(exposition: &Exposition) -> serde_json::Value {
+        serde_json::from_slice(&exposition.wallboard()).unwrap()
     }
 
     #[test]

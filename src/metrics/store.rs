@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::counters::StateCounter;
 use super::families::user_data::TERMINAL_STATES;
+use super::recent_increase::RecentIncrease;
 use super::series_limit::SeriesOptions;
 use super::summary::Summary;
 use crate::model::{AgentRecord, IntradayReport, LabelNames, PollReport, SetIntraday, TargetKey};
@@ -18,6 +19,8 @@ pub(super) struct TargetState {
     pub(super) last_error: Option<String>,
     /// Pairs counted in the terminal agent contact states, one counter per [`TERMINAL_STATES`].
     pub(super) terminal: Vec<StateCounter>,
+    /// The rise of the MISSED totals round by round, for the wallboard's last 15 minutes.
+    pub(super) recent_missed: RecentIncrease,
     /// Label values of queue and routing profile IDs; `None` labels with IDs.
     pub(super) names: Option<Arc<LabelNames>>,
     /// The last successful poll's agents, kept only for per-agent series.
@@ -78,6 +81,7 @@ impl TargetState {
                 .iter()
                 .map(|(state, _, _)| StateCounter::new(state))
                 .collect(),
+            recent_missed: RecentIncrease::default(),
             names: None,
             agents: Vec::new(),
             data_at: 0.0,
@@ -112,6 +116,10 @@ impl TargetState {
                 let summary = Summary::from_snapshot(&snapshot);
                 for counter in &mut self.terminal {
                     counter.observe(&snapshot, &summary, options.counter_ttl.as_secs_f64());
+                    if counter.state() == "MISSED" {
+                        self.recent_missed
+                            .observe(snapshot.fetched_at, counter.totals());
+                    }
                 }
                 self.summary = Some(summary);
                 self.data_at = snapshot.fetched_at;

@@ -1,10 +1,11 @@
-//! The HTTP side: the server and its routes ([`server`]), the status page
-//! ([`status_page`]), TLS and basic authentication ([`config`]) with certificates that follow their files
-//! ([`certificates`]), the deadlines of each
-//! connection ([`deadlines`]). It reads the metrics through
+//! The HTTP side: the server and its routes ([`server`]), the landing page with its wallboard
+//! ([`status_page`]) and the wallboard's script and stylesheet ([`assets`]), TLS and basic
+//! authentication ([`config`]) with certificates that follow their files ([`certificates`]),
+//! the deadlines of each connection ([`deadlines`]). It reads the metrics through
 //! the small [`MetricsSource`] trait defined here, which the exposition implements, and never
 //! waits for a poll.
 
+mod assets;
 pub mod body;
 mod certificates;
 pub mod config;
@@ -27,6 +28,8 @@ pub trait MetricsSource: Send + Sync + std::fmt::Debug {
     fn encoded_gzip(&self) -> Bytes;
     /// The state of each queue set, for the status page and `/-/ready`.
     fn statuses(&self) -> Vec<TargetStatus>;
+    /// The wallboard's JSON, built by the same publish as the exposition read with it.
+    fn wallboard(&self) -> Bytes;
 }
 
 /// Whether the exporter's own machinery runs, for `/-/healthy`.
@@ -69,6 +72,9 @@ pub struct SourceStatus {
     /// Its last read's error.
     pub last_error: Option<String>,
 }
+
+/// Where the wallboard's JSON is served.
+pub const WALLBOARD_PATH: &str = "/api/v1/wallboard";
 
 /// `Content-Type` of the text exposition format 0.0.4.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -1,6 +1,6 @@
-//! The HTTP server: `/metrics` (or the configured path), the landing page at `/`,
-//! `/-/healthy` and `/-/ready`. Handlers only read the latest published exposition; they never
-//! wait for a poll.
+//! The HTTP server: `/metrics` (or the configured path), the landing page with the wallboard
+//! at `/`, the wallboard's JSON and files, `/-/healthy` and `/-/ready`. Handlers only read the
+//! latest published exposition; they never wait for a poll.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -9,7 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, VARY};
+use hyper::header::{
+    HeaderValue, ALLOW, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_SECURITY_POLICY, CONTENT_TYPE,
+    VARY, X_CONTENT_TYPE_OPTIONS,
+};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -19,11 +22,14 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
+use super::assets::{self, Asset};
 use super::body::Pieces;
 use super::config::{WebConfig, REALM};
 use super::deadlines::{ConnectionClock, Deadlines, TimedIo};
-use super::status_page::landing_page;
-use super::{Health, MetricsSource, TargetStatus, CONTENT_TYPE as METRICS_CONTENT_TYPE};
+use super::status_page::{landing_page, CONTENT_SECURITY_POLICY as PAGE_POLICY};
+use super::{
+    Health, MetricsSource, TargetStatus, CONTENT_TYPE as METRICS_CONTENT_TYPE, WALLBOARD_PATH,
+};
 
 /// How long open connections get to finish when the server stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -271,8 +277,13 @@ async fn route(
         return reload(state, method).await;
     }
     let readable = method == Method::GET || method == Method::HEAD;
-    let known =
-        path == state.telemetry_path || path == "/" || path == "/-/healthy" || path == "/-/ready";
+    let asset = assets::find(path);
+    let known = path == state.telemetry_path
+        || path == "/"
+        || path == "/-/healthy"
+        || path == "/-/ready"
+        || path == WALLBOARD_PATH
+        || asset.is_some();
     if !known {
         return text(
             StatusCode::NOT_FOUND,
@@ -305,7 +316,19 @@ async fn route(
         }
         return response;
     }
+    if let Some(asset) = asset {
+        return asset_response(asset);
+    }
     match path {
+        WALLBOARD_PATH => {
+            let mut response = Response::new(Pieces::from(state.exposition.wallboard()));
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            // Each refresh must see the latest publish, never a cached one.
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            response
+        }
         "/-/healthy" => match state.health.as_ref().map(|health| health.check()) {
             Some(Err(reason)) => text(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -324,9 +347,29 @@ async fn route(
                 HeaderValue::from_static("text/html; charset=utf-8"),
             );
             headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(
+                CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(PAGE_POLICY),
+            );
+            headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
             response
         }
     }
+}
+
+/// One of the wallboard's files, cached by the browser (its link carries its version).
+fn asset_response(asset: &Asset) -> Response<Pieces> {
+    let mut response = Response::new(Pieces::from(bytes::Bytes::from_static(
+        asset.body.as_bytes(),
+    )));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    headers.insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static(assets::CACHE_CONTROL),
+    );
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
 }
 
 /// `/-/ready`: 200 once every queue set has made its first attempt, whatever its outcome, so
@@ -537,6 +580,43 @@ mod tests {
         assert!(page.contains("AccessDeniedException &amp; more"));
         assert!(page.contains("<td class=\"down\">down</td>"));
         assert!(!page.contains("<script>"));
+    }
+
+    #[tokio::test]
+    async fn the_page_sends_its_policy_and_its_files_and_json_their_types() {
+        let state = state();
+        let page = route(&state, &Method::GET, "/", None).await;
+        assert_eq!(page.headers()[CONTENT_SECURITY_POLICY], PAGE_POLICY);
+        assert_eq!(page.headers()[CACHE_CONTROL], "no-store");
+        for (path, content_type) in [
+            ("/static/wallboard.js", "text/javascript; charset=utf-8"),
+            ("/static/wallboard.css", "text/css; charset=utf-8"),
+        ] {
+            let response = route(&state, &Method::GET, path, None).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            assert_eq!(response.headers()[CONTENT_TYPE], content_type);
+            assert_eq!(response.headers()[CACHE_CONTROL], assets::CACHE_CONTROL);
+            assert_eq!(response.headers()[X_CONTENT_TYPE_OPTIONS], "nosniff");
+            assert!(!body(response).await.is_empty());
+        }
+        let json = route(&state, &Method::GET, WALLBOARD_PATH, None).await;
+        assert_eq!(json.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(json.headers()[CACHE_CONTROL], "no-store");
+        let board: serde_json::Value = serde_json::from_str(&body(json).await).unwrap();
+        assert_eq!(board["sets"][0]["queue_set"], "<script>", "JSON, not HTML");
+        assert_eq!(board["sets"][0]["up"], false);
+        assert_eq!(
+            route(&state, &Method::POST, WALLBOARD_PATH, None)
+                .await
+                .status(),
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(
+            route(&state, &Method::GET, "/static/nope.js", None)
+                .await
+                .status(),
+            StatusCode::NOT_FOUND
+        );
     }
 
     #[tokio::test]

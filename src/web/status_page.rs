@@ -1,12 +1,20 @@
-//! The status page at `/`: the exporter's version and links, and the state of every queue
-//! set (last poll, age of its data, API requests and throttles, last error).
+//! The landing page at `/`: the wallboard (drawn by its script from `/api/v1/wallboard`), the
+//! exporter's version and links, and the state of every queue set (last poll, age of its
+//! data, API requests and throttles, last error), rendered here. It has no inline script or
+//! style: [`CONTENT_SECURITY_POLICY`] forbids them.
 
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{SourceStatus, TargetStatus};
+use super::assets::{SCRIPT, STYLESHEET};
+use super::{SourceStatus, TargetStatus, WALLBOARD_PATH};
 
-/// The status page: links, and a row per queue set with its state and the age of its data.
+/// The page's `Content-Security-Policy`: its script, stylesheet and JSON from the exporter
+/// itself, nothing inline, nothing else, and no framing.
+pub(super) const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The landing page: the wallboard's place, links, and a row per queue set with its state
+/// and the age of its data.
 pub(super) fn landing_page(
     version: &str,
     telemetry_path: &str,
@@ -36,19 +44,33 @@ pub(super) fn landing_page(
     let metrics = escape(telemetry_path);
     format!(
         r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Amazon Connect Exporter</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}.up{{color:#070}}.down{{color:#b00}}.pending{{color:#777}}</style>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Amazon Connect Exporter</title>
+<link rel="stylesheet" href="{stylesheet}">
+<script src="{script}" defer></script>
 </head><body>
-<h1>Amazon Connect Exporter</h1>
+<header class="top"><h1>Amazon Connect</h1><p id="board-meta" class="meta"></p></header>
+<main>
+<section id="wallboard" class="wallboard" data-endpoint="{wallboard}" aria-live="polite">
+<noscript><p class="note">The wallboard needs JavaScript; the state of the queue sets is below.</p></noscript>
+</section>
+<section class="status">
+<h2>Exporter</h2>
 <p>Version {version}. Metrics are polled from the Amazon Connect API on a schedule and served from memory: a scrape never calls AWS.</p>
-<ul><li><a href="{metrics}">Metrics</a></li><li><a href="/-/healthy">Health</a></li><li><a href="/-/ready">Readiness</a></li></ul>
+<ul><li><a href="{metrics}">Metrics</a></li><li><a href="{wallboard}">Wallboard data (JSON)</a></li><li><a href="/-/healthy">Health</a></li><li><a href="/-/ready">Readiness</a></li></ul>
 <h2>Queue sets</h2>
 <p>Age of data: time since the last successful poll started. API requests count every attempt since the exporter started, for the whole instance (its queue sets share them).</p>
-<table><tr><th>Instance</th><th>Queue set</th><th>State</th><th>Last poll</th><th>Age of data</th><th>API requests</th><th>Throttled</th><th>Last error</th><th>Intraday KPIs</th></tr>
-{rows}</table>
+<div class="table-scroll"><table><tr><th>Instance</th><th>Queue set</th><th>State</th><th>Last poll</th><th>Age of data</th><th>API requests</th><th>Throttled</th><th>Last error</th><th>Intraday KPIs</th></tr>
+{rows}</table></div>
+</section>
+</main>
 </body></html>
 "#,
         version = escape(version),
+        stylesheet = escape(&STYLESHEET.href()),
+        script = escape(&SCRIPT.href()),
+        wallboard = WALLBOARD_PATH,
     )
 }
 
@@ -110,6 +132,20 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_page_has_no_inline_script_or_style() {
+        let page = landing_page("v", "/metrics", &[]);
+        assert!(!page.contains("<style"), "{page}");
+        assert!(!page.contains(" style="), "{page}");
+        // Every script element loads a file of the exporter's.
+        for script in page.split("<script").skip(1) {
+            assert!(script.starts_with(" src=\"/static/"), "{script}");
+            assert!(script.contains("></script>"), "{script}");
+        }
+        assert!(page.contains(&format!("href=\"{}\"", STYLESHEET.href())));
+        assert!(page.contains("data-endpoint=\"/api/v1/wallboard\""));
+    }
 
     #[test]
     fn ages_read_naturally() {

@@ -801,8 +801,12 @@ pub fn require_tool(name: &str, test: &str) {
 
 /// What to do about a missing tool: install it as `.ci/test` does.
 fn missing_tool(name: &str, error: &std::io::Error) -> String {
+    let package = match name {
+        "chromium" => "chromium",
+        _ => "prometheus",
+    };
     format!(
-        "{name} cannot be run ({error}); it comes with Debian's prometheus package: \
-         `apt-get install prometheus`, or run the suite with `.ci/test`, which installs it"
+        "{name} cannot be run ({error}); it comes with Debian's {package} package: \
+         `apt-get install {package}`, or run the suite with `.ci/test`, which installs it"
     )
 }
