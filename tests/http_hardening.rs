@@ -203,6 +203,14 @@ async fn idle_and_half_sent_connections_close_at_their_deadlines_and_keep_alive_
             "round {round}: {response}"
         );
     }
+    // Silent after its answer: closed at the idle deadline (hyper's read was already waiting
+    // while it answered, and must be woken to start it).
+    let (closed_after, read) = read_until_closed(kept.get_mut()).await;
+    assert_eq!(read, 0);
+    assert!(
+        closed_after >= Duration::from_millis(1400),
+        "closed {closed_after:?} after the answer"
+    );
     let _ = stop.send(());
 }
 

@@ -240,17 +240,19 @@ pub(super) async fn directory_loop(
             result = read => result,
             _ = stopped.changed() => return,
         };
-        // A read in progress knows it; a finished one handed its progress to the directory.
-        let refused = progress
-            .search_refused()
-            .map(str::to_string)
-            .or_else(|| match &result {
-                Some(Ok(directory)) => directory.search_refused.clone(),
-                _ => None,
-            });
-        if let (Some(reason), false) = (refused, search_refusal_logged) {
+        // A read in progress knows it (and the profiles still to list); a finished one handed
+        // its progress to the directory (and listed every profile).
+        let refused = match (progress.search_refused(), &result) {
+            (Some(reason), _) => Some((reason.to_string(), progress.profiles_to_list())),
+            (None, Some(Ok(directory))) => directory
+                .search_refused
+                .clone()
+                .map(|reason| (reason, directory.profile_queues.len())),
+            (None, _) => None,
+        };
+        if let (Some((reason, profiles)), false) = (refused, search_refusal_logged) {
             search_refusal_logged = true;
-            span.in_scope(|| warn!(error = %reason, profiles_to_list = progress.profiles_to_list(), "SearchRoutingProfiles is refused; the directory lists each routing profile's queues with one ListRoutingProfileQueues instead (allow connect:SearchRoutingProfiles to read it in a few requests)"));
+            span.in_scope(|| warn!(error = %reason, routing_profiles_listed_one_by_one = profiles, "SearchRoutingProfiles is refused; the directory lists each routing profile's queues with one ListRoutingProfileQueues instead (allow connect:SearchRoutingProfiles to read it in a few requests)"));
         }
         failing = span.in_scope(|| match result {
             Some(Ok(directory)) => {

@@ -1,11 +1,12 @@
 //! The server certificate and key of `tls_server_config`, read again when their files change,
 //! so that a rotation (cert-manager, a renewed Let's Encrypt certificate) needs no restart. As
 //! exporter-toolkit does, the files are looked at when a client connects; here at most once a
-//! second, by size and modification time. A new pair that cannot be read or does not fit is
-//! logged and the previous one stays in use until the files change again.
+//! second, by size and modification time, and by one handshake at a time: the others go on
+//! with the pair in use and never wait for file I/O. A new pair that cannot be read or does
+//! not fit is logged and the previous one stays in use until the files change again.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use rustls::crypto::CryptoProvider;
@@ -26,9 +27,9 @@ fn stamp(path: &Path) -> Stamp {
     Some((metadata.modified().ok()?, metadata.len()))
 }
 
+/// When the files were last looked at, and what they were then.
 #[derive(Debug)]
-struct Current {
-    key: Arc<CertifiedKey>,
+struct LastCheck {
     /// The stamps of the certificate and key files last read (successfully or not).
     stamps: (Stamp, Stamp),
     checked: Instant,
@@ -40,7 +41,10 @@ pub struct ReloadingCertificate {
     cert_path: PathBuf,
     key_path: PathBuf,
     provider: Arc<CryptoProvider>,
-    current: Mutex<Current>,
+    /// The pair presented now.
+    current: RwLock<Arc<CertifiedKey>>,
+    /// Taken with `try_lock` by the handshake that looks at the files.
+    last_check: Mutex<LastCheck>,
 }
 
 impl ReloadingCertificate {
@@ -56,40 +60,47 @@ impl ReloadingCertificate {
             cert_path,
             key_path,
             provider,
-            current: Mutex::new(Current {
-                key: Arc::new(key),
+            current: RwLock::new(Arc::new(key)),
+            last_check: Mutex::new(LastCheck {
                 stamps,
                 checked: Instant::now(),
             }),
         })
     }
 
-    /// The pair to present now: read again first if either file changed.
+    /// The pair to present now, read again first if either file changed (unless another
+    /// handshake is looking at the files right now: this one then takes the current pair).
     fn key(&self) -> Arc<CertifiedKey> {
-        let mut current = self.current.lock().unwrap_or_else(PoisonError::into_inner);
-        if current.checked.elapsed() < CHECK_EVERY {
-            return Arc::clone(&current.key);
+        if let Ok(mut last_check) = self.last_check.try_lock() {
+            self.look_at_files(&mut last_check);
         }
-        current.checked = Instant::now();
+        Arc::clone(&self.current.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Reads the pair again if a second has passed and either file changed since.
+    fn look_at_files(&self, last_check: &mut LastCheck) {
+        if last_check.checked.elapsed() < CHECK_EVERY {
+            return;
+        }
+        last_check.checked = Instant::now();
         let stamps = (stamp(&self.cert_path), stamp(&self.key_path));
-        if stamps == current.stamps {
-            return Arc::clone(&current.key);
+        if stamps == last_check.stamps {
+            return;
         }
-        current.stamps = stamps;
+        last_check.stamps = stamps;
         match read_pair(&self.cert_path, &self.key_path, &self.provider) {
             Ok(key) => {
                 info!(
                     cert_file = %self.cert_path.display(),
                     "TLS certificate and key read again after a change"
                 );
-                current.key = Arc::new(key);
+                *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(key);
             }
             Err(error) => warn!(
                 %error,
                 "the changed TLS certificate or key is not usable; still serving the previous one"
             ),
         }
-        Arc::clone(&current.key)
     }
 }
 
@@ -152,8 +163,8 @@ mod tests {
 
     /// Lets the next look at the files happen now.
     fn age(resolver: &ReloadingCertificate) {
-        let mut current = resolver.current.lock().unwrap();
-        current.checked = Instant::now() - CHECK_EVERY;
+        let mut last_check = resolver.last_check.lock().unwrap();
+        last_check.checked = Instant::now() - CHECK_EVERY;
     }
 
     #[test]
@@ -175,10 +186,20 @@ mod tests {
         age(&resolver);
         assert_eq!(served(&resolver), second);
 
+        // While another handshake looks at the files, this one does not wait for it.
+        std::thread::sleep(Duration::from_millis(20));
+        let (_, _, third) = pair(dir.path(), "third.example.net");
+        age(&resolver);
+        {
+            let _looking = resolver.last_check.lock().unwrap();
+            assert_eq!(served(&resolver), second);
+        }
+        assert_eq!(served(&resolver), third);
+
         // Half written: the certificate file is garbage; the last good pair stays.
         std::fs::write(&cert_path, "-----BEGIN CERTIFICATE-----\ngarbage\n").unwrap();
         age(&resolver);
-        assert_eq!(served(&resolver), second);
+        assert_eq!(served(&resolver), third);
     }
 
     #[test]

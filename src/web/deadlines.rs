@@ -14,7 +14,7 @@ use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use hyper::body::{Body, Frame, SizeHint};
@@ -61,6 +61,10 @@ struct ClockState {
     phase: Phase,
     /// When the last request's headers were complete; the write deadline runs from then.
     response_started: Option<Instant>,
+    /// The task whose read waits, without a deadline, while a request is answered: woken
+    /// when the answer is done with, so that its read starts the idle deadline. (hyper does
+    /// not read again by itself after a response whose reads were already waiting.)
+    reader_while_responding: Option<Waker>,
 }
 
 /// A connection's phase, shared between its stream ([`TimedIo`]) and its service.
@@ -78,6 +82,7 @@ impl ConnectionClock {
             state: Mutex::new(ClockState {
                 phase: Phase::Idle(Instant::now()),
                 response_started: None,
+                reader_while_responding: None,
             }),
         })
     }
@@ -98,11 +103,18 @@ impl ConnectionClock {
         }
     }
 
-    /// The answer's body is done with: the connection waits for the next request.
+    /// The answer's body is done with: the connection waits for the next request, and a read
+    /// that was waiting without a deadline is woken to wait with the idle one.
     fn response_finished(&self) {
-        let mut state = self.lock();
-        if let Phase::Responding = state.phase {
-            state.phase = Phase::Idle(Instant::now());
+        let waiting = {
+            let mut state = self.lock();
+            if let Phase::Responding = state.phase {
+                state.phase = Phase::Idle(Instant::now());
+            }
+            state.reader_while_responding.take()
+        };
+        if let Some(reader) = waiting {
+            reader.wake();
         }
     }
 
@@ -118,20 +130,33 @@ impl ConnectionClock {
         }
     }
 
-    /// The server waits for bytes: the deadline of that wait, if any.
-    fn read_deadline(&self) -> Option<(Instant, &'static str)> {
-        match self.lock().phase {
+    /// The server waits for bytes: the deadline of that wait, if any. While a request is
+    /// answered there is none, and `reader` is woken when the answer is done with.
+    fn read_deadline(&self, reader: &Waker) -> Option<(Instant, &'static str)> {
+        let mut state = self.lock();
+        match state.phase {
             Phase::Idle(since) => Some((since + self.deadlines.idle, "idle keep-alive")),
             Phase::Headers(since) => Some((since + self.deadlines.header_read, "request headers")),
-            Phase::Responding => None,
+            Phase::Responding => {
+                state.reader_while_responding = Some(reader.clone());
+                None
+            }
         }
     }
 
-    /// The deadline of a write that has to wait: the last response's.
+    /// The deadline of a write that has to wait: the last response's, from the end of its
+    /// request's headers. Between requests (the tail of an answer hyper still flushes, or an
+    /// error answer hyper writes by itself) it runs from the start of that phase, never from
+    /// an earlier response.
     fn write_deadline(&self) -> Option<Instant> {
-        self.lock()
-            .response_started
-            .map(|started| started + self.deadlines.write)
+        let state = self.lock();
+        let from = match (state.phase, state.response_started) {
+            (Phase::Responding, started) => started,
+            (Phase::Idle(since) | Phase::Headers(since), started) => {
+                Some(started.map_or(since, |started| started.max(since)))
+            }
+        };
+        from.map(|from| from + self.deadlines.write)
     }
 }
 
@@ -246,7 +271,7 @@ impl<IO: AsyncRead + Unpin> AsyncRead for TimedIo<IO> {
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
-            Poll::Pending => match this.clock.read_deadline() {
+            Poll::Pending => match this.clock.read_deadline(cx.waker()) {
                 Some((deadline, what)) => {
                     wait_until(&mut this.read_timer, deadline, what, cx).map(Err)
                 }
@@ -372,6 +397,31 @@ mod tests {
         let mut byte = [0u8; 1];
         let waited = tokio::time::timeout(Duration::from_secs(600), io.read(&mut byte)).await;
         assert!(waited.is_err(), "a read while answering ended: {waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_waiting_through_an_answer_times_out_at_the_idle_deadline_after_it() {
+        // As hyper does: its read of the connection is already waiting while the answer is
+        // written, and it does not read again by itself afterwards.
+        let (server, _client) = tokio::io::duplex(64);
+        let clock = ConnectionClock::new(Deadlines::default());
+        let mut io = TimedIo::new(server, Arc::clone(&clock));
+        clock.request_complete();
+        let answer = clock.answer(());
+        let reader = tokio::spawn(async move {
+            let mut byte = [0u8; 1];
+            io.read(&mut byte).await
+        });
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let answered = Instant::now();
+        drop(answer);
+        let read = tokio::time::timeout(Duration::from_secs(600), reader)
+            .await
+            .expect("the waiting read ends at the idle deadline, not never");
+        let error = read.unwrap().unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert!(error.to_string().contains("idle keep-alive"), "{error}");
+        assert_eq!(answered.elapsed(), Duration::from_secs(90));
     }
 
     #[tokio::test(start_paused = true)]
