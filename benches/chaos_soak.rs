@@ -116,8 +116,9 @@ async fn request(address: SocketAddr, method: &str, path: &str) -> Option<(u16, 
         .flatten()
 }
 
-/// The values of `amazon_connect_up`, by (instance, queue set).
-fn up_values(exposition: &str) -> BTreeMap<(String, String), f64> {
+/// The values of the per-set gauge `name`, by (instance, queue set).
+fn by_set(exposition: &str, name: &str) -> BTreeMap<(String, String), f64> {
+    let prefix = format!("{name}{{");
     let label = |line: &str, name: &str| {
         let start = line.find(&format!("{name}=\""))? + name.len() + 2;
         let end = start + line[start..].find('"')?;
@@ -125,7 +126,7 @@ fn up_values(exposition: &str) -> BTreeMap<(String, String), f64> {
     };
     exposition
         .lines()
-        .filter(|line| line.starts_with("amazon_connect_up{"))
+        .filter(|line| line.starts_with(&prefix))
         .filter_map(|line| {
             let value = line.rsplit(' ').next()?.parse().ok()?;
             Some((
@@ -181,6 +182,26 @@ fn config_text(named: &Named, variant: bool) -> String {
         named.queue_names[1],
         named.profile_name
     )
+}
+
+/// Whether every set is up with a successful poll that started at or after `since` (epoch
+/// seconds): recovered, not merely still up from before.
+fn recovered_since(exposition: &str, since: f64) -> bool {
+    let up = by_set(exposition, "amazon_connect_up");
+    let fresh = by_set(
+        exposition,
+        "amazon_connect_last_poll_success_timestamp_seconds",
+    );
+    up.len() == SETS
+        && up.iter().all(|(set, value)| {
+            *value == 1.0 && fresh.get(set).is_some_and(|started| *started >= since)
+        })
+}
+
+fn epoch_seconds() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |since| since.as_secs_f64())
 }
 
 /// The changes made to the directory while the faults are on, in turn.
@@ -247,6 +268,18 @@ impl Chaos {
         if let Some(what) = done {
             *self.counts.entry(what).or_default() += 1;
         }
+    }
+
+    /// Renames the named queue away unless it is already; true if it is away now.
+    fn move_named_queue(&mut self) -> bool {
+        if self.moved {
+            return true;
+        }
+        let (id, name) = &self.moved_queue;
+        self.moved = self
+            .simulator
+            .rename_queue(id, &format!("{name} (moved before the end)"));
+        self.moved
     }
 
     /// Gives the named queue its name back; true if it had been moved.
@@ -397,7 +430,8 @@ async fn soak(length: Duration, agents: usize) {
     let mut next_change = CHANGE_EVERY;
     let mut next_reload = Duration::from_secs(60);
     let mut next_sample = Duration::ZERO;
-    let mut faults_stopped: Option<Instant> = None;
+    let mut faults_stopped: Option<(Instant, f64)> = None;
+    let mut named_moved_at_stop = false;
     let mut all_up_after: Option<Duration> = None;
     let mut down_after_recovery = 0u64;
     let mut last_exposition = String::new();
@@ -412,12 +446,17 @@ async fn soak(length: Duration, agents: usize) {
                 log_path.display()
             ));
         }
+        // The named queue is away when the faults stop and gets its name back then, so that
+        // recovery includes a directory read that resolves it again.
+        if faults_stopped.is_none() && elapsed + Duration::from_secs(30) >= chaos_length {
+            named_moved_at_stop = chaos.move_named_queue();
+        }
         if faults_stopped.is_none() && elapsed >= chaos_length {
             chaos.restore();
             simulator
                 .set_faults(Faults::default())
                 .unwrap_or_else(|e| fail(e));
-            faults_stopped = Some(Instant::now());
+            faults_stopped = Some((Instant::now(), epoch_seconds()));
         }
         if faults_stopped.is_none() && elapsed >= next_change {
             chaos.change();
@@ -434,32 +473,38 @@ async fn soak(length: Duration, agents: usize) {
             }
         }
         scrapes += 1;
-        match request(address, "GET", "/metrics").await {
+        let scraped = match request(address, "GET", "/metrics").await {
             Some((200, body)) => {
-                let up = up_values(&body);
-                let all_up = up.len() == SETS && up.values().all(|value| *value == 1.0);
-                if let Some(stopped) = faults_stopped {
-                    match (all_up, all_up_after) {
+                if let Some((stopped, stopped_epoch)) = faults_stopped {
+                    match (recovered_since(&body, stopped_epoch), all_up_after) {
                         (true, None) => all_up_after = Some(stopped.elapsed()),
                         (false, Some(_)) => down_after_recovery += 1,
                         _ => {}
                     }
                 }
                 last_exposition = body;
+                true
             }
             // Until the exporter listens, and any failure after.
-            _ if elapsed < Duration::from_secs(5) => {}
-            _ => failed_scrapes += 1,
-        }
-        if elapsed >= next_sample {
-            let rss = common::status_kib(&pid, "VmRSS").unwrap_or(0);
+            _ if elapsed < Duration::from_secs(5) => false,
+            _ => {
+                failed_scrapes += 1;
+                false
+            }
+        };
+        // A sample pairs this moment's RSS with this moment's exposition; without either it
+        // waits for the next tick.
+        let rss = common::status_kib(&pid, "VmRSS");
+        if let (true, Some(rss), true) = (elapsed >= next_sample, rss, scraped) {
             samples.push(Sample {
-                seconds: next_sample.as_secs(),
+                seconds: elapsed.as_secs(),
                 rss_mib: rss as f64 / 1024.0,
                 series: series_count(&last_exposition),
                 exposition_kib: last_exposition.len() as f64 / 1024.0,
             });
-            next_sample += Duration::from_secs(10);
+            while next_sample <= elapsed {
+                next_sample += Duration::from_secs(10);
+            }
         }
     }
     let peak_rss_mib = common::status_kib(&pid, "VmHWM").unwrap_or(0) as f64 / 1024.0;
@@ -488,6 +533,7 @@ async fn soak(length: Duration, agents: usize) {
         changes: chaos.counts,
         all_up_after,
         down_after_recovery,
+        named_moved_at_stop,
         panics,
         task_restarts,
         alive,
@@ -554,6 +600,7 @@ struct Report {
     changes: BTreeMap<&'static str, usize>,
     all_up_after: Option<Duration>,
     down_after_recovery: u64,
+    named_moved_at_stop: bool,
     panics: usize,
     task_restarts: f64,
     alive: bool,
@@ -653,10 +700,11 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "- Recovery: every queue set up {} after the faults stopped (target: within one directory interval, {} s); scrapes with some set down after that: {} (each reload restarts the polling)",
+            "- Recovery: every queue set up, each with a successful poll that started after the faults stopped, {} after they stopped (target: within one directory interval, {} s); the set naming the renamed queue was {} when they stopped (its name given back then, so the time includes a directory read); scrapes with some set down after recovery: {} (each reload restarts the polling)",
             self.all_up_after
                 .map_or("NEVER".to_string(), |d| format!("{} s", d.as_secs())),
             DIRECTORY_INTERVAL.as_secs(),
+            if self.named_moved_at_stop { "unresolvable" } else { "resolvable (the rename failed)" },
             self.down_after_recovery
         );
         let (first_series, second_series) = (
