@@ -8,7 +8,7 @@
 pub mod counters;
 pub mod exposition;
 mod families;
-pub mod recent_increase;
+pub(crate) mod recent_increase;
 mod self_metrics;
 pub mod series_limit;
 mod store;

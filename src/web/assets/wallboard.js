@@ -164,7 +164,10 @@
       cards.push(element("p", "note", "No queue sets are configured."));
     }
     board.replaceChildren(...cards);
-    board.classList.remove("stale");
+    // Numbers the exporter has not published again for three refreshes are old: it answers,
+    // but its polling does not (the board says so instead of looking current).
+    const age = Date.now() / 1000 - data.published_at;
+    board.classList.toggle("stale", age > 3 * refreshSeconds);
     renders += 1;
     board.dataset.generation = String(data.generation);
     board.dataset.renders = String(renders);
@@ -179,13 +182,24 @@
 
   async function refresh() {
     try {
-      const response = await fetch(endpoint, { cache: "no-store", credentials: "same-origin" });
+      // A connection that neither answers nor fails (a black-holed network) would otherwise
+      // keep the board looking current for minutes.
+      const answered = new AbortController();
+      const timer = window.setTimeout(() => answered.abort(), Math.max(10, 2 * refreshSeconds) * 1000);
+      const response = await fetch(endpoint, {
+        cache: "no-store",
+        credentials: "same-origin",
+        signal: answered.signal,
+      }).finally(() => window.clearTimeout(timer));
       if (!response.ok) {
         throw new Error("HTTP " + response.status);
       }
       const data = await response.json();
       refreshSeconds = Math.max(2, Number(data.refresh_seconds) || refreshSeconds);
       render(data);
+      if (meta && board.classList.contains("stale")) {
+        meta.textContent += " (not updated for " + Math.round(Date.now() / 1000 - data.published_at) + " s)";
+      }
     } catch (problem) {
       // The last numbers stay, marked stale, until the exporter answers again.
       board.classList.add("stale");
