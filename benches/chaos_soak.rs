@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use amazon_connect_exporter::config::rate_limits::default_limits;
@@ -61,16 +61,6 @@ fn fail(message: impl std::fmt::Display) -> ! {
     std::process::exit(1);
 }
 
-/// Kills the child when dropped, so a failed run leaves nothing behind.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn env_number(name: &str, default: u64, range: std::ops::RangeInclusive<u64>) -> u64 {
     match std::env::var(name) {
         Err(_) => default,
@@ -83,13 +73,6 @@ fn env_number(name: &str, default: u64, range: std::ops::RangeInclusive<u64>) ->
             )),
         },
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .unwrap_or_else(|e| fail(format!("no free port: {e}")))
-        .port()
 }
 
 /// One request on a fresh connection; the status and body, or `None` if the exporter did not
@@ -396,9 +379,9 @@ async fn soak(length: Duration, agents: usize) {
     };
     write_config(false);
     let limits = budget_limits(&config_path);
-    let exporter_port = free_port();
+    let exporter_port = common::free_port().unwrap_or_else(|e| fail(format!("no free port: {e}")));
     let log = std::fs::File::create(&log_path).unwrap_or_else(|e| fail(e));
-    let mut exporter = Running(
+    let mut exporter = common::Running(
         Command::new(BIN)
             .arg("--config.file")
             .arg(&config_path)

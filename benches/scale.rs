@@ -14,7 +14,7 @@ mod common;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use connect_simulator::{Simulator, SimulatorOptions};
@@ -28,26 +28,9 @@ const ROUNDS: usize = 5;
 const SCRAPES_ONE: usize = 200;
 const SCRAPES_EACH_OF_32: usize = 100;
 
-/// Kills the child when dropped, so a failed run leaves nothing behind.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn fail(message: impl std::fmt::Display) -> ! {
     eprintln!("scale benchmark: {message}");
     std::process::exit(1);
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .unwrap_or_else(|e| fail(format!("no free port: {e}")))
-        .port()
 }
 
 async fn wait_for_port(port: u16, limit: Duration) {
@@ -316,8 +299,8 @@ async fn measure(agents: usize) -> Figures {
         .count();
     let minimum = relevant_agents.div_ceil(100);
 
-    let simulator_port = free_port();
-    let _simulator = Running(
+    let simulator_port = common::free_port().unwrap_or_else(|e| fail(format!("no free port: {e}")));
+    let _simulator = common::Running(
         Command::new(BIN)
             .args([
                 "simulate",
@@ -347,8 +330,8 @@ async fn measure(agents: usize) -> Figures {
     let directory = tempfile::tempdir().unwrap_or_else(|e| fail(e));
     let config = directory.path().join("scale.yaml");
     std::fs::write(&config, yaml).unwrap_or_else(|e| fail(e));
-    let exporter_port = free_port();
-    let exporter = Running(
+    let exporter_port = common::free_port().unwrap_or_else(|e| fail(format!("no free port: {e}")));
+    let exporter = common::Running(
         Command::new(exporter_bin())
             .arg("--config.file")
             .arg(&config)

@@ -1,5 +1,5 @@
-//! What the benchmarks share: the machine line, /proc readings, and replacing one section of
-//! BENCHMARKS.md.
+//! What the benchmarks share: the machine line, /proc readings, child processes and ports, and
+//! replacing one section of BENCHMARKS.md.
 
 #![allow(dead_code)] // each benchmark uses a different part
 
@@ -77,4 +77,21 @@ pub fn write_section(heading: &str, report: &str) {
     }
     eprintln!("{report}");
     eprintln!("written to {}", path.display());
+}
+
+/// A child process killed when dropped, so that a failed run leaves nothing behind.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A port nothing listens on now, on 127.0.0.1.
+pub fn free_port() -> std::io::Result<u16> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
 }
