@@ -192,7 +192,7 @@ async fn resets_server_errors_and_unknown_enums_are_survived() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_malformed_response_fails_that_poll_only() {
+async fn truncated_answers_are_retried_and_fail_the_poll_only_when_every_attempt_is() {
     let simulator = simulator(Faults {
         malformed_rate: 0.3,
         ..Faults::default()
@@ -204,7 +204,7 @@ async fn a_malformed_response_fails_that_poll_only() {
     let yaml = config(
         &simulator,
         &sets,
-        "api_rate_limits:\n  GetCurrentUserData: { rate: 50, burst: 20 }\n",
+        "api_rate_limits:\n  GetCurrentUserData: { rate: 50, burst: 20 }\n  GetCurrentMetricData: { rate: 50, burst: 20 }\n",
     );
     let exporter = start_exporter(&yaml).await;
     let address = exporter.address();
@@ -212,31 +212,53 @@ async fn a_malformed_response_fails_that_poll_only() {
         let text = http_get(address, "/metrics").await.body;
         value(&text, "amazon_connect_up", &[("queue_set", "one")])
     };
-    // Polls run every second; a third of them fail. Both states must show, in either order.
-    eventually(Duration::from_secs(30), async || {
+    // A third of the answers are cut short: the retries get whole ones, so the set is up and
+    // the cut answers are counted as unreadable.
+    let unreadable = |text: &str| -> f64 {
+        ["GetCurrentUserData", "GetCurrentMetricData"]
+            .into_iter()
+            .filter_map(|operation| {
+                value(
+                    text,
+                    "amazon_connect_exporter_api_requests_total",
+                    &[("operation", operation), ("outcome", "unreadable_response")],
+                )
+            })
+            .sum()
+    };
+    let text = eventually(Duration::from_secs(30), async || {
+        let text = http_get(address, "/metrics").await.body;
+        (unreadable(&text) >= 3.0 && common::polls_of(&text, "one") >= 3.0).then_some(text)
+    })
+    .await;
+    assert_eq!(
+        value(&text, "amazon_connect_up", &[("queue_set", "one")]),
+        Some(1.0),
+        "retried truncated answers keep the set up"
+    );
+    // Every answer cut short: after its attempts the poll fails and says why.
+    simulator
+        .simulator()
+        .set_faults(Faults {
+            malformed_rate: 1.0,
+            ..Faults::default()
+        })
+        .expect("valid faults");
+    eventually(Duration::from_secs(60), async || {
         (up().await == Some(0.0)).then_some(())
     })
     .await;
     let page = http_get(address, "/").await.body;
     assert!(page.contains("unreadable response"), "{page}");
-    eventually(Duration::from_secs(30), async || {
+    // Whole answers again: the set comes back.
+    simulator
+        .simulator()
+        .set_faults(Faults::default())
+        .expect("no faults");
+    eventually(Duration::from_secs(60), async || {
         (up().await == Some(1.0)).then_some(())
     })
     .await;
-    let text = http_get(address, "/metrics").await.body;
-    // The truncated answer may have been GetCurrentUserData's or GetCurrentMetricData's: both
-    // are part of the poll.
-    let malformed: f64 = ["GetCurrentUserData", "GetCurrentMetricData"]
-        .into_iter()
-        .filter_map(|operation| {
-            value(
-                &text,
-                "amazon_connect_exporter_api_requests_total",
-                &[("operation", operation), ("outcome", "malformed_response")],
-            )
-        })
-        .sum();
-    assert!(malformed >= 1.0, "{text}");
     exporter.stop().await;
     simulator.stop().await;
 }

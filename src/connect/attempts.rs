@@ -51,7 +51,7 @@ fn classify(context: &FinalizerInterceptorContextRef<'_>) -> RequestOutcome {
             let outcome = RequestOutcome::from_status(response.status().as_u16(), error_type);
             // A 2xx that failed anyway could not be deserialized.
             if outcome == RequestOutcome::Success && matches!(result, Some(Err(_))) {
-                RequestOutcome::MalformedResponse
+                RequestOutcome::UnreadableResponse
             } else {
                 outcome
             }

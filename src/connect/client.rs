@@ -498,7 +498,7 @@ where
     match &error {
         // A 2xx that still failed: the body could not be parsed.
         SdkError::ServiceError(context) if context.raw().status().is_success() => RequestError {
-            outcome: RequestOutcome::MalformedResponse,
+            outcome: RequestOutcome::UnreadableResponse,
             code: None,
             message: format!(
                 "unreadable response (HTTP {}): {}",
@@ -547,7 +547,7 @@ where
             message: format!("request not delivered: {}", DisplayErrorContext(&error)),
         },
         SdkError::ResponseError(_) => RequestError {
-            outcome: RequestOutcome::MalformedResponse,
+            outcome: RequestOutcome::UnreadableResponse,
             code: None,
             message: format!("unreadable response: {}", DisplayErrorContext(&error)),
         },

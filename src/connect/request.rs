@@ -20,19 +20,24 @@ pub enum RequestOutcome {
     Timeout,
     /// Connection refused, reset, DNS or TLS failures.
     NetworkError,
-    /// A 2xx whose body could not be read.
+    /// A 2xx whose body could not be parsed at all (cut short, not JSON): usually the
+    /// connection or something between, so another attempt may get a whole one.
+    UnreadableResponse,
+    /// A 2xx whose body was read but breaks the API's model (a required member missing): the
+    /// same request would get the same answer.
     MalformedResponse,
 }
 
 impl RequestOutcome {
     /// Every outcome, in label order.
-    pub const ALL: [RequestOutcome; 7] = [
+    pub const ALL: [RequestOutcome; 8] = [
         RequestOutcome::Success,
         RequestOutcome::Throttled,
         RequestOutcome::ClientError,
         RequestOutcome::ServerError,
         RequestOutcome::Timeout,
         RequestOutcome::NetworkError,
+        RequestOutcome::UnreadableResponse,
         RequestOutcome::MalformedResponse,
     ];
 
@@ -45,12 +50,14 @@ impl RequestOutcome {
             RequestOutcome::ServerError => "server_error",
             RequestOutcome::Timeout => "timeout",
             RequestOutcome::NetworkError => "network_error",
+            RequestOutcome::UnreadableResponse => "unreadable_response",
             RequestOutcome::MalformedResponse => "malformed_response",
         }
     }
 
-    /// Whether another attempt may succeed: throttling, 5xx, timeouts and connection errors.
-    /// 4xx are configuration or permission problems and a malformed body will not heal.
+    /// Whether another attempt may succeed: throttling, 5xx, timeouts, connection errors and
+    /// bodies cut short. 4xx are configuration or permission problems, and a body that breaks
+    /// the model will not heal.
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
@@ -58,6 +65,7 @@ impl RequestOutcome {
                 | RequestOutcome::ServerError
                 | RequestOutcome::Timeout
                 | RequestOutcome::NetworkError
+                | RequestOutcome::UnreadableResponse
         )
     }
 
@@ -263,6 +271,7 @@ mod tests {
         assert!(RequestOutcome::Throttled.is_retryable());
         assert!(!RequestOutcome::ClientError.is_retryable());
         assert!(!RequestOutcome::MalformedResponse.is_retryable());
+        assert!(RequestOutcome::UnreadableResponse.is_retryable());
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub(super) fn exporter_families(
     let api_requests = IntCounterVec::new(
         Opts::new(
             "amazon_connect_exporter_api_requests_total",
-            "Amazon Connect API request attempts, the exporter's retries included (the SDK does not retry), by operation and outcome (success, throttled, client_error, server_error, timeout, network_error, malformed_response).",
+            "Amazon Connect API request attempts, the exporter's retries included (the SDK does not retry), by operation and outcome (success, throttled, client_error, server_error, timeout, network_error, unreadable_response, malformed_response).",
         ),
         &["connect_instance", "operation", "outcome"],
     )?;
