@@ -30,7 +30,7 @@ use std::time::Duration;
 
 pub use rate_limits::RateLimit;
 pub use wallboard::{
-    Levels, Wallboard, WALLBOARD_AGE_RANGE, WALLBOARD_COUNT_RANGE, WALLBOARD_RATIO_RANGE,
+    Levels, Wallboard, Worse, WALLBOARD_AGE_RANGE, WALLBOARD_COUNT_RANGE, WALLBOARD_RATIO_RANGE,
 };
 
 /// Poll interval used when neither the instance nor `defaults` sets one.

@@ -100,10 +100,13 @@ struct RawLevels<T> {
     red: Option<T>,
 }
 
-/// Which way a cell gets worse.
+/// Which way a cell gets worse: what the order of its thresholds is checked against, and how
+/// the wallboard reads a value against them.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Worse {
+pub enum Worse {
+    /// At or above a threshold is that state (counts, ages, abandonment).
     Higher,
+    /// Below a threshold is that state (service level).
     Lower,
 }
 

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use super::summary::{label_value, Summary};
-use crate::config::{Levels, Wallboard as Thresholds, DEFAULT_POLL_INTERVAL};
+use crate::config::{Levels, Wallboard as Thresholds, Worse, DEFAULT_POLL_INTERVAL};
 use crate::model::{LabelNames, QueueKpi, QueueMetric, SetIntraday, TargetKey};
 
 /// The intraday window the wallboard shows.
@@ -75,15 +75,6 @@ pub enum CellState {
     Amber,
     /// At red or worse.
     Red,
-}
-
-/// Which way a cell gets worse.
-#[derive(Debug, Clone, Copy)]
-enum Worse {
-    /// At or above a threshold is that state (counts, ages, abandonment).
-    Higher,
-    /// Below a threshold is that state (service level).
-    Lower,
 }
 
 fn state_of(value: f64, levels: Levels, worse: Worse) -> CellState {
