@@ -12,44 +12,12 @@ use super::intraday::{
     check_intraday_keys, check_target, merge_intraday, parse_thresholds, IntradayKeys, RawIntraday,
 };
 use super::rate_limits::{self, RateLimit};
-use super::raw::{RawConfig, RawInstance, RawQueueSet, RawQueues, RawRateLimit};
+use super::raw::{RawConfig, RawDefaults, RawInstance, RawQueueSet, RawQueues, RawRateLimit};
 use super::wallboard::validate_wallboard;
 use super::*;
 
 pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
     let mut report = |key: String, message: String| problems.push(Problem { key, message });
-
-    let default_region = raw.defaults.region.and_then(|region| {
-        check_region(&region)
-            .map(|()| region)
-            .map_err(|message| report("defaults.region".into(), message))
-            .ok()
-    });
-    // Checked here, where they are written: a bad default is reported once, under its own key,
-    // not once per instance that inherits it.
-    let default_interval = parse_bounded_duration(
-        raw.defaults.poll_interval.as_deref(),
-        "defaults.poll_interval",
-        &POLL_INTERVAL_RANGE,
-        &mut report,
-    );
-    let default_timeout = parse_bounded_duration(
-        raw.defaults.poll_timeout.as_deref(),
-        "defaults.poll_timeout",
-        &POLL_TIMEOUT_RANGE,
-        &mut report,
-    );
-    let default_refresh = parse_refresh_interval(
-        raw.defaults.directory_refresh_interval.as_deref(),
-        "defaults.directory_refresh_interval",
-        &mut report,
-    );
-    let default_directory_timeout = parse_bounded_duration(
-        raw.defaults.directory_timeout.as_deref(),
-        "defaults.directory_timeout",
-        &DIRECTORY_TIMEOUT_RANGE,
-        &mut report,
-    );
 
     if raw.instances.is_empty() {
         report(
@@ -58,35 +26,7 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         );
     }
 
-    let defaults = Defaults {
-        region: default_region,
-        poll_interval: default_interval,
-        poll_timeout: default_timeout,
-        request_planner: raw.defaults.request_planner,
-        label_values: raw.defaults.label_values,
-        directory_refresh_interval: default_refresh,
-        directory_timeout: default_directory_timeout,
-        queue_metrics: raw.defaults.queue_metrics,
-        oldest_contact_age_unit: raw.defaults.oldest_contact_age_unit,
-        agent_series: raw.defaults.agent_series,
-        series_limit: check_series_limit(
-            raw.defaults.series_limit,
-            "defaults.series_limit",
-            &mut report,
-        ),
-        hierarchy_labels: raw.defaults.hierarchy_labels,
-        intraday: check_intraday_keys(
-            "defaults",
-            RawIntraday {
-                enabled: raw.defaults.intraday,
-                interval: raw.defaults.intraday_interval,
-                time_zone: raw.defaults.time_zone,
-                windows: raw.defaults.intraday_windows,
-                comparison: raw.defaults.service_level_comparison,
-            },
-            &mut report,
-        ),
-    };
+    let defaults = validate_defaults(raw.defaults, &mut report);
     let mut names_seen: HashMap<String, usize> = HashMap::new();
     let mut ids_seen: HashMap<String, usize> = HashMap::new();
     let mut instances = Vec::with_capacity(raw.instances.len());
@@ -181,6 +121,66 @@ fn validate_rate_limits(
     limits
 }
 
+/// The values of `defaults:` that instances inherit, each checked here, where it is written:
+/// a bad default is reported once, under its own key, not once per instance that inherits it.
+fn validate_defaults(defaults: RawDefaults, report: &mut impl FnMut(String, String)) -> Defaults {
+    let default_region = defaults.region.and_then(|region| {
+        check_region(&region)
+            .map(|()| region)
+            .map_err(|message| report("defaults.region".into(), message))
+            .ok()
+    });
+    let default_interval = parse_bounded_duration(
+        defaults.poll_interval.as_deref(),
+        "defaults.poll_interval",
+        &POLL_INTERVAL_RANGE,
+        report,
+    );
+    let default_timeout = parse_bounded_duration(
+        defaults.poll_timeout.as_deref(),
+        "defaults.poll_timeout",
+        &POLL_TIMEOUT_RANGE,
+        report,
+    );
+    let default_refresh = parse_refresh_interval(
+        defaults.directory_refresh_interval.as_deref(),
+        "defaults.directory_refresh_interval",
+        report,
+    );
+    let default_directory_timeout = parse_bounded_duration(
+        defaults.directory_timeout.as_deref(),
+        "defaults.directory_timeout",
+        &DIRECTORY_TIMEOUT_RANGE,
+        report,
+    );
+
+    Defaults {
+        region: default_region,
+        poll_interval: default_interval,
+        poll_timeout: default_timeout,
+        request_planner: defaults.request_planner,
+        label_values: defaults.label_values,
+        directory_refresh_interval: default_refresh,
+        directory_timeout: default_directory_timeout,
+        queue_metrics: defaults.queue_metrics,
+        oldest_contact_age_unit: defaults.oldest_contact_age_unit,
+        agent_series: defaults.agent_series,
+        series_limit: check_series_limit(defaults.series_limit, "defaults.series_limit", report),
+        hierarchy_labels: defaults.hierarchy_labels,
+        intraday: check_intraday_keys(
+            "defaults",
+            RawIntraday {
+                enabled: defaults.intraday,
+                interval: defaults.intraday_interval,
+                time_zone: defaults.time_zone,
+                windows: defaults.intraday_windows,
+                comparison: defaults.service_level_comparison,
+            },
+            report,
+        ),
+    }
+}
+
 /// Values from `defaults:` that instances inherit.
 struct Defaults {
     region: Option<String>,
@@ -227,6 +227,13 @@ fn validate_instance(
         &key,
         raw_instance.poll_interval.as_deref(),
         raw_instance.poll_timeout.as_deref(),
+        defaults,
+        report,
+    );
+    let (directory_refresh_interval, directory_timeout) = directory_timing(
+        &key,
+        raw_instance.directory_refresh_interval.as_deref(),
+        raw_instance.directory_timeout.as_deref(),
         defaults,
         report,
     );
@@ -280,21 +287,8 @@ fn validate_instance(
             .label_values
             .or(defaults.label_values)
             .unwrap_or_default(),
-        directory_refresh_interval: parse_refresh_interval(
-            raw_instance.directory_refresh_interval.as_deref(),
-            &format!("{key}.directory_refresh_interval"),
-            report,
-        )
-        .or(defaults.directory_refresh_interval)
-        .unwrap_or(DEFAULT_DIRECTORY_REFRESH),
-        directory_timeout: parse_bounded_duration(
-            raw_instance.directory_timeout.as_deref(),
-            &format!("{key}.directory_timeout"),
-            &DIRECTORY_TIMEOUT_RANGE,
-            report,
-        )
-        .or(defaults.directory_timeout)
-        .unwrap_or(DEFAULT_DIRECTORY_TIMEOUT),
+        directory_refresh_interval,
+        directory_timeout,
         queue_metrics: raw_instance
             .queue_metrics
             .or(defaults.queue_metrics)
@@ -393,6 +387,33 @@ fn instance_location(
         endpoint_url,
         role_arn,
     }
+}
+
+/// An instance's directory refresh interval and read deadline, each from the instance,
+/// `defaults` or the built-in default, within their bounds.
+fn directory_timing(
+    key: &str,
+    refresh: Option<&str>,
+    timeout: Option<&str>,
+    defaults: &Defaults,
+    report: &mut impl FnMut(String, String),
+) -> (Duration, Duration) {
+    let refresh = parse_refresh_interval(
+        refresh,
+        &format!("{key}.directory_refresh_interval"),
+        report,
+    )
+    .or(defaults.directory_refresh_interval)
+    .unwrap_or(DEFAULT_DIRECTORY_REFRESH);
+    let timeout = parse_bounded_duration(
+        timeout,
+        &format!("{key}.directory_timeout"),
+        &DIRECTORY_TIMEOUT_RANGE,
+        report,
+    )
+    .or(defaults.directory_timeout)
+    .unwrap_or(DEFAULT_DIRECTORY_TIMEOUT);
+    (refresh, timeout)
 }
 
 /// An instance's poll interval and timeout, each from the instance, `defaults` or the built-in
