@@ -34,5 +34,7 @@ pub mod metrics;
 pub mod model;
 pub mod online_check;
 pub mod poll;
+#[cfg(test)]
+mod proptest_settings;
 pub mod sources;
 pub mod web;

@@ -556,13 +556,7 @@ fn scalar_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        // Failures are kept beside this file, not in a folder at the project's top level.
-        failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::SourceParallel("proptest-regressions"),
-        )),
-        ..ProptestConfig::with_cases(CASES)
-    })]
+    #![proptest_config(crate::proptest_settings::with_cases(CASES))]
 
     #[test]
     fn random_documents_never_panic_and_errors_name_their_place(text in document()) {

@@ -292,13 +292,7 @@ fn sdk_slot_map(slots: Option<&HashMap<Channel, i32>>) -> HashMap<String, i64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        // Failures are kept beside this file, not in a folder at the project's top level.
-        failure_persistence: Some(Box::new(
-            proptest::test_runner::FileFailurePersistence::SourceParallel("proptest-regressions"),
-        )),
-        ..ProptestConfig::with_cases(CASES)
-    })]
+    #![proptest_config(crate::proptest_settings::with_cases(CASES))]
 
     #[test]
     fn agents_convert_or_name_the_missing_field(
