@@ -19,9 +19,11 @@ use crate::connect::{
     SourceError, MAX_QUEUES_PER_REQUEST,
 };
 use crate::metrics::{Exposition, ExpositionError, SeriesOptions, WallboardOptions};
+use crate::model::agent_events::{EventBatch, StreamHealth};
 use crate::model::{IntradayReport, LabelNames, PollReport, RoundReport, TargetKey};
 use crate::poll::{
-    Liveness, PollSink, PollThread, QueueSetTarget, Scheduler, Target, TaskKind, WallClock,
+    EventStreamTarget, Liveness, PollSink, PollThread, QueueSetTarget, Scheduler, Target, TaskKind,
+    WallClock,
 };
 use crate::web::server::{self, ReloadRequest, ServerError, ServerState};
 use crate::web::{Health, WebConfig};
@@ -191,6 +193,13 @@ impl PollSink for Exposition {
         }
     }
 
+    fn record_agent_events(&self, health: StreamHealth, batches: Vec<(String, EventBatch)>) {
+        let stream = health.stream.clone();
+        if let Err(error) = Exposition::record_agent_events(self, health, batches) {
+            tracing::error!(%error, %stream, "agent event metrics not updated");
+        }
+    }
+
     fn record_task_failure(
         &self,
         instance: &str,
@@ -230,6 +239,8 @@ pub(crate) struct InstanceSource {
     instance: Instance,
     source: Arc<dyn InstanceApi>,
     log: RequestLog,
+    /// The Kinesis client of its agent event stream, when it has one.
+    stream: Option<EventStreamTarget>,
 }
 
 /// Builds the SDK client of one instance, logging its requests in `log`.
@@ -239,11 +250,47 @@ pub(crate) async fn build_source(
     log: RequestLog,
 ) -> Result<InstanceSource, StartError> {
     let source = ConnectSource::new(instance, credentials.cloned(), log.clone()).await?;
+    let stream = match &instance.agent_events {
+        Some(events) => Some(build_stream(instance, events, credentials).await?),
+        None => None,
+    };
     Ok(InstanceSource {
         instance: instance.clone(),
         source: Arc::new(source),
         log,
+        stream,
     })
+}
+
+/// Builds the Kinesis client of an instance's agent event stream.
+#[cfg(feature = "agent-events")]
+async fn build_stream(
+    instance: &Instance,
+    events: &crate::config::AgentEvents,
+    credentials: Option<&Credentials>,
+) -> Result<EventStreamTarget, StartError> {
+    let requests = RequestLog::default();
+    let api =
+        crate::kinesis::KinesisStream::new(events, credentials.cloned(), requests.clone()).await?;
+    Ok(EventStreamTarget {
+        settings: events.clone(),
+        instance_id: instance.instance_id.clone(),
+        api: Arc::new(api),
+        requests,
+    })
+}
+
+/// A build without the `agent-events` feature has no Kinesis client.
+#[cfg(not(feature = "agent-events"))]
+async fn build_stream(
+    instance: &Instance,
+    _events: &crate::config::AgentEvents,
+    _credentials: Option<&Credentials>,
+) -> Result<EventStreamTarget, StartError> {
+    Err(StartError::Source(SourceError::Setup(format!(
+        "instance {}: agent_events needs the `agent-events` cargo feature, which this build was made without",
+        instance.name
+    ))))
 }
 
 /// The polling target of one instance, drawing from its account's budgets.
@@ -252,6 +299,7 @@ pub(crate) fn target(source: &InstanceSource, budgets: &Arc<Budgets>, clock: Wal
         instance,
         source,
         log,
+        stream,
     } = source;
     Target {
         instance: instance.name.clone(),
@@ -287,7 +335,20 @@ pub(crate) fn target(source: &InstanceSource, budgets: &Arc<Budgets>, clock: Wal
         retry: RetryPolicy::default(),
         clock,
         intraday: instance.intraday.clone(),
+        agent_events: stream.clone(),
     }
+}
+
+/// The instances that read an agent event stream, and the streams read, by name.
+fn event_streams(config: &Config) -> (BTreeSet<String>, BTreeSet<String>) {
+    config
+        .instances
+        .iter()
+        .filter_map(|instance| {
+            let events = instance.agent_events.as_ref()?;
+            Some((instance.name.clone(), events.stream_name.clone()))
+        })
+        .unzip()
 }
 
 /// What each instance's queue sets publish beyond the aggregates, and their series limit.
@@ -517,6 +578,9 @@ impl Exporter {
             .iter()
             .map(|(name, source)| (name.clone(), source.log.clone()))
             .collect();
+        let (event_instances, event_streams) = event_streams(&config);
+        self.exposition
+            .set_event_streams(event_instances, event_streams);
         self.exposition
             .set_targets(&keys, request_logs, &intraday_instances(&config))?;
         for instance in &restarted {

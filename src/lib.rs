@@ -29,6 +29,7 @@ pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod demo;
+pub mod kinesis;
 pub mod logging;
 pub mod metrics;
 pub mod model;

@@ -156,6 +156,57 @@ pub fn parse_resource(text: &str, instance_id: &str, kind: ResourceKind) -> Resu
     ))
 }
 
+/// A Kinesis data stream as the configuration names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamRef {
+    /// The stream's name.
+    pub name: String,
+    /// The region of its ARN; `None` for a bare name.
+    pub region: Option<String>,
+    /// The ARN, when given as one.
+    pub arn: Option<String>,
+}
+
+/// Parses a Kinesis stream name (1 to 128 of `a-z A-Z 0-9 _ . -`) or
+/// `arn:aws:kinesis:REGION:ACCOUNT:stream/NAME`.
+pub fn parse_stream(text: &str) -> Result<StreamRef, String> {
+    let is_name = |name: &str| {
+        (1..=128).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    };
+    if let Some(arn) = split_arn(text) {
+        return match arn.resource.strip_prefix("stream/") {
+            Some(name)
+                if arn.service == "kinesis"
+                    && is_account_id(arn.account)
+                    && is_name(name)
+                    && !arn.region.is_empty() =>
+            {
+                Ok(StreamRef {
+                    name: name.to_string(),
+                    region: Some(arn.region.to_string()),
+                    arn: Some(text.to_string()),
+                })
+            }
+            _ => Err(format!(
+                "{text:?} is not a Kinesis stream ARN (arn:aws:kinesis:REGION:ACCOUNT:stream/NAME)"
+            )),
+        };
+    }
+    if is_name(text) {
+        return Ok(StreamRef {
+            name: text.to_string(),
+            region: None,
+            arn: None,
+        });
+    }
+    Err(format!(
+        "{text:?} is not a Kinesis stream name (1 to 128 letters, digits, `_`, `.` and `-`) or a stream ARN"
+    ))
+}
+
 /// The account of a role ARN that [`check_role_arn`] accepted.
 pub fn role_account(role_arn: &str) -> Option<String> {
     split_arn(role_arn).map(|arn| arn.account.to_string())
@@ -186,6 +237,29 @@ mod tests {
     use super::*;
 
     const ID: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+
+    #[test]
+    fn streams_by_name_or_arn() {
+        let by_name = parse_stream("connect-agent-events").expect("a name");
+        assert_eq!(
+            (by_name.name.as_str(), by_name.region, by_name.arn),
+            ("connect-agent-events", None, None)
+        );
+        let arn = "arn:aws:kinesis:eu-west-2:123456789012:stream/agents.v2";
+        let by_arn = parse_stream(arn).expect("an ARN");
+        assert_eq!(by_arn.name, "agents.v2");
+        assert_eq!(by_arn.region.as_deref(), Some("eu-west-2"));
+        assert_eq!(by_arn.arn.as_deref(), Some(arn));
+        for bad in [
+            "",
+            "has space",
+            "arn:aws:kinesis:eu-west-2:123:stream/x",
+            "arn:aws:firehose:eu-west-2:123456789012:deliverystream/x",
+        ] {
+            assert!(parse_stream(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_stream(&"x".repeat(129)).is_err());
+    }
 
     #[test]
     fn uuid_shape() {

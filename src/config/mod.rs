@@ -10,6 +10,7 @@
 //! numbers and durations against their ranges, `intraday` and `wallboard` validate the keys of
 //! their features.
 
+pub mod agent_events;
 mod bounds;
 pub mod ids;
 mod intraday;
@@ -28,6 +29,7 @@ use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use agent_events::AgentEvents;
 pub use rate_limits::RateLimit;
 pub use wallboard::{
     Levels, Wallboard, Worse, WALLBOARD_AGE_RANGE, WALLBOARD_COUNT_RANGE, WALLBOARD_RATIO_RANGE,
@@ -174,6 +176,8 @@ pub struct Instance {
     pub hierarchy_labels: bool,
     /// The intraday KPIs (GetMetricDataV2): when, over which windows, in which time zone.
     pub intraday: Intraday,
+    /// The Kinesis stream of the instance's agent events, when one is read.
+    pub agent_events: Option<AgentEvents>,
     /// The queue sets, in file order.
     pub queue_sets: Vec<QueueSet>,
 }

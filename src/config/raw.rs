@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use super::agent_events::RawAgentEvents;
 use super::schema::{DURATION_PATTERN, WINDOW_PATTERN};
 use super::wallboard::RawWallboard;
 use super::{AgeUnit, LabelValues, PlannerMode, ThresholdComparison};
@@ -161,6 +162,9 @@ pub(super) struct RawInstance {
     pub(super) intraday_windows: Option<Vec<String>>,
     /// How a contact's time is compared with a service-level threshold.
     pub(super) service_level_comparison: Option<ThresholdComparison>,
+    /// The Kinesis data stream of the instance's agent events, read for exact status
+    /// transitions, time in status and contact states (README.md, "Agent event stream").
+    pub(super) agent_events: Option<RawAgentEvents>,
     /// The queue sets polled on this instance.
     #[schemars(length(min = 1))]
     pub(super) queue_sets: Vec<RawQueueSet>,

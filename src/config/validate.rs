@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use super::agent_events::validate_agent_events;
 use super::bounds::{
     check_duration_range, check_range, parse_bounded_duration, parse_duration_key,
 };
@@ -49,6 +50,7 @@ pub(super) fn validate(raw: RawConfig, problems: &mut Vec<Problem>) -> Config {
         }
         instances.push(instance);
     }
+    check_shared_streams(&instances, &mut report);
     let api_rate_limits = validate_rate_limits(raw.api_rate_limits, &mut report);
     let directory_budget_share = match raw.directory_budget_share {
         Some(share) => check_range(
@@ -269,6 +271,15 @@ fn validate_instance(
         comparison: raw_instance.service_level_comparison,
     };
     let intraday = merge_intraday(check_intraday_keys(&key, own, report), &defaults.intraday);
+    let agent_events = raw_instance.agent_events.and_then(|raw| {
+        validate_agent_events(
+            &format!("{key}.agent_events"),
+            raw,
+            region.as_deref(),
+            role_arn.as_deref(),
+            report,
+        )
+    });
     Instance {
         name: raw_instance.name,
         instance_id,
@@ -313,7 +324,39 @@ fn validate_instance(
             .or(defaults.hierarchy_labels)
             .unwrap_or(false),
         intraday,
+        agent_events,
         queue_sets,
+    }
+}
+
+/// A stream that several instances publish to is read once, for all of them: they must read
+/// it the same way.
+fn check_shared_streams(instances: &[Instance], report: &mut impl FnMut(String, String)) {
+    /// A stream: its name, region and endpoint.
+    type StreamPlace<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
+    let mut first_reader: HashMap<StreamPlace<'_>, (usize, &AgentEvents)> = HashMap::new();
+    for (index, instance) in instances.iter().enumerate() {
+        let Some(events) = &instance.agent_events else {
+            continue;
+        };
+        let stream = (
+            events.stream_name.as_str(),
+            events.region.as_deref(),
+            events.endpoint_url.as_deref(),
+        );
+        match first_reader.get(&stream) {
+            Some((first, settings)) if *settings != events => report(
+                format!("instances[{index}].agent_events"),
+                format!(
+                    "stream {} is also read for instances[{first}] with other settings (stream ARN, role_arn or read_interval); a stream is read once for every instance that publishes to it, so give each the same agent_events",
+                    events.stream_name
+                ),
+            ),
+            Some(_) => {}
+            None => {
+                first_reader.insert(stream, (index, events));
+            }
+        }
     }
 }
 
@@ -742,7 +785,7 @@ fn check_name(name: &str, key: &str, report: &mut impl FnMut(String, String)) {
 }
 
 /// Accepts region codes such as `eu-west-2`, `us-gov-west-1`, `ap-southeast-5`.
-fn check_region(region: &str) -> Result<(), String> {
+pub(super) fn check_region(region: &str) -> Result<(), String> {
     let parts: Vec<&str> = region.split('-').collect();
     let well_formed = parts.len() >= 3
         && parts[..parts.len() - 1]
@@ -759,7 +802,7 @@ fn check_region(region: &str) -> Result<(), String> {
     }
 }
 
-fn check_endpoint_url(url: &str) -> Result<(), String> {
+pub(super) fn check_endpoint_url(url: &str) -> Result<(), String> {
     let uri: hyper::Uri = url
         .parse()
         .map_err(|error| format!("{url:?} is not a URL: {error}"))?;

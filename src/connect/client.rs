@@ -2,12 +2,8 @@
 //! `aws-sdk-connect`, with the standard credential chain, optional role assumption and
 //! endpoint override. Answers are converted to model data by [`super::convert`].
 
-use std::time::Duration;
-
-use aws_config::sts::AssumeRoleProvider;
-use aws_config::BehaviorVersion;
 use aws_sdk_connect::config::http::HttpResponse;
-use aws_sdk_connect::config::{Credentials, Region, SharedCredentialsProvider};
+use aws_sdk_connect::config::Credentials;
 use aws_sdk_connect::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::primitives::DateTime;
 use aws_sdk_connect::types::{
@@ -25,15 +21,12 @@ use super::pages::{
     UserDataPage, UserDataPages, PAGE_SIZE, SEARCH_PAGE_SIZE,
 };
 use super::request::{RequestError, RequestLog, RequestOutcome, SourceError};
+use super::sdk_config::{shared_config, CONNECT_TIMEOUT};
 use crate::config::{AgeUnit, Instance};
 use crate::model::QueueMetric;
 
-/// Connecting to the API should never take long; a slow connect is a network problem.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Page size of ListQueues, ListRoutingProfiles and ListUsers: the API maximum.
 const LIST_PAGE_SIZE: i32 = 1000;
-/// Session name for assumed roles, visible in the customer's CloudTrail.
-const ROLE_SESSION_NAME: &str = "amazon-connect-exporter";
 
 /// GetCurrentUserData for one Connect instance.
 #[derive(Debug, Clone)]
@@ -58,31 +51,13 @@ impl ConnectSource {
         credentials: Option<Credentials>,
         requests: RequestLog,
     ) -> Result<Self, SourceError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = &instance.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(credentials) = credentials {
-            loader = loader.credentials_provider(credentials);
-        }
-        let mut shared = loader.load().await;
-        if shared.region().is_none() {
-            return Err(SourceError::Setup(format!(
-                "instance {}: no AWS region; set `region` in the configuration or AWS_REGION in the environment",
-                instance.name
-            )));
-        }
-        if let Some(role_arn) = &instance.role_arn {
-            let provider = AssumeRoleProvider::builder(role_arn.clone())
-                .session_name(ROLE_SESSION_NAME)
-                .configure(&shared)
-                .build()
-                .await;
-            shared = shared
-                .into_builder()
-                .credentials_provider(SharedCredentialsProvider::new(provider))
-                .build();
-        }
+        let shared = shared_config(
+            &format!("instance {}", instance.name),
+            instance.region.as_deref(),
+            instance.role_arn.as_deref(),
+            credentials,
+        )
+        .await?;
         let timeouts = aws_sdk_connect::config::timeout::TimeoutConfig::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .operation_timeout(instance.poll_timeout)
@@ -495,6 +470,28 @@ fn request_error<E>(error: SdkError<E, HttpResponse>, operation: &str) -> Reques
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    sdk_request_error(error, operation, Service::Connect)
+}
+
+/// The AWS service a request went to, for the hints of its errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Service {
+    /// Amazon Connect (`connect:` actions).
+    Connect,
+    /// Kinesis Data Streams (`kinesis:` actions), the agent event stream.
+    Kinesis,
+}
+
+/// Classifies a failed SDK request of `service` and words it with a hint at the fix where one
+/// is known.
+pub(crate) fn sdk_request_error<E>(
+    error: SdkError<E, HttpResponse>,
+    operation: &str,
+    service: Service,
+) -> RequestError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
     match &error {
         // A 2xx that still failed: the body could not be parsed.
         SdkError::ServiceError(context) if context.raw().status().is_success() => RequestError {
@@ -510,18 +507,7 @@ where
             let status = context.raw().status().as_u16();
             let code = context.err().code().map(str::to_string);
             let outcome = RequestOutcome::from_status(status, code.as_deref());
-            let hint = match code.as_deref() {
-                Some("AccessDeniedException") => format!(
-                    " (the exporter's IAM identity needs connect:{operation} on this instance)"
-                ),
-                Some("ResourceNotFoundException") => {
-                    " (check the instance_id, region and the queue IDs of this queue set)".into()
-                }
-                Some("ThrottlingException") => format!(
-                    " (the account's {operation} rate is used up: poll less often or raise the quota)"
-                ),
-                _ => String::new(),
-            };
+            let hint = error_hint(service, code.as_deref(), operation);
             RequestError {
                 message: format!(
                     "{} (HTTP {status}): {}{hint}",
@@ -556,6 +542,34 @@ where
             code: None,
             message: format!("request not built: {}", DisplayErrorContext(&error)),
         },
+    }
+}
+
+/// What to check for an error `code` of `service`'s `operation`; empty when nothing is known.
+fn error_hint(service: Service, code: Option<&str>, operation: &str) -> String {
+    match (service, code) {
+        (Service::Connect, Some("AccessDeniedException")) => {
+            format!(" (the exporter's IAM identity needs connect:{operation} on this instance)")
+        }
+        (Service::Connect, Some("ResourceNotFoundException")) => {
+            " (check the instance_id, region and the queue IDs of this queue set)".into()
+        }
+        (Service::Connect, Some("ThrottlingException")) => format!(
+            " (the account's {operation} rate is used up: poll less often or raise the quota)"
+        ),
+        (Service::Kinesis, Some("AccessDeniedException")) => format!(
+            " (the exporter's IAM identity needs kinesis:{operation} on this stream, and kms:Decrypt on its key when the stream is encrypted with a customer-managed key)"
+        ),
+        (Service::Kinesis, Some("ResourceNotFoundException")) => {
+            " (check agent_events.stream and its region)".into()
+        }
+        (Service::Kinesis, Some("ProvisionedThroughputExceededException")) => {
+            " (the shard's 5 reads a second are shared with every consumer of the stream: raise agent_events.read_interval)".into()
+        }
+        (Service::Kinesis, Some(kms)) if kms.starts_with("KMS") => {
+            " (the stream is encrypted: the exporter's IAM identity needs kms:Decrypt on its key)".into()
+        }
+        _ => String::new(),
     }
 }
 

@@ -15,9 +15,12 @@ pub mod directory;
 pub mod pages;
 pub mod paging;
 pub mod request;
+mod sdk_config;
 
+pub use attempts::AttemptCounter;
 pub use budget::{BudgetKey, Budgets, InstanceBudgets, RateLimiter};
 pub use client::ConnectSource;
+pub(crate) use client::{sdk_request_error, Service};
 pub use directory::{
     fetch_routing_directory, names_by_id, DirectoryProgress, DirectoryReads, ListingBudgets,
 };
@@ -29,3 +32,4 @@ pub use pages::{
 };
 pub use paging::{list_all, RetryPolicy, SweepBudget};
 pub use request::{RequestError, RequestLog, RequestOutcome, SourceError};
+pub(crate) use sdk_config::{shared_config, CONNECT_TIMEOUT};

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub enum RequestOutcome {
     /// 2xx with a readable body.
     Success,
-    /// HTTP 429 or `ThrottlingException`.
+    /// HTTP 429, `ThrottlingException`, or Kinesis' `ProvisionedThroughputExceededException` and
+    /// `LimitExceededException`.
     Throttled,
     /// Other 4xx: configuration or permission problems.
     ClientError,
@@ -71,7 +72,17 @@ impl RequestOutcome {
 
     /// Classifies a response by HTTP status and error code.
     pub fn from_status(status: u16, error_code: Option<&str>) -> Self {
-        if status == 429 || error_code == Some("ThrottlingException") {
+        // Kinesis says ProvisionedThroughputExceededException (a shard's reads) and
+        // LimitExceededException (the stream's listing calls) where Connect says 429.
+        let throttled = matches!(
+            error_code,
+            Some(
+                "ThrottlingException"
+                    | "ProvisionedThroughputExceededException"
+                    | "LimitExceededException"
+            )
+        );
+        if status == 429 || throttled {
             RequestOutcome::Throttled
         } else if (200..300).contains(&status) {
             RequestOutcome::Success

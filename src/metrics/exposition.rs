@@ -16,6 +16,8 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
+use super::event_totals::EventTotals;
+use super::families::agent_events::{self as event_families, SetTotals};
 use super::families::intraday as intraday_families;
 use super::families::write_segment;
 use super::self_metrics::{
@@ -26,12 +28,13 @@ use super::store::{IntradayState, TargetState};
 use super::text_format::{concat, join, Segment, TextWriter};
 use super::wallboard::{self, SetData, WallboardOptions};
 use crate::connect::{Budgets, RequestLog, RequestOutcome};
+use crate::model::agent_events::{EventBatch, StreamHealth};
 use crate::model::{IntradayReport, LabelNames, PollReport, RoundReport, TargetKey};
 use crate::web::{MetricsSource, SourceStatus, TargetStatus};
 
 /// The polling tasks of an instance, as the scheduler names them in
 /// `amazon_connect_exporter_task_restarts_total`.
-pub const POLLING_TASKS: [&str; 3] = ["round", "directory", "intraday"];
+pub const POLLING_TASKS: [&str; 4] = ["round", "directory", "intraday", "agent_events"];
 
 /// The data source a segment comes from; segments join in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,6 +43,10 @@ enum Source {
     UserData,
     /// GetMetricDataV2, on its own interval.
     Intraday,
+    /// The agent event stream's totals of the instance's sets.
+    AgentEvents,
+    /// The health of every agent event stream (one segment, under the instance name "").
+    EventStreams,
 }
 
 /// Which segment: a source's families for one instance.
@@ -56,6 +63,8 @@ enum Reencode<'a> {
     Instance(&'a str),
     /// The intraday segment of one instance (its KPIs were read).
     Intraday(&'a str),
+    /// The agent event segments of these instances and the streams' health.
+    AgentEvents(&'a BTreeSet<String>),
     /// Every segment (the targets or their options changed).
     All,
 }
@@ -86,6 +95,8 @@ pub struct Exposition {
     segments: Mutex<BTreeMap<SegmentKey, Segment>>,
     /// The intraday source's state by instance (only those that read it).
     intraday: Mutex<BTreeMap<String, IntradayState>>,
+    /// The agent event totals by set and the streams' health.
+    events: Mutex<EventTotals>,
     /// The last round of each instance.
     rounds: Mutex<BTreeMap<String, RoundReport>>,
     request_logs: Mutex<BTreeMap<String, RequestLog>>,
@@ -187,6 +198,7 @@ impl Exposition {
             ),
             segments: Mutex::new(BTreeMap::new()),
             intraday: Mutex::new(BTreeMap::new()),
+            events: Mutex::new(EventTotals::default()),
             rounds: Mutex::new(BTreeMap::new()),
             request_logs: Mutex::new(request_logs),
             series_options: Mutex::new(BTreeMap::new()),
@@ -285,6 +297,41 @@ impl Exposition {
 
     /// Sets what each instance's queue sets publish beyond the aggregates (from the next
     /// poll on).
+    /// Adds what an agent event stream's readers handed over (see
+    /// [`crate::poll::PollSink::record_agent_events`]) and publishes the event segments of
+    /// the instances it touched and the streams' health.
+    pub fn record_agent_events(
+        &self,
+        health: StreamHealth,
+        batches: Vec<(String, EventBatch)>,
+    ) -> Result<(), ExpositionError> {
+        let touched = {
+            let targets = self.lock_targets();
+            let sets_of = |instance: &str| {
+                targets
+                    .keys()
+                    .filter(|key| key.instance == instance)
+                    .cloned()
+                    .collect()
+            };
+            self.events
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .apply(health, batches, sets_of)
+        };
+        self.publish(Reencode::AgentEvents(&touched))
+    }
+
+    /// The instances that read an agent event stream, and the streams read: the totals of
+    /// others end (at the next publish, which [`Exposition::set_targets`] makes).
+    pub fn set_event_streams(&self, instances: BTreeSet<String>, streams: BTreeSet<String>) {
+        let keys: Vec<TargetKey> = self.lock_targets().keys().cloned().collect();
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(&keys, &instances, &streams);
+    }
+
     pub fn set_series_options(&self, options: BTreeMap<String, SeriesOptions>) {
         {
             // Per-agent series turned off by a reload go now, not at the set's next poll.
@@ -515,6 +562,17 @@ impl Exposition {
                 source: Source::Intraday,
                 instance: instance.to_string(),
             }],
+            Reencode::AgentEvents(instances) => instances
+                .iter()
+                .map(|instance| SegmentKey {
+                    source: Source::AgentEvents,
+                    instance: instance.clone(),
+                })
+                .chain(std::iter::once(SegmentKey {
+                    source: Source::EventStreams,
+                    instance: String::new(),
+                }))
+                .collect(),
             Reencode::All => {
                 segments.clear();
                 let mut all: Vec<String> = targets.keys().map(|key| key.instance.clone()).collect();
@@ -523,11 +581,17 @@ impl Exposition {
                 // for an instance whose KPIs a reload turned off, nothing).
                 all.into_iter()
                     .flat_map(|instance| {
-                        [Source::Intraday, Source::UserData].map(|source| SegmentKey {
-                            source,
-                            instance: instance.clone(),
+                        [Source::Intraday, Source::UserData, Source::AgentEvents].map(|source| {
+                            SegmentKey {
+                                source,
+                                instance: instance.clone(),
+                            }
                         })
                     })
+                    .chain(std::iter::once(SegmentKey {
+                        source: Source::EventStreams,
+                        instance: String::new(),
+                    }))
                     .collect()
             }
         };
@@ -539,6 +603,8 @@ impl Exposition {
             let segment = match key.source {
                 Source::UserData => self.encode_instance(&mut targets, &key.instance, writer),
                 Source::Intraday => self.encode_intraday(&mut targets, &key.instance, writer),
+                Source::AgentEvents => self.encode_agent_events(&targets, &key.instance, writer),
+                Source::EventStreams => self.encode_event_streams(writer),
             };
             match segment {
                 Some(segment) => segments.insert(key, segment),
@@ -654,6 +720,42 @@ impl Exposition {
                 .map_or((0, 0), |(_, count)| *count);
         }
         Some(segment)
+    }
+
+    /// The agent event families of `instance`'s sets; `None` when it reads no stream (or has
+    /// not heard from it yet).
+    fn encode_agent_events(
+        &self,
+        targets: &BTreeMap<TargetKey, TargetState>,
+        instance: &str,
+        mut writer: TextWriter,
+    ) -> Option<Segment> {
+        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        let sets: Vec<SetTotals<'_>> = events
+            .sets
+            .iter()
+            .filter(|(key, _)| key.instance == instance)
+            .map(|(key, counts)| SetTotals {
+                key,
+                counts,
+                names: targets.get(key).and_then(|state| state.names.as_deref()),
+            })
+            .collect();
+        if sets.is_empty() {
+            return None;
+        }
+        event_families::write_set_families(&mut writer, &sets);
+        Some(writer.into_segment())
+    }
+
+    /// The health families of every agent event stream; `None` when none is read.
+    fn encode_event_streams(&self, mut writer: TextWriter) -> Option<Segment> {
+        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        if events.streams.is_empty() {
+            return None;
+        }
+        event_families::write_stream_families(&mut writer, &events.streams);
+        Some(writer.into_segment())
     }
 
     /// The wallboard of every target as it stands, for publish number `generation`.

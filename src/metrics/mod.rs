@@ -6,6 +6,7 @@
 //! reads through its [`crate::web::MetricsSource`] trait. Never calls AWS.
 
 pub mod counters;
+mod event_totals;
 pub mod exposition;
 mod families;
 pub(crate) mod recent_increase;

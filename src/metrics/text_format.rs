@@ -23,6 +23,9 @@ pub enum Kind {
     Gauge,
     /// A total that only goes up (name ends in `_total`).
     Counter,
+    /// Observations counted into buckets: `_bucket`, `_sum` and `_count` lines, written by
+    /// [`Family::histogram`].
+    Histogram,
 }
 
 impl Kind {
@@ -30,6 +33,7 @@ impl Kind {
         match self {
             Self::Gauge => "gauge",
             Self::Counter => "counter",
+            Self::Histogram => "histogram",
         }
     }
 }
@@ -191,6 +195,33 @@ impl Family<'_> {
     /// writes each label set once: the format has no way to merge two lines.
     pub fn sample(&mut self, label_values: &[&str], value: f64) {
         debug_assert_eq!(label_values.len(), self.label_names.len());
+        self.write_header();
+        self.write_line("", label_values, None, value);
+    }
+
+    /// Writes one histogram of a [`Kind::Histogram`] family: a `_bucket` line per
+    /// `(upper bound, observations at or below it)`, the last bound `+Inf`, then `_sum` and
+    /// `_count`; `label_values` pair up with the family's label names, `le` comes last.
+    pub fn histogram(
+        &mut self,
+        label_values: &[&str],
+        cumulative_buckets: impl IntoIterator<Item = (f64, u64)>,
+        sum: f64,
+        count: u64,
+    ) {
+        debug_assert_eq!(label_values.len(), self.label_names.len());
+        self.write_header();
+        let mut bound = String::new();
+        for (upper, observations) in cumulative_buckets {
+            bound.clear();
+            push_value(&mut bound, upper);
+            self.write_line("_bucket", label_values, Some(&bound), observations as f64);
+        }
+        self.write_line("_sum", label_values, None, sum);
+        self.write_line("_count", label_values, None, count as f64);
+    }
+
+    fn write_header(&mut self) {
         let name = self.section.name;
         if self.section.header.is_none() {
             let mut header = String::with_capacity(32 + 2 * name.len() + self.help.len());
@@ -205,8 +236,13 @@ impl Family<'_> {
             header.push('\n');
             self.section.header = Some(Bytes::from(header));
         }
-        self.out.push_str(name);
-        if !self.label_names.is_empty() {
+    }
+
+    /// One line: the family's name with `suffix`, its labels in name order, then `le`.
+    fn write_line(&mut self, suffix: &str, label_values: &[&str], le: Option<&str>, value: f64) {
+        self.out.push_str(self.section.name);
+        self.out.push_str(suffix);
+        if !self.label_names.is_empty() || le.is_some() {
             self.out.push('{');
             for (position, index) in self.order.iter().enumerate() {
                 if position > 0 {
@@ -215,6 +251,14 @@ impl Family<'_> {
                 self.out.push_str(self.label_names[*index]);
                 self.out.push_str("=\"");
                 escape_into(self.out, label_values[*index], true);
+                self.out.push('"');
+            }
+            if let Some(le) = le {
+                if !self.label_names.is_empty() {
+                    self.out.push(',');
+                }
+                self.out.push_str("le=\"");
+                self.out.push_str(le);
                 self.out.push('"');
             }
             self.out.push('}');
@@ -317,6 +361,36 @@ mod tests {
         );
         // Headers and samples are shared pieces: 3 headers, 5 sample runs, the tail.
         assert_eq!(pieces.len(), 9);
+    }
+
+    #[test]
+    fn histograms_write_buckets_with_le_last_then_sum_and_count() {
+        let mut writer = TextWriter::default();
+        writer
+            .family("t_seconds", "T.", Kind::Histogram, &["status", "a"])
+            .histogram(
+                &["Break", "x"],
+                [(5.0, 1), (30.0, 3), (f64::INFINITY, 4)],
+                70.5,
+                4,
+            );
+        writer
+            .family("bare_seconds", "B.", Kind::Histogram, &[])
+            .histogram(&[], [(f64::INFINITY, 0)], 0.0, 0);
+        let text =
+            String::from_utf8(concat(&join(&[&writer.into_segment()], Bytes::new())).to_vec())
+                .unwrap();
+        assert_eq!(
+            text,
+            "# HELP t_seconds T.\n# TYPE t_seconds histogram\n\
+             t_seconds_bucket{a=\"x\",status=\"Break\",le=\"5\"} 1\n\
+             t_seconds_bucket{a=\"x\",status=\"Break\",le=\"30\"} 3\n\
+             t_seconds_bucket{a=\"x\",status=\"Break\",le=\"+Inf\"} 4\n\
+             t_seconds_sum{a=\"x\",status=\"Break\"} 70.5\n\
+             t_seconds_count{a=\"x\",status=\"Break\"} 4\n\
+             # HELP bare_seconds B.\n# TYPE bare_seconds histogram\n\
+             bare_seconds_bucket{le=\"+Inf\"} 0\nbare_seconds_sum 0\nbare_seconds_count 0\n"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Plain data of one poll: agents with their slots, status and contacts, queue metric rows,
 //! and the instance's routing directory. A leaf: no I/O, no other module of the exporter.
 
+pub mod agent_events;
 mod directory;
 mod intraday;
 
@@ -182,6 +183,19 @@ pub struct QueueMetricRow {
 /// Wraps records for a [`Snapshot`] (tests and fixtures build them from plain records).
 pub fn shared(records: Vec<AgentRecord>) -> Vec<Arc<AgentRecord>> {
     records.into_iter().map(Arc::new).collect()
+}
+
+/// Which agents make up one queue set, resolved to IDs: what a round asks GetCurrentUserData
+/// for, and what picks a set's agents from the agent event stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetFilter {
+    /// The agents serving any of these queues.
+    Queues(Vec<String>),
+    /// The agents of these routing profiles.
+    RoutingProfiles(Vec<String>),
+    /// The agents of this user hierarchy group; never swept (the sweep knows profiles, not
+    /// groups).
+    HierarchyGroup(String),
 }
 
 /// One polled target: a queue set of a configured instance.

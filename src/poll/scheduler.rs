@@ -14,14 +14,18 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{debug, error, info, info_span, Instrument, Span};
 
+use super::agent_events::{stream_loop, StreamRun};
 use super::clock::WallClock;
 use super::directory::{directory_loop, has_unknown_id, needs_directory, DirectoryCache};
+use super::event_subscribers::{Subscriber, Subscribers};
 use super::intraday::intraday_loop;
 use super::queue_sets::{log_discovery, QueueSetTarget, ResolvedSets};
 use super::round::{log_outcome, log_overrun, run_round, RoundStart, SetOutcome, USER_DATA};
 use super::supervisor::{supervise, Supervised, TaskKind};
-use crate::config::{Intraday, LabelValues, PlannerMode};
+use crate::config::{AgentEvents, Intraday, LabelValues, PlannerMode};
 use crate::connect::{InstanceApi, InstanceBudgets, RequestLog, RetryPolicy};
+use crate::kinesis::StreamApi;
+use crate::model::agent_events::{EventBatch, StreamHealth};
 use crate::model::{
     AgentRecord, IntradayReport, LabelNames, PollReport, RoundReport, RoutingDirectory, TargetKey,
 };
@@ -50,6 +54,13 @@ pub trait PollSink: Send + Sync {
     /// (a test's) leaves this as it is.
     fn record_intraday(&self, instance: &str, report: IntradayReport) {
         let _ = (instance, report);
+    }
+
+    /// Called every second that an agent event stream brought events, with what they added to
+    /// each instance's sets and the stream's health; without events, with the health alone
+    /// now and then. A sink that publishes no events (a test's) leaves this as it is.
+    fn record_agent_events(&self, health: StreamHealth, batches: Vec<(String, EventBatch)>) {
+        let _ = (health, batches);
     }
 
     /// Called when a task of `instance` panicked: its queue sets `sets` are down for
@@ -105,6 +116,21 @@ pub struct Target {
     pub clock: WallClock,
     /// The intraday KPIs' interval, windows, time zone and comparison.
     pub intraday: Intraday,
+    /// The instance's agent event stream, when it has one.
+    pub agent_events: Option<EventStreamTarget>,
+}
+
+/// An instance's agent event stream and the client that reads it.
+#[derive(Clone)]
+pub struct EventStreamTarget {
+    /// Where and how the stream is read; instances with equal settings share one reader.
+    pub settings: AgentEvents,
+    /// The instance ID its events name in `InstanceARN`.
+    pub instance_id: String,
+    /// The Kinesis calls (used when this instance starts the stream's reader).
+    pub api: Arc<dyn StreamApi>,
+    /// Where the reader's requests are counted.
+    pub requests: RequestLog,
 }
 
 /// The running polling tasks, by instance: each instance's tasks start and stop on their own,
@@ -113,6 +139,15 @@ pub struct Scheduler {
     runtime: tokio::runtime::Handle,
     sink: Arc<dyn PollSink>,
     instances: BTreeMap<String, InstanceTasks>,
+    /// The agent event streams being read, by their settings, each for its instances.
+    streams: BTreeMap<AgentEvents, StreamTasks>,
+}
+
+/// The reader of one agent event stream, the instances it reads for, and its switch.
+struct StreamTasks {
+    subscribers: Arc<Subscribers>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
 }
 
 /// What every task of one instance starts from.
@@ -148,6 +183,7 @@ impl Scheduler {
             runtime: runtime.clone(),
             sink,
             instances: BTreeMap::new(),
+            streams: BTreeMap::new(),
         };
         for target in targets {
             scheduler.start_instance(target);
@@ -164,6 +200,8 @@ impl Scheduler {
         if let Some(running) = self.instances.remove(&target.instance) {
             let _ = running.stop.send(true);
         }
+        // Stopped streams end at their next await, like the instance's tasks.
+        drop(self.unsubscribe(&target.instance));
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let directory = Arc::new(DirectoryCache::new());
@@ -185,6 +223,9 @@ impl Scheduler {
             self.spawn_supervised(&mut tasks, TaskKind::Intraday, &run, intraday_loop);
         }
         self.spawn_supervised(&mut tasks, TaskKind::Rounds, &run, round_loop);
+        if let Some(events) = &target.agent_events {
+            self.subscribe(&target, events, &directory);
+        }
         let instance = target.instance.clone();
         self.instances
             .insert(instance, InstanceTasks { stop, tasks });
@@ -229,15 +270,105 @@ impl Scheduler {
         );
     }
 
+    /// Sends the agent events of `target`'s instance to it from `events`' stream, starting
+    /// the stream's reader (supervised, its restarts counted for this instance) unless another
+    /// instance's runs already.
+    fn subscribe(
+        &mut self,
+        target: &Target,
+        events: &EventStreamTarget,
+        directory: &Arc<DirectoryCache>,
+    ) {
+        let subscriber = Subscriber {
+            instance: target.instance.clone(),
+            sets: target.sets.clone(),
+            directory: Arc::clone(directory),
+        };
+        if let Some(running) = self.streams.get(&events.settings) {
+            running.subscribers.insert(&events.instance_id, subscriber);
+            return;
+        }
+        let subscribers = Arc::new(Subscribers::default());
+        subscribers.insert(&events.instance_id, subscriber);
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let supervised = Supervised {
+            kind: TaskKind::AgentEvents,
+            instance: target.instance.clone(),
+            // A stream that fails leaves the polled data of the instances as it is.
+            sets: Vec::new(),
+            sink: Arc::clone(&self.sink),
+        };
+        let (settings, api, requests, sink, clock) = (
+            events.settings.clone(),
+            Arc::clone(&events.api),
+            events.requests.clone(),
+            Arc::clone(&self.sink),
+            target.clock,
+        );
+        let shared_subscribers = Arc::clone(&subscribers);
+        let task_stopped = stopped.clone();
+        tasks.spawn_on(
+            supervise(supervised, stopped, move || {
+                let run = StreamRun {
+                    settings: settings.clone(),
+                    api: Arc::clone(&api),
+                    requests: requests.clone(),
+                    subscribers: Arc::clone(&shared_subscribers),
+                    sink: Arc::clone(&sink),
+                    clock,
+                };
+                stream_loop(run, task_stopped.clone())
+            }),
+            &self.runtime,
+        );
+        self.streams.insert(
+            events.settings.clone(),
+            StreamTasks {
+                subscribers,
+                stop,
+                tasks,
+            },
+        );
+    }
+
+    /// Stops sending agent events to `instance`; returns the readers of streams left without
+    /// an instance, told to stop.
+    fn unsubscribe(&mut self, instance: &str) -> Vec<StreamTasks> {
+        let emptied: Vec<AgentEvents> = self
+            .streams
+            .iter()
+            .filter(|(_, running)| running.subscribers.remove_instance(instance))
+            .map(|(settings, _)| settings.clone())
+            .collect();
+        emptied
+            .into_iter()
+            .filter_map(|settings| self.streams.remove(&settings))
+            .inspect(|running| {
+                let _ = running.stop.send(true);
+            })
+            .collect()
+    }
+
     /// The instances whose tasks run.
     pub fn instances(&self) -> impl Iterator<Item = &str> {
         self.instances.keys().map(String::as_str)
+    }
+
+    /// The agent event streams being read, by name.
+    pub fn streams(&self) -> impl Iterator<Item = &str> {
+        self.streams
+            .keys()
+            .map(|settings| settings.stream_name.as_str())
     }
 
     /// Stops the tasks of `instance`, abandoning polls in flight, and waits for them to end.
     pub async fn stop_instance(&mut self, instance: &str) {
         if let Some(running) = self.instances.remove(instance) {
             running.stop_and_wait().await;
+        }
+        for stream in self.unsubscribe(instance) {
+            stream.wait().await;
         }
     }
 
@@ -246,6 +377,16 @@ impl Scheduler {
         for (_, running) in std::mem::take(&mut self.instances) {
             running.stop_and_wait().await;
         }
+        for (_, stream) in std::mem::take(&mut self.streams) {
+            let _ = stream.stop.send(true);
+            stream.wait().await;
+        }
+    }
+}
+
+impl StreamTasks {
+    async fn wait(mut self) {
+        while self.tasks.join_next().await.is_some() {}
     }
 }
 
@@ -804,6 +945,7 @@ mod tests {
             retry: RetryPolicy::default(),
             clock: WallClock::System,
             intraday: Intraday::default(),
+            agent_events: None,
         }
     }
 

@@ -33,11 +33,18 @@ pub enum TaskKind {
     Directory,
     /// The intraday KPI reads.
     Intraday,
+    /// The reader of an agent event stream (counted for the instance that started it).
+    AgentEvents,
 }
 
 impl TaskKind {
     /// Every kind, for counters that start at 0.
-    pub const ALL: [TaskKind; 3] = [TaskKind::Rounds, TaskKind::Directory, TaskKind::Intraday];
+    pub const ALL: [TaskKind; 4] = [
+        TaskKind::Rounds,
+        TaskKind::Directory,
+        TaskKind::Intraday,
+        TaskKind::AgentEvents,
+    ];
 
     /// The label value of the kind.
     pub fn as_str(self) -> &'static str {
@@ -45,6 +52,7 @@ impl TaskKind {
             TaskKind::Rounds => "round",
             TaskKind::Directory => "directory",
             TaskKind::Intraday => "intraday",
+            TaskKind::AgentEvents => "agent_events",
         }
     }
 }

@@ -5,10 +5,12 @@
 //! - [`user_data`]: GetCurrentUserData, the agents of every queue set, with the request
 //!   planner that serves many sets from one routing-profile sweep;
 //! - [`queue_backlog`]: GetCurrentMetricData, contacts waiting in each set's queues;
-//! - [`intraday`]: GetMetricDataV2, today's service level, abandonment and handle times.
+//! - [`intraday`]: GetMetricDataV2, today's service level, abandonment and handle times;
+//! - [`agent_events`]: the agent event stream (Kinesis records), counted per queue set.
 //!
-//! A new source (the agent event stream) is a new module here.
+//! A new source is a new module here.
 
+pub mod agent_events;
 pub mod intraday;
 pub mod queue_backlog;
 pub mod user_data;

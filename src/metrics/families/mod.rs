@@ -4,6 +4,7 @@
 //! instance, most useful first, so that a set over its series limit loses its per-agent
 //! detail before anything else.
 
+pub mod agent_events;
 pub mod intraday;
 pub mod per_agent;
 pub mod queue_backlog;

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::config::PlannerMode;
+pub use crate::model::SetFilter;
 use crate::model::{AgentRecord, RoutingDirectory};
 
 /// GetCurrentUserData returns at most this many agents per page.
@@ -110,18 +111,6 @@ pub fn queue_filter_cost(
         .chunks(IDS_PER_FILTER)
         .map(|chunk| pages(agents_of(&directory.profiles_serving(chunk), counts)))
         .sum()
-}
-
-/// What a round asks GetCurrentUserData for one queue set, resolved to IDs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SetFilter {
-    /// The agents serving any of these queues.
-    Queues(Vec<String>),
-    /// The agents of these routing profiles.
-    RoutingProfiles(Vec<String>),
-    /// The agents of this user hierarchy group; never swept (the sweep knows profiles, not
-    /// groups).
-    HierarchyGroup(String),
 }
 
 impl SetFilter {

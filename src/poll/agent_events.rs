@@ -1,0 +1,423 @@
+//! Reads one agent event stream for every instance that publishes to it: lists the shards,
+//! reads each open one from LATEST at the configured interval, follows a reshard (a closed
+//! shard is read to its end, then its children from their start once all their parents are
+//! done), backs off when the shard's throughput is used up, renews iterators that expired, and
+//! drops repeated records by `EventId`. Every second that events came, their counts and the
+//! stream's health go to the sink; without events, the health alone every
+//! [`IDLE_HEALTH_INTERVAL`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tracing::{debug, error, info, info_span, warn, Instrument};
+
+use super::clock::WallClock;
+use super::event_subscribers::Subscribers;
+use super::scheduler::{until_or_stopped, PollSink};
+use crate::config::AgentEvents;
+use crate::connect::{RequestError, RequestLog, RequestOutcome};
+use crate::kinesis::{RecordsPage, Shard, StartAt, StreamApi, EXPIRED_ITERATOR};
+use crate::model::agent_events::{ShardHealth, StreamHealth};
+use crate::sources::agent_events::{decode, RecentEventIds};
+
+/// How often counts are handed over while events flow: the event families are never staler.
+const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+/// How often the health alone is handed over while no event comes (each hand-over publishes
+/// the whole exposition again).
+pub const IDLE_HEALTH_INTERVAL: Duration = Duration::from_secs(10);
+/// The longest wait after failures; waits double from the read interval up to it.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Event IDs remembered to find repeats: minutes of a large centre's events.
+const RECENT_IDS: usize = 200_000;
+/// An undecodable record is logged as a warning the first time on a shard and every this
+/// many after (each one at debug).
+const UNDECODABLE_WARN_EVERY: u64 = 1000;
+
+/// One stream as the scheduler starts it.
+pub(super) struct StreamRun {
+    pub(super) settings: AgentEvents,
+    pub(super) api: Arc<dyn StreamApi>,
+    pub(super) requests: RequestLog,
+    pub(super) subscribers: Arc<Subscribers>,
+    pub(super) sink: Arc<dyn PollSink>,
+    pub(super) clock: WallClock,
+}
+
+/// What the shard readers of a stream share.
+struct Shared {
+    health: Mutex<StreamHealth>,
+    recent: Mutex<RecentEventIds>,
+    subscribers: Arc<Subscribers>,
+    clock: WallClock,
+    /// Whether events came since the last hand-over.
+    events_waiting: std::sync::atomic::AtomicBool,
+}
+
+impl Shared {
+    fn health(&self) -> std::sync::MutexGuard<'_, StreamHealth> {
+        self.health.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn shard_error(&self, shard: &str, error: Option<String>) {
+        let mut health = self.health();
+        let entry = health.shards.entry(shard.to_string()).or_default();
+        if entry.error != error {
+            match &error {
+                Some(message) => {
+                    warn!(shard, error = %message, "reading the shard failed; retrying")
+                }
+                None => info!(shard, "reading the shard works again"),
+            }
+        }
+        entry.error = error;
+    }
+}
+
+/// How a shard reader ended.
+struct ShardEnd {
+    shard: String,
+    /// The shards that continue it (empty when it was told to stop).
+    children: Vec<Shard>,
+}
+
+/// Reads the stream of `run` until `stopped`.
+pub(super) async fn stream_loop(run: StreamRun, mut stopped: watch::Receiver<bool>) {
+    let span = info_span!("agent_events", stream = %run.settings.stream_name);
+    let shared = Arc::new(Shared {
+        health: Mutex::new(StreamHealth {
+            stream: run.settings.stream_name.clone(),
+            ..StreamHealth::default()
+        }),
+        recent: Mutex::new(RecentEventIds::new(RECENT_IDS)),
+        subscribers: Arc::clone(&run.subscribers),
+        clock: run.clock,
+        events_waiting: std::sync::atomic::AtomicBool::new(false),
+    });
+    let Some(shards) = list_shards(&run, &shared, &mut stopped)
+        .instrument(span.clone())
+        .await
+    else {
+        return;
+    };
+    let open: Vec<&Shard> = shards.iter().filter(|shard| shard.open).collect();
+    span.in_scope(|| {
+        info!(
+            shards = open.len(),
+            instances = ?run.subscribers.instances(),
+            "reading the agent event stream from its newest records"
+        )
+    });
+    let mut readers = JoinSet::new();
+    let mut started = BTreeSet::new();
+    for shard in open {
+        started.insert(shard.id.clone());
+        let reader = read_shard(
+            Arc::clone(&run.api),
+            run.settings.read_interval,
+            Arc::clone(&shared),
+            shard.id.clone(),
+            StartAt::Latest,
+            stopped.clone(),
+        );
+        readers.spawn(reader.instrument(span.clone()));
+    }
+    let mut finished = BTreeSet::new();
+    let mut waiting: Vec<Shard> = Vec::new();
+    let mut flush = tokio::time::interval(FLUSH_INTERVAL);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_health = Instant::now();
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => return,
+            _ = flush.tick() => {
+                hand_over(&run, &shared, &mut last_health).instrument(span.clone()).await;
+            }
+            Some(ended) = readers.join_next() => {
+                let ended = match ended {
+                    Ok(ended) => ended,
+                    // A reader that panicked takes the stream down, to be restarted whole by
+                    // the supervisor rather than left reading some shards and not others.
+                    Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+                    Err(_) => return,
+                };
+                if ended.children.is_empty() && !*stopped.borrow() {
+                    debug!(shard = %ended.shard, "shard reader ended");
+                }
+                shared.health().shards.entry(ended.shard.clone()).or_default().finished = true;
+                finished.insert(ended.shard);
+                for child in ended.children {
+                    if !started.contains(&child.id) && !waiting.iter().any(|w| w.id == child.id) {
+                        waiting.push(child);
+                    }
+                }
+                // A merged shard waits for both its parents: its first records follow theirs.
+                let (ready, still): (Vec<Shard>, Vec<Shard>) = waiting
+                    .drain(..)
+                    .partition(|child| child.parents.iter().all(|p| finished.contains(p) || !started.contains(p)));
+                waiting = still;
+                for child in ready {
+                    span.in_scope(|| info!(shard = %child.id, parents = ?child.parents, "following a reshard"));
+                    started.insert(child.id.clone());
+                    let reader = read_shard(
+                        Arc::clone(&run.api),
+                        run.settings.read_interval,
+                        Arc::clone(&shared),
+                        child.id,
+                        StartAt::TrimHorizon,
+                        stopped.clone(),
+                    );
+                    readers.spawn(reader.instrument(span.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Lists the shards, retrying with backoff until it works; `None` when told to stop first.
+async fn list_shards(
+    run: &StreamRun,
+    shared: &Shared,
+    stopped: &mut watch::Receiver<bool>,
+) -> Option<Vec<Shard>> {
+    let mut failures = 0;
+    loop {
+        match run.api.list_shards().await {
+            Ok(shards) => {
+                let mut health = shared.health();
+                health.up = true;
+                health.error = None;
+                return Some(shards);
+            }
+            Err(failure) => {
+                failures += 1;
+                error!(error = %failure, "cannot list the agent event stream's shards; retrying");
+                {
+                    let mut health = shared.health();
+                    health.up = false;
+                    health.error = Some(format!("ListShards failed: {failure}"));
+                }
+                // Said at once, not after the next event: nothing is read until this works.
+                run.sink
+                    .record_agent_events(stream_health(run, shared), Vec::new());
+                let wait = backoff(run.settings.read_interval, failures);
+                if !until_or_stopped(Instant::now() + wait, stopped).await {
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Reads `shard` from `start` until it is read to its end (a reshard closed it) or `stopped`.
+async fn read_shard(
+    api: Arc<dyn StreamApi>,
+    interval: Duration,
+    shared: Arc<Shared>,
+    shard: String,
+    start: StartAt,
+    mut stopped: watch::Receiver<bool>,
+) -> ShardEnd {
+    let mut resume_at = start;
+    let mut iterator: Option<String> = None;
+    let mut failures = 0;
+    let mut next_read = Instant::now();
+    let mut undecodable_logged = 0;
+    loop {
+        if !until_or_stopped(next_read, &mut stopped).await {
+            return ShardEnd {
+                shard,
+                children: Vec::new(),
+            };
+        }
+        let started = Instant::now();
+        let current = match iterator.take() {
+            Some(current) => current,
+            None => match api.shard_iterator(&shard, &resume_at).await {
+                Ok(fresh) => fresh,
+                Err(failure) => {
+                    failures += 1;
+                    shared.shard_error(&shard, Some(format!("GetShardIterator failed: {failure}")));
+                    next_read = Instant::now() + backoff(interval, failures);
+                    continue;
+                }
+            },
+        };
+        match api.get_records(current.clone()).await {
+            Ok(page) => {
+                failures = 0;
+                shared.shard_error(&shard, None);
+                if let Some(last) = page.records.last() {
+                    resume_at = StartAt::AfterSequence(last.sequence_number.clone());
+                }
+                let next = page.next_iterator.clone();
+                let children = page.child_shards.clone();
+                take_page(&shared, &shard, page, &mut undecodable_logged);
+                match next {
+                    Some(next) => iterator = Some(next),
+                    None => return ShardEnd { shard, children },
+                }
+                next_read = started + interval;
+            }
+            Err(failure) => {
+                failures += 1;
+                iterator = keep_iterator(&failure).then_some(current);
+                let wait = if failure.code.as_deref() == Some(EXPIRED_ITERATOR) {
+                    // Renewed at once where the last read stopped; nothing is lost.
+                    Duration::ZERO
+                } else {
+                    shared.shard_error(&shard, Some(format!("GetRecords failed: {failure}")));
+                    backoff(interval, failures)
+                };
+                next_read = Instant::now() + wait;
+            }
+        }
+    }
+}
+
+/// Whether the iterator a failed GetRecords was given is still good: it is after throttling,
+/// 5xx and network trouble; an expired or refused one is renewed.
+fn keep_iterator(failure: &RequestError) -> bool {
+    failure.code.as_deref() != Some(EXPIRED_ITERATOR)
+        && failure.outcome != RequestOutcome::ClientError
+        && failure.outcome != RequestOutcome::MalformedResponse
+}
+
+/// `interval` doubled for each failure in a row, at most [`MAX_BACKOFF`].
+fn backoff(interval: Duration, failures: u32) -> Duration {
+    let doubled = interval.saturating_mul(1 << failures.min(16));
+    doubled.min(MAX_BACKOFF).max(interval)
+}
+
+/// Decodes a page's records, drops repeats, counts the events into their instances' sets and
+/// notes the shard's health.
+fn take_page(shared: &Shared, shard: &str, page: RecordsPage, undecodable_logged: &mut u64) {
+    let mut events = Vec::with_capacity(page.records.len());
+    let (mut duplicates, mut undecodable) = (0, 0);
+    for record in &page.records {
+        match decode(&record.data) {
+            Ok(event) => {
+                let first = shared
+                    .recent
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .first_time(&event.event_id);
+                if first {
+                    events.push(event);
+                } else {
+                    duplicates += 1;
+                }
+            }
+            Err(problem) => {
+                undecodable += 1;
+                if undecodable_logged.is_multiple_of(UNDECODABLE_WARN_EVERY) {
+                    warn!(shard, sequence_number = %record.sequence_number, %problem, "a record of the agent event stream is not an agent event; counted and skipped");
+                } else {
+                    debug!(shard, sequence_number = %record.sequence_number, %problem, "record skipped");
+                }
+                *undecodable_logged += 1;
+            }
+        }
+    }
+    let now = shared.clock.now();
+    let newest = events
+        .iter()
+        .map(|event| event.timestamp)
+        .fold(None, |newest: Option<f64>, at| {
+            Some(newest.map_or(at, |n| n.max(at)))
+        });
+    if !events.is_empty() {
+        shared.subscribers.add(&events);
+        shared
+            .events_waiting
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    let mut health = shared.health();
+    let entry: &mut ShardHealth = health.shards.entry(shard.to_string()).or_default();
+    entry.records += page.records.len() as u64;
+    entry.duplicates += duplicates;
+    entry.undecodable += undecodable;
+    entry.events += events.len() as u64;
+    entry.behind_latest_seconds = page
+        .millis_behind_latest
+        .map(|millis| millis.max(0) as f64 / 1000.0);
+    if let Some(newest) = newest {
+        entry.lag_seconds = Some((now - newest).max(0.0));
+    }
+    entry.last_read_at = Some(now);
+}
+
+/// Hands the counts of the last second, and the health, to the sink; the health alone only
+/// every [`IDLE_HEALTH_INTERVAL`].
+async fn hand_over(run: &StreamRun, shared: &Arc<Shared>, last_health: &mut Instant) {
+    let events = shared
+        .events_waiting
+        .swap(false, std::sync::atomic::Ordering::Relaxed);
+    if !events && last_health.elapsed() < IDLE_HEALTH_INTERVAL {
+        return;
+    }
+    *last_health = Instant::now();
+    let batches = shared.subscribers.take_pending();
+    let health = stream_health(run, shared);
+    let sink = Arc::clone(&run.sink);
+    // Publishing encodes and compresses the whole exposition: off the async workers.
+    if let Err(error) =
+        tokio::task::spawn_blocking(move || sink.record_agent_events(health, batches)).await
+    {
+        error!(%error, "recording agent events failed");
+    }
+}
+
+/// The stream's health as it stands, with the request counts so far.
+fn stream_health(run: &StreamRun, shared: &Shared) -> StreamHealth {
+    let mut health = shared.health().clone();
+    health.instances = shared.subscribers.instances();
+    health.up = health.error.is_none() && health.shards.values().all(|s| s.error.is_none());
+    health.requests = run
+        .requests
+        .counts()
+        .into_iter()
+        .map(|((operation, outcome), count)| ((operation, outcome.as_str().to_string()), count))
+        .collect::<BTreeMap<_, _>>();
+    health
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_interval_up_to_the_cap() {
+        let second = Duration::from_secs(1);
+        assert_eq!(backoff(second, 0), second);
+        assert_eq!(backoff(second, 1), 2 * second);
+        assert_eq!(backoff(second, 3), 8 * second);
+        assert_eq!(backoff(second, 40), MAX_BACKOFF);
+        assert_eq!(backoff(Duration::from_secs(50), 1), Duration::from_secs(50));
+    }
+
+    #[test]
+    fn only_a_good_iterator_is_kept_after_a_failure() {
+        let failure = |outcome, code: Option<&str>| RequestError {
+            outcome,
+            code: code.map(str::to_string),
+            message: String::new(),
+        };
+        assert!(keep_iterator(&failure(
+            RequestOutcome::Throttled,
+            Some("ProvisionedThroughputExceededException")
+        )));
+        assert!(keep_iterator(&failure(RequestOutcome::NetworkError, None)));
+        assert!(!keep_iterator(&failure(
+            RequestOutcome::ClientError,
+            Some(EXPIRED_ITERATOR)
+        )));
+        assert!(!keep_iterator(&failure(
+            RequestOutcome::ClientError,
+            Some("InvalidArgumentException")
+        )));
+    }
+}
