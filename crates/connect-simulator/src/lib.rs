@@ -15,15 +15,23 @@
 //! Start one with [`RunningSimulator::start`], or build a [`Simulator`] and [`Simulator::serve`]
 //! it on a listener of your own. [`Faults`] injects throttling, errors, latency, truncated JSON,
 //! connection resets and unknown enum values on purpose.
+//!
+//! With [`SimulatorOptions::agent_events`] it also publishes Amazon Connect agent events to a
+//! Kinesis Data Streams stand-in on the same listener (AWS JSON 1.1, `X-Amz-Target:
+//! Kinesis_20131202.*`: DescribeStreamSummary, ListShards, GetShardIterator, GetRecords), so
+//! that the real Kinesis SDK reads them; [`Simulator::agent_event_log`] is the record of truth.
 
+mod agent_event_api;
 pub mod api;
 pub mod faults;
 mod http;
 mod ids;
+mod md5;
 mod quota;
 mod rng;
 mod running;
 pub mod scenario;
+mod stream;
 mod wire;
 
 use std::collections::BTreeSet;
@@ -37,7 +45,10 @@ pub use api::MissedPair;
 pub use faults::Faults;
 pub use quota::Quota;
 pub use running::{RunningSimulator, StartError};
-pub use scenario::{AgentActivity, AgentTimeSpan, AnsweredContact, HistoricalContact};
+pub use scenario::{
+    AgentActivity, AgentEventStreamOptions, AgentEventType, AgentTimeSpan, AnsweredContact,
+    HistoricalContact, PublishedAgentEvent, StatusChange,
+};
 use scenario::{Scenario, Size, Timing, World};
 
 /// The instance ID the simulator uses unless told otherwise (also in `config/demo.yaml`).
@@ -82,6 +93,9 @@ pub struct SimulatorOptions {
     /// ListRoutingProfileQueues can be tested; `None`: every profile has it. `Some(0)` is
     /// refused.
     pub omit_associated_queue_ids_every: Option<usize>,
+    /// Publish Amazon Connect agent events to a Kinesis data stream served on the same
+    /// listener (see [`AgentEventStreamOptions`]); `None` publishes nothing and costs nothing.
+    pub agent_events: Option<AgentEventStreamOptions>,
 }
 
 impl Default for SimulatorOptions {
@@ -101,6 +115,7 @@ impl Default for SimulatorOptions {
             faults: Faults::default(),
             deny_operations: BTreeSet::new(),
             omit_associated_queue_ids_every: None,
+            agent_events: None,
         }
     }
 }
@@ -137,6 +152,12 @@ impl Simulator {
                 "instance ID {:?} is not a UUID",
                 options.instance_id
             ))
+        } else if let Some(problem) = options
+            .agent_events
+            .as_ref()
+            .and_then(|o| o.validate().err())
+        {
+            Some(problem)
         } else {
             options.faults.validate().err()
         };
@@ -151,7 +172,7 @@ impl Simulator {
         });
         // Start in the past so that warm-up ends now.
         let start = now - f64::from(scenario::WARM_UP_TICKS) * tick;
-        let world = World::build(
+        let mut world = World::build(
             &options.instance_id,
             &options.region,
             &options.account_id,
@@ -167,6 +188,10 @@ impl Simulator {
                 history_start: options.history_start,
             },
         );
+        if let Some(events) = options.agent_events {
+            let place = (options.region.as_str(), options.account_id.as_str());
+            world.enable_agent_events(events, place, options.seed);
+        }
         let service = api::Service::new(world, options.frozen, options.faults);
         for operation in &options.deny_operations {
             service.switches.set_denied(operation, true);

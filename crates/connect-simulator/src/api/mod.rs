@@ -6,9 +6,12 @@
 //! (`403 AccessDeniedException`) and leave `AssociatedQueueIds` out of some profiles, for the
 //! exporter's fallback tests.
 //!
-//! This module routes and keeps the shared state; each operation has its own module.
+//! This module routes and keeps the shared state; each operation has its own module. Requests
+//! with `X-Amz-Target: Kinesis_20131202.*` go to the Kinesis stand-in (`kinesis.rs`) on the
+//! same listener, so one `endpoint_url` serves both services.
 
 mod decode;
+mod kinesis;
 mod listings;
 mod metric_data;
 mod metric_data_v2;
@@ -60,6 +63,11 @@ pub(crate) struct Service {
     served_missed: Mutex<BTreeSet<MissedPair>>,
     request_ids: AtomicU64,
     pub(crate) switches: Switches,
+    /// The Kinesis stand-in's throttling and iterator expiry.
+    pub(crate) kinesis: kinesis::KinesisState,
+    /// Seconds the simulated clock stands behind real time: what it lost while frozen
+    /// (see [`Service::thaw`]).
+    clock_lag: Mutex<f64>,
 }
 
 /// Behaviours the exporter's fallback tests turn on, also while serving.
@@ -137,6 +145,8 @@ impl Service {
             served_missed: Mutex::new(BTreeSet::new()),
             request_ids: AtomicU64::new(0),
             switches: Switches::default(),
+            kinesis: kinesis::KinesisState::default(),
+            clock_lag: Mutex::new(0.0),
         }
     }
 
@@ -176,12 +186,26 @@ impl Service {
     pub(crate) fn with_world<T>(&self, f: impl FnOnce(&World) -> T) -> T {
         let mut world = self.world.lock().unwrap_or_else(PoisonError::into_inner);
         if !self.frozen.load(std::sync::atomic::Ordering::Relaxed) {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64());
-            world.advance_to(now);
+            let lag = *self
+                .clock_lag
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            world.advance_to(real_now() - lag);
         }
         f(&world)
+    }
+
+    /// Starts the clock again after a freeze, from where it stood: the time it was frozen is
+    /// skipped, not caught up on, so no burst of ticks (or events) follows.
+    pub(crate) fn thaw(&self) {
+        let world = self.world.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.frozen.swap(false, Ordering::Relaxed) {
+            // Never ahead of real time, so a clock set in the future waits for it.
+            *self
+                .clock_lag
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = (real_now() - world.now).max(0.0);
+        }
     }
 
     /// Changes the world as an administrator would (renames, new queues), under its lock.
@@ -228,7 +252,15 @@ impl Service {
     }
 }
 
-/// Reads the body (bounded), injects the configured faults and answers the request.
+/// Epoch seconds now.
+fn real_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+/// Reads the body (bounded), injects the configured faults and answers the request; Kinesis
+/// requests (by their `X-Amz-Target`) go to the Kinesis stand-in.
 pub(crate) async fn handle(
     service: &Service,
     request: Request<Incoming>,
@@ -245,6 +277,13 @@ pub(crate) async fn handle(
             ))
         }
     };
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok());
+    if let Some(operation) = target.and_then(|t| t.strip_prefix(kinesis::TARGET_PREFIX)) {
+        return kinesis::serve(service, operation, &body).await;
+    }
     let faults = service.faults();
     if !faults.latency.is_zero() {
         tokio::time::sleep(faults.latency).await;

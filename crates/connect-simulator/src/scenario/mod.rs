@@ -15,7 +15,12 @@
 //! tick after the world has moved and draws from a sequence of its own, so it changes nothing
 //! else either; `backfill.rs` fills in the day before the start, and `history_metrics.rs`
 //! computes GetMetricDataV2's values from it, as a pure function.
+//!
+//! The agent event stream (`agent_events.rs`, off unless turned on) also watches each tick
+//! after the world has moved, on a sequence of its own, and publishes to `crate::stream`.
 
+mod agent_event_json;
+mod agent_events;
 mod backfill;
 mod backlog;
 mod history;
@@ -32,6 +37,9 @@ use rand::{Rng, RngCore};
 
 use crate::rng::SimRng;
 
+pub use agent_events::{
+    AgentEventStreamOptions, AgentEventType, PublishedAgentEvent, StatusChange,
+};
 pub use backfill::{
     BACKFILL_ABANDON_PROBABILITY, BACKFILL_ABSENT_PROBABILITY, BACKFILL_BLOCK_SECONDS,
     BACKFILL_CONTACTS_PER_QUEUE_PER_DAY,

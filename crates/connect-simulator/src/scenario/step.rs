@@ -31,6 +31,9 @@ impl World {
         }
         self.step_backlog(now);
         self.history.observe(&self.scenario, now);
+        if let Some(events) = self.agent_events.as_mut() {
+            events.observe(&self.scenario, now);
+        }
     }
 
     /// Brings [`World::agent_profiles`] in line with the agents: built once, and again after a

@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::rng::SimRng;
 
+use super::agent_events::{AgentEventStreamOptions, AgentEvents};
 use super::backlog::BACKLOG_SEED;
 use super::history::History;
 use super::{
@@ -37,6 +38,9 @@ pub(crate) struct World {
     pub(super) served_channels: Option<Vec<u8>>,
     /// Contacts that passed through the queues and the agents' time, on its own sequence.
     pub(crate) history: History,
+    /// The agent event stream, when turned on ([`World::enable_agent_events`]); `None` costs
+    /// nothing per tick.
+    pub(crate) agent_events: Option<Box<AgentEvents>>,
 }
 
 /// When a world starts and how it moves.
@@ -128,6 +132,7 @@ impl World {
             timers: Vec::new(),
             agent_profiles: Vec::new(),
             served_channels: None,
+            agent_events: None,
         };
         for index in 0..world.scenario.agents.len() {
             update_slots(&mut world.scenario.agents[index]);
@@ -136,6 +141,24 @@ impl World {
             world.step();
         }
         world
+    }
+
+    /// Opens the agent event stream now: from the next tick on, agents' changes are published
+    /// to it (nothing for warm-up, which is over).
+    pub(crate) fn enable_agent_events(
+        &mut self,
+        options: AgentEventStreamOptions,
+        (region, account_id): (&str, &str),
+        seed: u64,
+    ) {
+        let events = AgentEvents::new(
+            options,
+            &self.scenario,
+            (region, account_id),
+            seed,
+            self.now,
+        );
+        self.agent_events = Some(Box::new(events));
     }
 
     /// Advances by whole ticks until the next tick would pass `now`. After a long pause it
