@@ -160,6 +160,10 @@ pub struct SimulateArgs {
     /// Burst of that quota.
     #[arg(long = "quota.burst", default_value_t = 5.0, requires = "quota_rate")]
     pub quota_burst: f64,
+    /// Also serve the agent event stream `connect-agent-events` (Kinesis, two shards) on the
+    /// same address, publishing every agent change.
+    #[arg(long = "agent-events")]
+    pub agent_events: bool,
 }
 
 /// Log severities.

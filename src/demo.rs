@@ -13,11 +13,15 @@ pub const DEMO_CONFIG_YAML: &str = include_str!("../config/demo.yaml");
 /// How the built-in demo configuration is named in messages.
 pub const DEMO_CONFIG_NAME: &str = "config/demo.yaml (built in)";
 
-/// The demo configuration with every instance pointed at `endpoint_url`.
+/// The demo configuration with every instance, and its agent event stream, pointed at
+/// `endpoint_url` (the simulator serves Kinesis on the same address).
 pub fn config(endpoint_url: &str) -> Result<Config, ConfigError> {
     let mut config = config::parse(DEMO_CONFIG_YAML, Path::new(DEMO_CONFIG_NAME))?;
     for instance in &mut config.instances {
         instance.endpoint_url = Some(endpoint_url.to_string());
+        if let Some(events) = &mut instance.agent_events {
+            events.endpoint_url = Some(endpoint_url.to_string());
+        }
     }
     Ok(config)
 }
@@ -50,6 +54,12 @@ mod tests {
         for instance in &config.instances {
             assert_eq!(instance.instance_id, scenario.instance_id);
             assert_eq!(instance.endpoint_url.as_deref(), Some("http://127.0.0.1:1"));
+            let events = instance.agent_events.as_ref().expect("the demo reads its stream");
+            assert_eq!(events.endpoint_url.as_deref(), Some("http://127.0.0.1:1"));
+            assert_eq!(
+                events.stream_name,
+                connect_simulator::AgentEventStreamOptions::default().stream_name
+            );
             for set in &instance.queue_sets {
                 for queue in &set.queue_ids {
                     assert!(

@@ -13,7 +13,9 @@ use amazon_connect_exporter::cli::{Cli, Command, SimulateArgs};
 use amazon_connect_exporter::config::shard;
 use amazon_connect_exporter::web::config::{self as web_config, WebConfig};
 use amazon_connect_exporter::{config, demo, logging, online_check};
-use connect_simulator::{Faults, Quota, RunningSimulator, SimulatorOptions};
+use connect_simulator::{
+    AgentEventStreamOptions, Faults, Quota, RunningSimulator, SimulatorOptions,
+};
 
 /// See the note on `mimalloc` in Cargo.toml: less memory held and less CPU per round at scale.
 #[global_allocator]
@@ -126,7 +128,12 @@ fn check_config_online(file: &std::path::Path) -> ExitCode {
 async fn run_exporter(cli: Cli) -> Result<(), String> {
     let mut simulator = None;
     let (config_loader, credentials): (ConfigLoader, _) = if cli.demo {
-        let running = RunningSimulator::start(SimulatorOptions::default(), "127.0.0.1:0")
+        // The demo's instance reads the agent event stream too (config/demo.yaml).
+        let options = SimulatorOptions {
+            agent_events: Some(AgentEventStreamOptions::default()),
+            ..SimulatorOptions::default()
+        };
+        let running = RunningSimulator::start(options, "127.0.0.1:0")
             .await
             .map_err(|e| e.to_string())?;
         let endpoint_url = running.endpoint_url();
@@ -199,6 +206,9 @@ async fn simulate(args: SimulateArgs) -> Result<(), String> {
                 burst: args.quota_burst,
             }),
         },
+        agent_events: args
+            .agent_events
+            .then(AgentEventStreamOptions::default),
         ..SimulatorOptions::default()
     };
     let running = RunningSimulator::start(options, &args.listen_address)
