@@ -26,7 +26,7 @@ pub mod api;
 pub mod faults;
 mod http;
 mod ids;
-mod md5;
+mod hash_key;
 mod quota;
 mod rng;
 mod running;

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
-use crate::md5;
+use crate::hash_key;
 
 /// The prefix of every sequence number; real ones are 56 decimal digits too, so a client that
 /// tries to read them as a 64- or 128-bit integer fails here as it would on AWS.
@@ -141,7 +141,7 @@ impl Stream {
     /// Puts one record, routed by the MD5 hash of `partition_key`; returns the shard's ID and
     /// the record's sequence counter. The oldest records go beyond the retention.
     pub(crate) fn put(&mut self, partition_key: &str, data: Bytes, now: f64) -> (String, u128) {
-        let hash = md5::hash_key(partition_key);
+        let hash = hash_key::hash_key(partition_key);
         let covers =
             |s: &Shard| s.ending_sequence.is_none() && (s.hash_start..=s.hash_end).contains(&hash);
         // The open shards always cover the whole hash key space, so this finds one; the first
@@ -284,7 +284,7 @@ mod tests {
         }
         for key in ["a", "b", "agent/1", "agent/2", "agent/3"] {
             let (shard, _) = stream.put(key, Bytes::from_static(b"x"), 100.0);
-            let hash = md5::hash_key(key);
+            let hash = hash_key::hash_key(key);
             let owner = stream.shard(&shard).unwrap();
             assert!((owner.hash_start..=owner.hash_end).contains(&hash), "{key}");
             // The same key always goes to the same shard.
