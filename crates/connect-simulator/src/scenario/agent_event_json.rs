@@ -31,6 +31,7 @@ pub(crate) struct Lookups<'a> {
     profiles: HashMap<&'a str, &'a RoutingProfile>,
     queues: HashMap<&'a str, &'a Queue>,
     status_types: HashMap<&'a str, &'a str>,
+    hierarchy_groups: HashMap<&'a str, &'a super::HierarchyGroup>,
 }
 
 impl<'a> Lookups<'a> {
@@ -47,6 +48,30 @@ impl<'a> Lookups<'a> {
                 .iter()
                 .map(|s| (s.arn.as_str(), s.status_type.as_str()))
                 .collect(),
+            hierarchy_groups: scenario
+                .hierarchy_groups
+                .iter()
+                .map(|g| (g.id.as_str(), g))
+                .collect(),
+        }
+    }
+
+    /// `AgentHierarchyGroups`: the simulator's groups are flat, so an agent's group is its
+    /// level 1; null for an agent without one.
+    fn hierarchy_groups(&self, agent: &Agent) -> Value {
+        let group = agent
+            .hierarchy_group_id
+            .as_deref()
+            .and_then(|id| self.hierarchy_groups.get(id));
+        match group {
+            Some(group) => json!({
+                "Level1": {"ARN": group.arn, "Name": group.name},
+                "Level2": Value::Null,
+                "Level3": Value::Null,
+                "Level4": Value::Null,
+                "Level5": Value::Null,
+            }),
+            None => Value::Null,
         }
     }
 
@@ -108,7 +133,7 @@ fn snapshot(agent: &Agent, lookups: &Lookups<'_>) -> Value {
             "Username": agent.username,
             "FirstName": "Agent",
             "LastName": agent.username.trim_start_matches("agent"),
-            "AgentHierarchyGroups": Value::Null,
+            "AgentHierarchyGroups": lookups.hierarchy_groups(agent),
             "RoutingProfile": routing_profile(agent, lookups),
         },
         "Contacts": agent.contacts.iter().map(|contact| json!({

@@ -404,7 +404,15 @@ mod tests {
                 for member in ["Username", "FirstName", "LastName"] {
                     assert!(configuration[member].is_string(), "{member}");
                 }
-                assert!(configuration["AgentHierarchyGroups"].is_null());
+                // The simulator's groups are flat: an agent's group is its level 1.
+                let groups = &configuration["AgentHierarchyGroups"];
+                assert!(
+                    groups.is_null()
+                        || (groups["Level1"]["ARN"].is_string()
+                            && groups["Level1"]["Name"].is_string()
+                            && groups["Level2"].is_null()),
+                    "{groups}"
+                );
                 let profile = &configuration["RoutingProfile"];
                 assert!(profile["ARN"].is_string() && profile["Name"].is_string());
                 for slot in profile["Concurrency"].as_array().unwrap() {
