@@ -2,9 +2,9 @@
 //! reads each open one from LATEST at the configured interval, follows a reshard (a closed
 //! shard is read to its end, then its children from their start once all their parents are
 //! done), backs off when the shard's throughput is used up, renews iterators that expired, and
-//! drops repeated records by `EventId`. Every second that events came, their counts and the
-//! stream's health go to the sink; without events, the health alone every
-//! [`IDLE_HEALTH_INTERVAL`].
+//! drops repeated records by `EventId`. Every second that events came (or a shard failed or
+//! recovered), their counts and the stream's health go to the sink; otherwise the health alone
+//! every [`IDLE_HEALTH_INTERVAL`].
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -53,8 +53,8 @@ struct Shared {
     recent: Mutex<RecentEventIds>,
     subscribers: Arc<Subscribers>,
     clock: WallClock,
-    /// Whether events came since the last hand-over.
-    events_waiting: std::sync::atomic::AtomicBool,
+    /// Whether events came, or a shard failed or recovered, since the last hand-over.
+    changed: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -66,6 +66,8 @@ impl Shared {
         let mut health = self.health();
         let entry = health.shards.entry(shard.to_string()).or_default();
         if entry.error != error {
+            self.changed
+                .store(true, std::sync::atomic::Ordering::Relaxed);
             match &error {
                 Some(message) => {
                     warn!(shard, error = %message, "reading the shard failed; retrying")
@@ -95,7 +97,7 @@ pub(super) async fn stream_loop(run: StreamRun, mut stopped: watch::Receiver<boo
         recent: Mutex::new(RecentEventIds::new(RECENT_IDS)),
         subscribers: Arc::clone(&run.subscribers),
         clock: run.clock,
-        events_waiting: std::sync::atomic::AtomicBool::new(false),
+        changed: std::sync::atomic::AtomicBool::new(false),
     });
     let Some(shards) = list_shards(&run, &shared, &mut stopped)
         .instrument(span.clone())
@@ -332,7 +334,7 @@ fn take_page(shared: &Shared, shard: &str, page: RecordsPage, undecodable_logged
     if !events.is_empty() {
         shared.subscribers.add(&events);
         shared
-            .events_waiting
+            .changed
             .store(true, std::sync::atomic::Ordering::Relaxed);
     }
     let mut health = shared.health();
@@ -350,13 +352,13 @@ fn take_page(shared: &Shared, shard: &str, page: RecordsPage, undecodable_logged
     entry.last_read_at = Some(now);
 }
 
-/// Hands the counts of the last second, and the health, to the sink; the health alone only
-/// every [`IDLE_HEALTH_INTERVAL`].
+/// Hands the counts of the last second, and the health, to the sink when events came or a
+/// shard failed or recovered; otherwise the health alone every [`IDLE_HEALTH_INTERVAL`].
 async fn hand_over(run: &StreamRun, shared: &Arc<Shared>, last_health: &mut Instant) {
-    let events = shared
-        .events_waiting
+    let changed = shared
+        .changed
         .swap(false, std::sync::atomic::Ordering::Relaxed);
-    if !events && last_health.elapsed() < IDLE_HEALTH_INTERVAL {
+    if !changed && last_health.elapsed() < IDLE_HEALTH_INTERVAL {
         return;
     }
     *last_health = Instant::now();

@@ -24,9 +24,9 @@
 mod agent_event_api;
 pub mod api;
 pub mod faults;
+mod hash_key;
 mod http;
 mod ids;
-mod hash_key;
 mod quota;
 mod rng;
 mod running;
