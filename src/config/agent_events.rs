@@ -121,3 +121,164 @@ pub(super) fn validate_agent_events(
         read_interval: read_interval.unwrap_or(DEFAULT_READ_INTERVAL),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::{parse, ConfigError, Problem};
+
+    const INSTANCE: &str = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    const OTHER: &str = "1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e";
+    const QUEUE: &str = "7e2f1c44-1b2a-4c3d-9e8f-0a1b2c3d4e5f";
+    const ROLE: &str = "arn:aws:iam::123456789012:role/connect-exporter";
+
+    fn instance(name: &str, id: &str, agent_events: &str) -> String {
+        format!(
+            "  - name: {name}\n    instance_id: {id}\n    region: eu-west-2\n    role_arn: {ROLE}\n    agent_events:\n{agent_events}    queue_sets:\n      - name: support\n        queues: [{QUEUE}]\n"
+        )
+    }
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match parse(text, Path::new("test.yaml")) {
+            Err(ConfigError::Invalid { problems, .. }) => problems,
+            other => panic!("expected validation problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_stream_by_name_takes_the_instances_region_and_role_and_a_one_second_interval() {
+        let text = format!(
+            "instances:\n{}",
+            instance("prod", INSTANCE, "      stream: connect-agent-events\n")
+        );
+        let config = parse(&text, Path::new("test.yaml")).expect("valid");
+        let events = config.instances[0]
+            .agent_events
+            .clone()
+            .expect("configured");
+        assert_eq!(
+            events,
+            AgentEvents {
+                stream_name: "connect-agent-events".into(),
+                stream_arn: None,
+                region: Some("eu-west-2".into()),
+                role_arn: Some(ROLE.into()),
+                endpoint_url: None,
+                read_interval: DEFAULT_READ_INTERVAL,
+            }
+        );
+    }
+
+    #[test]
+    fn a_stream_arn_gives_its_region_and_its_own_settings_win() {
+        let arn = "arn:aws:kinesis:eu-central-1:123456789012:stream/agents";
+        let text = format!(
+            "instances:\n{}",
+            instance(
+                "prod",
+                INSTANCE,
+                &format!("      stream: {arn}\n      role_arn: arn:aws:iam::210987654321:role/reader\n      endpoint_url: http://127.0.0.1:8808\n      read_interval: 500ms\n"),
+            )
+        );
+        let config = parse(&text, Path::new("test.yaml")).expect("valid");
+        let events = config.instances[0]
+            .agent_events
+            .clone()
+            .expect("configured");
+        assert_eq!(events.stream_name, "agents");
+        assert_eq!(events.stream_arn.as_deref(), Some(arn));
+        assert_eq!(events.region.as_deref(), Some("eu-central-1"));
+        assert_eq!(
+            events.role_arn.as_deref(),
+            Some("arn:aws:iam::210987654321:role/reader")
+        );
+        assert_eq!(
+            events.endpoint_url.as_deref(),
+            Some("http://127.0.0.1:8808")
+        );
+        assert_eq!(events.read_interval, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn each_bad_sub_key_is_named() {
+        let text = format!(
+            "instances:\n{}",
+            instance(
+                "prod",
+                INSTANCE,
+                "      stream: arn:aws:kinesis:eu-west-1:123456789012:stream/agents\n      region: eu-west-2\n      role_arn: not-a-role\n      endpoint_url: ftp://x\n      read_interval: 100ms\n",
+            )
+        );
+        let found = problems(&text);
+        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "instances[0].agent_events.region",
+                "instances[0].agent_events.endpoint_url",
+                "instances[0].agent_events.role_arn",
+                "instances[0].agent_events.read_interval",
+            ],
+            "{found:?}"
+        );
+        assert!(
+            found[0].message.contains("contradicts the stream ARN"),
+            "{}",
+            found[0].message
+        );
+        assert!(found[3].message.contains("200ms"), "{}", found[3].message);
+        let text = format!(
+            "instances:\n{}",
+            instance(
+                "prod",
+                INSTANCE,
+                "      stream: has spaces\n      shards: 2\n"
+            )
+        );
+        let message = parse(&text, Path::new("test.yaml"))
+            .expect_err("unknown key")
+            .to_string();
+        assert!(message.contains("shards"), "{message}");
+        let text = format!(
+            "instances:\n{}",
+            instance("prod", INSTANCE, "      stream: has spaces\n")
+        );
+        let found = problems(&text);
+        assert_eq!(found[0].key, "instances[0].agent_events.stream");
+        assert!(
+            found[0].message.contains("not a Kinesis stream name"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn instances_sharing_a_stream_must_read_it_alike() {
+        let same = "      stream: connect-agent-events\n";
+        let text = format!(
+            "instances:\n{}{}",
+            instance("a", INSTANCE, same),
+            instance("b", OTHER, same)
+        );
+        parse(&text, Path::new("test.yaml")).expect("the same settings share one reader");
+        let text = format!(
+            "instances:\n{}{}",
+            instance("a", INSTANCE, same),
+            instance(
+                "b",
+                OTHER,
+                "      stream: connect-agent-events\n      read_interval: 2s\n"
+            )
+        );
+        let found = problems(&text);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].key, "instances[1].agent_events");
+        assert!(
+            found[0].message.contains("instances[0]"),
+            "{}",
+            found[0].message
+        );
+    }
+}

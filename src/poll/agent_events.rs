@@ -390,6 +390,177 @@ fn stream_health(run: &StreamRun, shared: &Shared) -> StreamHealth {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kinesis::StreamRecord;
+    use crate::model::agent_events::EventBatch;
+    use futures_util::future::BoxFuture;
+
+    const INSTANCE_ID: &str = "aaaaaaaa-bbbb-cccc-dddd-111111111111";
+
+    fn record(sequence: &str, event_id: &str) -> StreamRecord {
+        let data = format!(
+            r#"{{"EventId": "{event_id}", "EventType": "LOGIN", "EventTimestamp": "2024-01-01T00:00:00Z",
+                "InstanceARN": "arn:aws:connect:eu-west-2:123456789012:instance/{INSTANCE_ID}"}}"#
+        );
+        StreamRecord {
+            sequence_number: sequence.into(),
+            data: data.into_bytes(),
+        }
+    }
+
+    /// Shards A and B, merged into C: each parent has records and then ends; C has one record
+    /// and stays open. Remembers in which order the shards were asked for iterators.
+    #[derive(Default)]
+    struct MergedStream {
+        iterators: Mutex<Vec<(String, StartAt)>>,
+    }
+
+    impl StreamApi for MergedStream {
+        fn list_shards(&self) -> BoxFuture<'_, Result<Vec<Shard>, RequestError>> {
+            let open = |id: &str| Shard {
+                id: id.into(),
+                parents: vec![],
+                open: true,
+            };
+            Box::pin(async move { Ok(vec![open("A"), open("B")]) })
+        }
+
+        fn shard_iterator<'a>(
+            &'a self,
+            shard: &'a str,
+            at: &'a StartAt,
+        ) -> BoxFuture<'a, Result<String, RequestError>> {
+            self.iterators
+                .lock()
+                .unwrap()
+                .push((shard.to_string(), at.clone()));
+            Box::pin(async move { Ok(format!("{shard}-0")) })
+        }
+
+        fn get_records(
+            &self,
+            iterator: String,
+        ) -> BoxFuture<'_, Result<RecordsPage, RequestError>> {
+            let merged = Shard {
+                id: "C".into(),
+                parents: vec!["A".into(), "B".into()],
+                open: true,
+            };
+            let page = match iterator.as_str() {
+                // A ends at once; B has a record, a repeat and garbage, and ends a read later.
+                "A-0" => RecordsPage {
+                    records: vec![record("1", "e-a")],
+                    child_shards: vec![merged],
+                    ..RecordsPage::default()
+                },
+                "B-0" => RecordsPage {
+                    records: vec![
+                        record("2", "e-b"),
+                        record("3", "e-b"),
+                        StreamRecord {
+                            sequence_number: "4".into(),
+                            data: b"{not an event".to_vec(),
+                        },
+                    ],
+                    next_iterator: Some("B-1".into()),
+                    millis_behind_latest: Some(2500),
+                    ..RecordsPage::default()
+                },
+                "B-1" => RecordsPage {
+                    child_shards: vec![merged],
+                    ..RecordsPage::default()
+                },
+                "C-0" => RecordsPage {
+                    records: vec![record("5", "e-c")],
+                    next_iterator: Some("C-1".into()),
+                    millis_behind_latest: Some(0),
+                    ..RecordsPage::default()
+                },
+                _ => RecordsPage {
+                    next_iterator: Some(iterator.clone()),
+                    millis_behind_latest: Some(0),
+                    ..RecordsPage::default()
+                },
+            };
+            Box::pin(async move { Ok(page) })
+        }
+    }
+
+    #[derive(Default)]
+    struct Handovers(Mutex<Vec<(StreamHealth, Vec<(String, EventBatch)>)>>);
+
+    impl PollSink for Handovers {
+        fn record_round(
+            &self,
+            _: &str,
+            _: Vec<(crate::model::TargetKey, crate::model::PollReport)>,
+            _: crate::model::RoundReport,
+            _: Option<Arc<crate::model::LabelNames>>,
+        ) {
+        }
+
+        fn record_agent_events(&self, health: StreamHealth, batches: Vec<(String, EventBatch)>) {
+            self.0.lock().unwrap().push((health, batches));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_merged_shard_is_read_after_both_parents_and_bad_records_are_counted() {
+        let api = Arc::new(MergedStream::default());
+        let sink = Arc::new(Handovers::default());
+        let subscribers = Arc::new(Subscribers::default());
+        subscribers.insert(
+            INSTANCE_ID,
+            super::super::event_subscribers::Subscriber {
+                instance: "prod".into(),
+                sets: vec![],
+                directory: Arc::new(super::super::directory::DirectoryCache::new()),
+            },
+        );
+        let run = StreamRun {
+            settings: AgentEvents {
+                stream_name: "s".into(),
+                stream_arn: None,
+                region: None,
+                role_arn: None,
+                endpoint_url: None,
+                read_interval: Duration::from_secs(1),
+            },
+            api: api.clone(),
+            requests: RequestLog::default(),
+            subscribers,
+            sink: sink.clone(),
+            clock: WallClock::Fixed(1_704_067_230.0),
+        };
+        let (stop, stopped) = watch::channel(false);
+        let reader = tokio::spawn(stream_loop(run, stopped));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let _ = stop.send(true);
+        reader.await.expect("the reader ends when told");
+
+        let iterators = api.iterators.lock().unwrap().clone();
+        let at: Vec<(&str, &StartAt)> = iterators.iter().map(|(s, a)| (s.as_str(), a)).collect();
+        assert_eq!(at.len(), 3, "{at:?}");
+        assert!(at[..2].contains(&("A", &StartAt::Latest)));
+        assert!(at[..2].contains(&("B", &StartAt::Latest)));
+        assert_eq!(
+            at[2],
+            ("C", &StartAt::TrimHorizon),
+            "C only after A and B ended"
+        );
+
+        let handovers = sink.0.lock().unwrap();
+        let health = &handovers.last().expect("handed over").0;
+        assert!(health.up);
+        assert_eq!(health.instances, ["prod"]);
+        let shard = |id: &str| health.shards[id].clone();
+        assert!(shard("A").finished && shard("B").finished && !shard("C").finished);
+        assert_eq!((shard("B").records, shard("B").events), (3, 1));
+        assert_eq!((shard("B").duplicates, shard("B").undecodable), (1, 1));
+        assert_eq!(shard("C").events, 1);
+        assert_eq!(shard("C").behind_latest_seconds, Some(0.0));
+        // 2024-01-01T00:00:00Z read at 00:00:30.
+        assert_eq!(shard("C").lag_seconds, Some(30.0));
+    }
 
     #[test]
     fn backoff_doubles_from_the_interval_up_to_the_cap() {
