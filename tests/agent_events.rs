@@ -332,3 +332,54 @@ async fn without_agent_events_the_exporter_makes_no_kinesis_call() {
     exporter.stop().await;
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_two_instances_publish_to_is_read_once_for_both() {
+    let mut options = stream_options();
+    options.frozen = false;
+    let running = common::start_simulator(options).await;
+    let simulator = running.simulator().clone();
+    let scenario = simulator.scenario();
+    let url = running.endpoint_url();
+    let instance = |name: &str, id: &str| {
+        format!(
+            "  - name: {name}\n    instance_id: {id}\n    region: eu-west-2\n    endpoint_url: {url}\n    poll_interval: 1s\n    agent_events:\n      stream: {STREAM}\n      endpoint_url: {url}\n    queue_sets:\n      - name: everything\n        queues: all\n"
+        )
+    };
+    // The second instance publishes to the same stream; the simulator has none of its agents.
+    let yaml = format!(
+        "instances:\n{}{}",
+        instance("a", &scenario.instance_id),
+        instance("b", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d")
+    );
+    let exporter = common::start_exporter(&yaml).await;
+    let address = exporter.address();
+    let text = eventually(Duration::from_secs(30), async || {
+        let text = http_get(address, "/metrics").await.body;
+        let transitions = sum(
+            &text,
+            "amazon_connect_agent_event_status_transitions_total",
+            &[("connect_instance", "a")],
+        );
+        (transitions > 0.0).then_some(text)
+    })
+    .await;
+    assert_eq!(simulator.request_count("ListShards"), 1, "one reader");
+    // b's set is there, at 0: the stream is read for it too.
+    let b_logins: Vec<f64> = metric(&text, "amazon_connect_agent_event_logins_total")
+        .into_iter()
+        .filter(|(labels, _)| labels["connect_instance"] == "b")
+        .map(|(_, value)| value)
+        .collect();
+    assert_eq!(b_logins, [0.0]);
+    assert_eq!(
+        sum(
+            &text,
+            "amazon_connect_agent_event_status_transitions_total",
+            &[("connect_instance", "b")]
+        ),
+        0.0
+    );
+    exporter.stop().await;
+    running.stop().await;
+}
