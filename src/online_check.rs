@@ -19,7 +19,8 @@ use crate::connect::{
     Budgets, Listing, MetricDataQuery, MetricSpec, RequestError, RequestLog, SweepBudget,
     UserDataFilter,
 };
-use crate::poll::{check_directory, Target, WallClock};
+use crate::kinesis::StartAt;
+use crate::poll::{check_directory, EventStreamTarget, Target, WallClock};
 
 /// What the checks found.
 #[derive(Debug, Default)]
@@ -157,6 +158,63 @@ async fn check_instance(
     if target.sets.iter().any(|set| set.intraday) {
         check_intraday(place, instance, target, &queues, report).await;
     }
+    if let Some(events) = &target.agent_events {
+        check_stream(place, events, report).await;
+    }
+}
+
+/// The agent event stream: DescribeStreamSummary, ListShards, then GetShardIterator (LATEST)
+/// and one GetRecords on an open shard, which also tells whether an encrypted stream's key may
+/// be used.
+async fn check_stream(place: &str, events: &EventStreamTarget, report: &mut OnlineReport) {
+    let stream = &events.settings.stream_name;
+    let needed_for = format!("the agent event stream {stream}");
+    let api = events.api.as_ref();
+    let described = api.describe().await;
+    if let Ok(summary) = &described {
+        if summary.status != "ACTIVE" {
+            report.problems.push(format!(
+                "{place}: agent event stream {stream} is {}, not ACTIVE",
+                summary.status
+            ));
+        }
+        if let Some(key) = &summary.kms_key {
+            report.passed.push(format!(
+                "{place}: agent event stream {stream} is encrypted with KMS key {key}: the exporter's identity needs kms:Decrypt on it (checked by the read below)"
+            ));
+        }
+    }
+    record_action(
+        report,
+        place,
+        "kinesis",
+        "DescribeStreamSummary",
+        &needed_for,
+        described,
+    );
+    let shards = api.list_shards().await;
+    let open = shards
+        .as_ref()
+        .ok()
+        .and_then(|shards| shards.iter().find(|shard| shard.open).cloned());
+    record_action(report, place, "kinesis", "ListShards", &needed_for, shards);
+    let Some(shard) = open else {
+        return;
+    };
+    let iterator = api.shard_iterator(&shard.id, &StartAt::Latest).await;
+    let current = iterator.as_ref().ok().cloned();
+    record_action(
+        report,
+        place,
+        "kinesis",
+        "GetShardIterator",
+        &needed_for,
+        iterator,
+    );
+    if let Some(current) = current {
+        let read = api.get_records(current).await;
+        record_action(report, place, "kinesis", "GetRecords", &needed_for, read);
+    }
 }
 
 /// DescribeInstance (where the configuration gives no `instance_arn`) and GetMetricDataV2.
@@ -221,10 +279,23 @@ async fn probe<'a, T>(
     with_retries(&budget, send).await
 }
 
-/// Words the outcome of a probe: a denied action names the IAM action to allow.
+/// Words the outcome of a Connect probe: a denied action names the IAM action to allow.
 fn record<T>(
     report: &mut OnlineReport,
     place: &str,
+    operation: &str,
+    needed_for: &str,
+    outcome: Result<T, RequestError>,
+) {
+    record_action(report, place, "connect", operation, needed_for, outcome);
+}
+
+/// Words the outcome of a probe of `service`'s `operation`: a denied action names the IAM
+/// action to allow (a KMS refusal, `kms:Decrypt`).
+fn record_action<T>(
+    report: &mut OnlineReport,
+    place: &str,
+    service: &str,
     operation: &str,
     needed_for: &str,
     outcome: Result<T, RequestError>,
@@ -235,7 +306,12 @@ fn record<T>(
             .push(format!("{place}: {operation} allowed ({needed_for})")),
         Err(error) if error.code.as_deref() == Some("AccessDeniedException") => {
             report.problems.push(format!(
-                "{place}: missing IAM action connect:{operation} (needed for {needed_for}): {error}"
+                "{place}: missing IAM action {service}:{operation} (needed for {needed_for}): {error}"
+            ))
+        }
+        Err(error) if error.code.as_deref() == Some("KMSAccessDeniedException") => {
+            report.problems.push(format!(
+                "{place}: missing IAM action kms:Decrypt on the stream's key (needed for {needed_for}): {error}"
             ))
         }
         Err(error) => report.problems.push(format!(

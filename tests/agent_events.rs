@@ -234,7 +234,9 @@ async fn event_families_equal_the_simulators_record_across_a_reshard_throttling_
                     .any(|q| queues.contains(&q.queue_id.as_str()))
             })
     };
-    let members: [(&str, Box<dyn Fn(&str) -> bool>); 3] = [
+    /// Whether a set takes the agents of a routing profile.
+    type Member<'a> = Box<dyn Fn(&str) -> bool + 'a>;
+    let members: [(&str, Member<'_>); 3] = [
         ("two_queues", Box::new(|p: &str| serves(p, &queue_ids[..2]))),
         (
             "two_profiles",

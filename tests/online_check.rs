@@ -122,3 +122,48 @@ async fn online_check_names_the_iam_action_a_denied_operation_needs() {
     );
     simulator.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn online_check_reads_the_agent_event_stream_and_names_a_denied_kinesis_action() {
+    let simulator = common::start_simulator(connect_simulator::SimulatorOptions {
+        agent_events: Some(connect_simulator::AgentEventStreamOptions::default()),
+        ..common::frozen()
+    })
+    .await;
+    let id = common::simulator_instance_id(&simulator);
+    let endpoint = simulator.endpoint_url();
+    let yaml = format!(
+        "instances:\n  - name: sim\n    instance_id: {id}\n    region: eu-west-2\n    endpoint_url: {endpoint}\n    agent_events:\n      stream: connect-agent-events\n      endpoint_url: {endpoint}\n    queue_sets:\n      - {{ name: all, queues: all }}\n"
+    );
+    let (code, stdout, stderr) = check_online(&yaml);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for operation in [
+        "DescribeStreamSummary",
+        "ListShards",
+        "GetShardIterator",
+        "GetRecords",
+    ] {
+        assert!(
+            stdout.contains(&format!(
+                "ok: instances[0] (sim): {operation} allowed (the agent event stream connect-agent-events)"
+            )),
+            "{stdout}"
+        );
+    }
+    simulator.simulator().deny_operation("GetRecords");
+    let (code, stdout, stderr) = check_online(&yaml);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("missing IAM action kinesis:GetRecords"),
+        "{stderr}"
+    );
+    let wrong = yaml.replace("stream: connect-agent-events", "stream: no-such-stream");
+    let (code, _, stderr) = check_online(&wrong);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("ResourceNotFoundException")
+            && stderr.contains("check agent_events.stream"),
+        "{stderr}"
+    );
+    simulator.stop().await;
+}

@@ -9,7 +9,7 @@ use aws_sdk_kinesis::types::ShardIteratorType;
 use aws_sdk_kinesis::Client;
 use futures_util::future::BoxFuture;
 
-use super::{RecordsPage, Shard, StartAt, StreamApi, StreamRecord};
+use super::{RecordsPage, Shard, StartAt, StreamApi, StreamRecord, StreamSummary};
 use crate::config::AgentEvents;
 use crate::connect::{
     sdk_request_error, shared_config, AttemptCounter, RequestError, RequestLog, Service,
@@ -69,6 +69,36 @@ impl KinesisStream {
 }
 
 impl StreamApi for KinesisStream {
+    fn describe(&self) -> BoxFuture<'_, Result<StreamSummary, RequestError>> {
+        Box::pin(async move {
+            let output = self
+                .client
+                .describe_stream_summary()
+                .set_stream_name(self.stream_name.clone())
+                .set_stream_arn(self.stream_arn.clone())
+                .send()
+                .await
+                .map_err(|error| {
+                    sdk_request_error(error, "DescribeStreamSummary", Service::Kinesis)
+                })?;
+            let summary = output
+                .stream_description_summary
+                .ok_or_else(|| RequestError {
+                    outcome: crate::connect::RequestOutcome::MalformedResponse,
+                    code: None,
+                    message: "DescribeStreamSummary answered without StreamDescriptionSummary"
+                        .into(),
+                })?;
+            let encrypted = summary.encryption_type().map(|kind| kind.as_str()) == Some("KMS");
+            Ok(StreamSummary {
+                status: summary.stream_status().as_str().to_string(),
+                open_shards: summary.open_shard_count(),
+                kms_key: encrypted.then(|| summary.key_id().unwrap_or("(unnamed)").to_string()),
+                consumers: summary.consumer_count(),
+            })
+        })
+    }
+
     fn list_shards(&self) -> BoxFuture<'_, Result<Vec<Shard>, RequestError>> {
         Box::pin(async move {
             let mut shards = Vec::new();

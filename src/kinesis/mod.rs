@@ -16,8 +16,20 @@ use futures_util::future::BoxFuture;
 
 use crate::connect::RequestError;
 
-/// The operations the reader makes, as counted by `amazon_connect_exporter_stream_requests_total`.
-pub const OPERATIONS: [&str; 3] = ["ListShards", "GetShardIterator", "GetRecords"];
+/// What DescribeStreamSummary says of a stream (`check-config --online` asks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamSummary {
+    /// `StreamStatus`: ACTIVE, CREATING, DELETING or UPDATING.
+    pub status: String,
+    /// `OpenShardCount`.
+    pub open_shards: i32,
+    /// `KeyId` when the stream is encrypted with KMS (`EncryptionType` KMS): reading it needs
+    /// `kms:Decrypt` on that key.
+    pub kms_key: Option<String>,
+    /// `ConsumerCount`: enhanced fan-out consumers registered (they do not share the shards'
+    /// read throughput).
+    pub consumers: Option<i32>,
+}
 
 /// One shard of the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +78,9 @@ pub struct RecordsPage {
 
 /// The calls the agent event reader makes of one stream.
 pub trait StreamApi: Send + Sync {
+    /// The stream's status, shards and encryption (DescribeStreamSummary).
+    fn describe(&self) -> BoxFuture<'_, Result<StreamSummary, RequestError>>;
+
     /// Every shard of the stream (ListShards, all pages).
     fn list_shards(&self) -> BoxFuture<'_, Result<Vec<Shard>, RequestError>>;
 

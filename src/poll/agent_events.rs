@@ -415,6 +415,10 @@ mod tests {
     }
 
     impl StreamApi for MergedStream {
+        fn describe(&self) -> BoxFuture<'_, Result<crate::kinesis::StreamSummary, RequestError>> {
+            Box::pin(async { Err(RequestError::unsupported("DescribeStreamSummary")) })
+        }
+
         fn list_shards(&self) -> BoxFuture<'_, Result<Vec<Shard>, RequestError>> {
             let open = |id: &str| Shard {
                 id: id.into(),
@@ -485,8 +489,11 @@ mod tests {
         }
     }
 
+    /// One hand-over: the health and the batches by instance.
+    type Handover = (StreamHealth, Vec<(String, EventBatch)>);
+
     #[derive(Default)]
-    struct Handovers(Mutex<Vec<(StreamHealth, Vec<(String, EventBatch)>)>>);
+    struct Handovers(Mutex<Vec<Handover>>);
 
     impl PollSink for Handovers {
         fn record_round(
