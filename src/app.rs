@@ -589,6 +589,7 @@ impl Exporter {
                     .start_instance(target(source, &self.budgets, self.settings.clock));
             }
         }
+        self.scheduler.stop_unused_streams().await;
         info!(
             queue_sets = keys.len(),
             restarted_instances = restarted.len(),

@@ -385,3 +385,60 @@ async fn a_stream_two_instances_publish_to_is_read_once_for_both() {
     exporter.stop().await;
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_keeps_the_stream_read_and_one_without_agent_events_ends_it() {
+    let mut options = stream_options();
+    options.frozen = false;
+    let running = common::start_simulator(options).await;
+    let simulator = running.simulator().clone();
+    let scenario = simulator.scenario();
+    let url = running.endpoint_url();
+    let yaml = |interval: &str, events: bool| {
+        let events = if events {
+            format!("    agent_events:\n      stream: {STREAM}\n      endpoint_url: {url}\n")
+        } else {
+            String::new()
+        };
+        format!(
+            "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {url}\n    poll_interval: {interval}\n{events}    queue_sets:\n      - name: everything\n        queues: all\n",
+            scenario.instance_id
+        )
+    };
+    let (mut exporter, config) = common::start_exporter_editable(yaml("1s", true)).await;
+    let address = exporter.address();
+    let has_events = async |address| {
+        let text = http_get(address, "/metrics").await.body;
+        text.contains("amazon_connect_agent_event_stream_up")
+    };
+    eventually(Duration::from_secs(20), async || {
+        has_events(address).await.then_some(())
+    })
+    .await;
+    // The instance restarts (its poll interval changed); its stream reads on.
+    *config.lock().unwrap() = yaml("2s", true);
+    exporter.reload().await.expect("reload");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        simulator.request_count("ListShards"),
+        1,
+        "the reader went on"
+    );
+    assert!(has_events(address).await);
+    // Without agent_events the reader stops and the families go.
+    *config.lock().unwrap() = yaml("2s", false);
+    exporter.reload().await.expect("reload");
+    assert!(
+        !has_events(address).await,
+        "the event families went with the stream"
+    );
+    let reads = simulator.request_count("GetRecords");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        simulator.request_count("GetRecords"),
+        reads,
+        "no read after the reload"
+    );
+    exporter.stop().await;
+    running.stop().await;
+}

@@ -42,15 +42,22 @@ impl Subscribers {
     }
 
     /// Sends the events of `instance_id` to `subscriber` from now on, in place of whoever
-    /// had them (a restarted instance).
+    /// had them (a restarted instance, whose counts not yet handed over carry over to its sets
+    /// that remain).
     pub(super) fn insert(&self, instance_id: &str, subscriber: Subscriber) {
         let resolved = ResolvedSets::resolve(&subscriber.sets, None);
-        self.lock().insert(
+        let mut subscribers = self.lock();
+        let mut pending = subscribers
+            .remove(instance_id)
+            .map(|replaced| replaced.pending)
+            .unwrap_or_default();
+        pending.retain(|key, _| subscriber.sets.iter().any(|set| set.key == *key));
+        subscribers.insert(
             instance_id.to_string(),
             SubscriberState {
                 subscriber,
                 resolved,
-                pending: BTreeMap::new(),
+                pending,
             },
         );
     }

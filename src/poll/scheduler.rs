@@ -3,7 +3,7 @@
 //! and hands each queue set's result to a [`PollSink`]. A directory task per instance keeps
 //! the routing directory fresh ([`super::directory`]). Knows no metric names.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -200,8 +200,6 @@ impl Scheduler {
         if let Some(running) = self.instances.remove(&target.instance) {
             let _ = running.stop.send(true);
         }
-        // Stopped streams end at their next await, like the instance's tasks.
-        drop(self.unsubscribe(&target.instance));
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let directory = Arc::new(DirectoryCache::new());
@@ -226,6 +224,10 @@ impl Scheduler {
         if let Some(events) = &target.agent_events {
             self.subscribe(&target, events, &directory);
         }
+        // A stream the instance no longer reads goes on for the others; one left without an
+        // instance is told to stop (its tasks end at their next await, like the instance's).
+        let keep = target.agent_events.as_ref().map(|events| &events.settings);
+        drop(self.unsubscribe(&target.instance, keep));
         let instance = target.instance.clone();
         self.instances
             .insert(instance, InstanceTasks { stop, tasks });
@@ -332,12 +334,13 @@ impl Scheduler {
         );
     }
 
-    /// Stops sending agent events to `instance`; returns the readers of streams left without
-    /// an instance, told to stop.
-    fn unsubscribe(&mut self, instance: &str) -> Vec<StreamTasks> {
+    /// Stops sending agent events to `instance` from every stream but `keep`; returns the
+    /// readers of streams left without an instance, told to stop.
+    fn unsubscribe(&mut self, instance: &str, keep: Option<&AgentEvents>) -> Vec<StreamTasks> {
         let emptied: Vec<AgentEvents> = self
             .streams
             .iter()
+            .filter(|(settings, _)| Some(*settings) != keep)
             .filter(|(_, running)| running.subscribers.remove_instance(instance))
             .map(|(settings, _)| settings.clone())
             .collect();
@@ -363,12 +366,27 @@ impl Scheduler {
     }
 
     /// Stops the tasks of `instance`, abandoning polls in flight, and waits for them to end.
+    /// Its agent event stream reads on, so that an instance restarted by a reload misses no
+    /// event: [`Scheduler::stop_unused_streams`] ends what no running instance reads.
     pub async fn stop_instance(&mut self, instance: &str) {
         if let Some(running) = self.instances.remove(instance) {
             running.stop_and_wait().await;
         }
-        for stream in self.unsubscribe(instance) {
-            stream.wait().await;
+    }
+
+    /// Stops sending agent events to instances that no longer run, and stops (and waits for)
+    /// the readers of streams left without an instance.
+    pub async fn stop_unused_streams(&mut self) {
+        let gone: BTreeSet<String> = self
+            .streams
+            .values()
+            .flat_map(|running| running.subscribers.instances())
+            .filter(|instance| !self.instances.contains_key(instance))
+            .collect();
+        for instance in gone {
+            for stream in self.unsubscribe(&instance, None) {
+                stream.wait().await;
+            }
         }
     }
 
