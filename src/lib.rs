@@ -5,16 +5,20 @@
 //! ```text
 //! config ──► poll ──► sources ──► connect ──► (Connect API)
 //!   (YAML)   (rounds,   (user_data,  (SDK client, paging,
-//!             budget)    queue_backlog) retries, directory)
+//!             budget,    queue_backlog, retries, directory)
+//!             shard      intraday,
+//!             readers)   agent_events) kinesis ──► (agent event stream)
 //!             │
 //!             ▼ model (plain data of a round)
 //!           metrics (families, series limit, segments) ──► web (/metrics, /, /-/…)
 //! ```
 //!
 //! - where config is checked: [`config`] (a leaf: `config/validate.rs`);
-//! - where a request is made: [`connect`] (`connect/client.rs`, on `aws-sdk-connect`);
+//! - where a request is made: [`connect`] (`connect/client.rs`, on `aws-sdk-connect`), and
+//!   for the agent event stream [`kinesis`] (`kinesis/client.rs`, on `aws-sdk-kinesis`);
 //! - what a data source asks for and makes of the answers: [`sources`], one module each;
-//! - when requests are made: [`poll`] (scheduler, rounds, directory task, polling thread);
+//! - when requests are made: [`poll`] (scheduler, rounds, directory task, the agent event
+//!   stream's shard readers, polling thread);
 //! - where a metric is built: [`metrics`] (`metrics/families/`, one writer per source);
 //! - what is served: [`web`], through the [`web::MetricsSource`] trait.
 //!
