@@ -89,8 +89,8 @@ fn every_alert_has_severity_summary_description_and_a_runbook_section() {
     let alerts = alerts();
     assert_eq!(
         alerts.len(),
-        12,
-        "the alerts of the brief, contacts waiting too long, series dropped, and the intraday three (service level, abandonment, source down)"
+        13,
+        "the alerts of the brief, contacts waiting too long, series dropped, the intraday three (service level, abandonment, source down) and the agent event stream's stall"
     );
     let mut documented = BTreeSet::new();
     for alert in &alerts {
