@@ -54,7 +54,10 @@ mod tests {
         for instance in &config.instances {
             assert_eq!(instance.instance_id, scenario.instance_id);
             assert_eq!(instance.endpoint_url.as_deref(), Some("http://127.0.0.1:1"));
-            let events = instance.agent_events.as_ref().expect("the demo reads its stream");
+            let events = instance
+                .agent_events
+                .as_ref()
+                .expect("the demo reads its stream");
             assert_eq!(events.endpoint_url.as_deref(), Some("http://127.0.0.1:1"));
             assert_eq!(
                 events.stream_name,

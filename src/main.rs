@@ -206,9 +206,7 @@ async fn simulate(args: SimulateArgs) -> Result<(), String> {
                 burst: args.quota_burst,
             }),
         },
-        agent_events: args
-            .agent_events
-            .then(AgentEventStreamOptions::default),
+        agent_events: args.agent_events.then(AgentEventStreamOptions::default),
         ..SimulatorOptions::default()
     };
     let running = RunningSimulator::start(options, &args.listen_address)
