@@ -406,7 +406,8 @@ async fn prometheus_evaluates_the_shipped_rules_and_dashboards_against_the_demo(
                 "AmazonConnectPollFailing",
                 "AmazonConnectExporterDown",
                 "AmazonConnectDataStale",
-                "AmazonConnectAPIThrottled"
+                "AmazonConnectAPIThrottled",
+                "AmazonConnectAgentEventStreamStalled"
             ]
             .contains(&name),
             "a healthy demo raised {alert}"

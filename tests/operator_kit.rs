@@ -89,8 +89,8 @@ fn every_alert_has_severity_summary_description_and_a_runbook_section() {
     let alerts = alerts();
     assert_eq!(
         alerts.len(),
-        12,
-        "the alerts of the brief, contacts waiting too long, series dropped, and the intraday three (service level, abandonment, source down)"
+        13,
+        "the alerts of the brief, contacts waiting too long, series dropped, the intraday three (service level, abandonment, source down) and the agent event stream's stall"
     );
     let mut documented = BTreeSet::new();
     for alert in &alerts {
@@ -851,15 +851,18 @@ async fn the_iam_policy_allows_exactly_the_actions_the_exporter_calls() {
         .flat_map(|statement| statement["Action"].as_array().expect("actions").clone())
         .map(|action| action.as_str().expect("an action").to_string())
         .collect();
-    // The demo's exporter, once its routing directory is read, a round swept and the intraday
-    // KPIs read, has made every kind of call it ever makes.
+    // The demo's exporter, once its routing directory is read, a round swept, the intraday
+    // KPIs read and its agent event stream read, has made every kind of call it ever makes.
     let (_running, address) = spawn_exporter(&["--demo"], &[]);
     let called = eventually(Duration::from_secs(20), async || {
         let text = http_get(address, "/metrics").await.body;
-        let called: BTreeSet<String> = metric(&text, "amazon_connect_exporter_api_requests_total")
+        let connect = metric(&text, "amazon_connect_exporter_api_requests_total")
             .into_iter()
-            .map(|(labels, _)| format!("connect:{}", labels["operation"]))
-            .collect();
+            .map(|(labels, _)| format!("connect:{}", labels["operation"]));
+        let kinesis = metric(&text, "amazon_connect_exporter_stream_requests_total")
+            .into_iter()
+            .map(|(labels, _)| format!("kinesis:{}", labels["operation"]));
+        let called: BTreeSet<String> = connect.chain(kinesis).collect();
         (called.len() + NOT_IN_THE_DEMO.len() >= allowed.len()).then_some(called)
     })
     .await;
