@@ -834,10 +834,12 @@ fn panels_the_runbook_names_exist() {
 /// Actions the policy allows that the demo does not reach: ListRoutingProfiles names the
 /// routing profiles where the queues they serve are not needed (no sweep) or the search is
 /// refused; ListRoutingProfileQueues lists a profile's queues where the search gives them
-/// without, or is refused (connect/directory.rs tests both).
-const NOT_IN_THE_DEMO: [&str; 2] = [
+/// without, or is refused (connect/directory.rs tests both); DescribeStreamSummary is asked
+/// only by `check-config --online` (tests/online_check.rs).
+const NOT_IN_THE_DEMO: [&str; 3] = [
     "connect:ListRoutingProfiles",
     "connect:ListRoutingProfileQueues",
+    "kinesis:DescribeStreamSummary",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
