@@ -475,6 +475,7 @@ where
 
 /// The AWS service a request went to, for the hints of its errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "agent-events"), allow(dead_code))]
 pub(crate) enum Service {
     /// Amazon Connect (`connect:` actions).
     Connect,

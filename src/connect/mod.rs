@@ -20,6 +20,7 @@ mod sdk_config;
 pub use attempts::AttemptCounter;
 pub use budget::{BudgetKey, Budgets, InstanceBudgets, RateLimiter};
 pub use client::ConnectSource;
+#[cfg(feature = "agent-events")]
 pub(crate) use client::{sdk_request_error, Service};
 pub use directory::{
     fetch_routing_directory, names_by_id, DirectoryProgress, DirectoryReads, ListingBudgets,
@@ -32,4 +33,5 @@ pub use pages::{
 };
 pub use paging::{list_all, RetryPolicy, SweepBudget};
 pub use request::{RequestError, RequestLog, RequestOutcome, SourceError};
+#[cfg(feature = "agent-events")]
 pub(crate) use sdk_config::{shared_config, CONNECT_TIMEOUT};
