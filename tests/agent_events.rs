@@ -81,6 +81,22 @@ fn stream_options() -> SimulatorOptions {
     }
 }
 
+/// A simulator whose agents change (and publish events) from the start.
+async fn running_stream() -> (
+    connect_simulator::RunningSimulator,
+    connect_simulator::Simulator,
+    connect_simulator::scenario::Scenario,
+) {
+    let running = common::start_simulator(SimulatorOptions {
+        frozen: false,
+        ..stream_options()
+    })
+    .await;
+    let simulator = running.simulator().clone();
+    let scenario = simulator.scenario();
+    (running, simulator, scenario)
+}
+
 fn sum(text: &str, name: &str, want: &[(&str, &str)]) -> f64 {
     metric(text, name)
         .into_iter()
@@ -301,11 +317,7 @@ async fn event_families_equal_the_simulators_record_across_a_reshard_throttling_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_agent_events_the_exporter_makes_no_kinesis_call() {
-    let mut options = stream_options();
-    options.frozen = false;
-    let running = common::start_simulator(options).await;
-    let simulator = running.simulator().clone();
-    let scenario = simulator.scenario();
+    let (running, simulator, scenario) = running_stream().await;
     let yaml = format!(
         "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {}\n    poll_interval: 1s\n    queue_sets:\n      - name: everything\n        queues: all\n",
         scenario.instance_id,
@@ -337,11 +349,7 @@ async fn without_agent_events_the_exporter_makes_no_kinesis_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_two_instances_publish_to_is_read_once_for_both() {
-    let mut options = stream_options();
-    options.frozen = false;
-    let running = common::start_simulator(options).await;
-    let simulator = running.simulator().clone();
-    let scenario = simulator.scenario();
+    let (running, simulator, scenario) = running_stream().await;
     let url = running.endpoint_url();
     let instance = |name: &str, id: &str| {
         format!(
@@ -388,11 +396,7 @@ async fn a_stream_two_instances_publish_to_is_read_once_for_both() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_keeps_the_stream_read_and_one_without_agent_events_ends_it() {
-    let mut options = stream_options();
-    options.frozen = false;
-    let running = common::start_simulator(options).await;
-    let simulator = running.simulator().clone();
-    let scenario = simulator.scenario();
+    let (running, simulator, scenario) = running_stream().await;
     let url = running.endpoint_url();
     let yaml = |interval: &str, events: bool| {
         let events = if events {
