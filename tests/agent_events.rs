@@ -55,9 +55,10 @@ impl Expected {
             }
             for (channel, state) in &event.contact_states_reached {
                 if COUNTED_STATES.contains(&state.as_str()) {
+                    // Labels are lower case, as in every family of the exporter.
                     *expected
                         .contact_states
-                        .entry((channel.clone(), state.clone()))
+                        .entry((channel.to_lowercase(), state.to_lowercase()))
                         .or_default() += 1.0;
                 }
             }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::super::summary::label_value;
 use super::super::text_format::{Kind, TextWriter};
 use super::{queue_label, SET};
 use crate::model::agent_events::{SetEventCounts, StreamHealth};
@@ -75,7 +76,7 @@ pub(in super::super) fn write_set_families(writer: &mut TextWriter, sets: &[SetT
             );
         }
     }
-    let help = format!("Contacts of the set's agents that entered the agent contact state MISSED, REJECTED, ERROR or ENDED, by the contact's queue and channel; each contact and agent once per state, however short. {FROM_EVENTS}");
+    let help = format!("Contacts of the set's agents that entered the agent contact state missed, rejected, error or ended, by the contact's queue and channel; each contact and agent once per state, however short. {FROM_EVENTS}");
     let mut family = writer.family(
         "amazon_connect_agent_event_contact_states_total",
         &help,
@@ -84,16 +85,20 @@ pub(in super::super) fn write_set_families(writer: &mut TextWriter, sets: &[SetT
     );
     for set in sets {
         // Two IDs may share a label (a queue name and an unnamed ID never do), so sum by label.
-        let mut by_label: BTreeMap<(&str, &str, &str), u64> = BTreeMap::new();
+        // Channel and state in lower case, as the polled families write them.
+        let mut by_label: BTreeMap<(&str, String, String), u64> = BTreeMap::new();
         for ((queue, channel, state), count) in &set.counts.contact_states {
-            *by_label
-                .entry((queue_label(set.names, queue), channel, state))
-                .or_default() += count;
+            let key = (
+                queue_label(set.names, queue),
+                label_value(channel),
+                label_value(state),
+            );
+            *by_label.entry(key).or_default() += count;
         }
-        for ((queue, channel, state), count) in by_label {
+        for ((queue, channel, state), count) in &by_label {
             family.sample(
                 &[&set.key.instance, &set.key.queue_set, queue, channel, state],
-                count as f64,
+                *count as f64,
             );
         }
     }
