@@ -361,7 +361,15 @@ fn compose_services_reference_files_that_exist_and_names_that_line_up() {
         .iter()
         .map(|a| str_of(a, "arg"))
         .collect();
-    assert_eq!(simulate, ["simulate", "--listen-address", "0.0.0.0:8808"]);
+    assert_eq!(
+        simulate,
+        [
+            "simulate",
+            "--listen-address",
+            "0.0.0.0:8808",
+            "--agent-events"
+        ]
+    );
     let exporter_config: Yaml = serde_yaml::from_str(&read("deploy/compose/connect-exporter.yaml"))
         .expect("compose exporter config");
     for instance in exporter_config["instances"].as_sequence().unwrap() {
@@ -414,7 +422,12 @@ fn compose_services_reference_files_that_exist_and_names_that_line_up() {
 fn start_simulator() -> (RunningBinary, String) {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(BIN)
-        .args(["simulate", "--listen-address", "127.0.0.1:0"])
+        .args([
+            "simulate",
+            "--listen-address",
+            "127.0.0.1:0",
+            "--agent-events",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -495,6 +508,13 @@ async fn the_compose_exporter_configuration_polls_the_standalone_simulator() {
             .sum();
         assert!(agents > 0.0, "queue set {set} has agents in the simulator");
     }
+    // The stream is read too: the event families' panels have data.
+    eventually(Duration::from_secs(20), async || {
+        let text = http_get(address, "/metrics").await.body;
+        let up = metric(&text, "amazon_connect_agent_event_stream_up");
+        (up.len() == 1 && up[0].1 == 1.0).then_some(())
+    })
+    .await;
 }
 
 const KUBERNETES_BASE: &str = "deploy/kubernetes/base";
