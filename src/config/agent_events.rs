@@ -1,6 +1,7 @@
 //! The `agent_events` key of an instance: the Kinesis data stream its agent events are read
 //! from, and how. Part of [`super::validate`], kept apart because it has a job of its own.
 
+use std::collections::HashMap;
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
@@ -127,6 +128,40 @@ pub(super) fn validate_agent_events(
         endpoint_url: raw.endpoint_url,
         read_interval: read_interval.unwrap_or(DEFAULT_READ_INTERVAL),
     })
+}
+
+/// A stream that several instances publish to is read once, for all of them: they must read
+/// it the same way.
+pub(super) fn check_shared_streams(
+    instances: &[super::Instance],
+    report: &mut impl FnMut(String, String),
+) {
+    /// A stream: its name, region and endpoint.
+    type StreamPlace<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
+    let mut first_reader: HashMap<StreamPlace<'_>, (usize, &AgentEvents)> = HashMap::new();
+    for (index, instance) in instances.iter().enumerate() {
+        let Some(events) = &instance.agent_events else {
+            continue;
+        };
+        let stream = (
+            events.stream_name.as_str(),
+            events.region.as_deref(),
+            events.endpoint_url.as_deref(),
+        );
+        match first_reader.get(&stream) {
+            Some((first, settings)) if *settings != events => report(
+                format!("instances[{index}].agent_events"),
+                format!(
+                    "stream {} is also read for instances[{first}] with other settings (stream ARN, role_arn or read_interval); a stream is read once for every instance that publishes to it, so give each the same agent_events",
+                    events.stream_name
+                ),
+            ),
+            Some(_) => {}
+            None => {
+                first_reader.insert(stream, (index, events));
+            }
+        }
+    }
 }
 
 // The lean build refuses the key; these tests are of the default build.

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use super::agent_events::validate_agent_events;
+use super::agent_events::{check_shared_streams, validate_agent_events};
 use super::bounds::{
     check_duration_range, check_range, parse_bounded_duration, parse_duration_key,
 };
@@ -326,37 +326,6 @@ fn validate_instance(
         intraday,
         agent_events,
         queue_sets,
-    }
-}
-
-/// A stream that several instances publish to is read once, for all of them: they must read
-/// it the same way.
-fn check_shared_streams(instances: &[Instance], report: &mut impl FnMut(String, String)) {
-    /// A stream: its name, region and endpoint.
-    type StreamPlace<'a> = (&'a str, Option<&'a str>, Option<&'a str>);
-    let mut first_reader: HashMap<StreamPlace<'_>, (usize, &AgentEvents)> = HashMap::new();
-    for (index, instance) in instances.iter().enumerate() {
-        let Some(events) = &instance.agent_events else {
-            continue;
-        };
-        let stream = (
-            events.stream_name.as_str(),
-            events.region.as_deref(),
-            events.endpoint_url.as_deref(),
-        );
-        match first_reader.get(&stream) {
-            Some((first, settings)) if *settings != events => report(
-                format!("instances[{index}].agent_events"),
-                format!(
-                    "stream {} is also read for instances[{first}] with other settings (stream ARN, role_arn or read_interval); a stream is read once for every instance that publishes to it, so give each the same agent_events",
-                    events.stream_name
-                ),
-            ),
-            Some(_) => {}
-            None => {
-                first_reader.insert(stream, (index, events));
-            }
-        }
     }
 }
 

@@ -4,6 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::families::agent_events::{write_set_families, write_stream_families, SetTotals};
+use super::store::TargetState;
+use super::text_format::{Segment, TextWriter};
 use crate::model::agent_events::{EventBatch, SetEventCounts, StreamHealth};
 use crate::model::TargetKey;
 
@@ -59,6 +62,42 @@ impl EventTotals {
         self.sets
             .retain(|key, _| keys.contains(key) && instances.contains(&key.instance));
         self.streams.retain(|name, _| streams.contains(name));
+    }
+}
+
+impl EventTotals {
+    /// The event families of `instance`'s sets, their queues labelled as `targets` label
+    /// them; `None` when it reads no stream (or has not heard from it yet).
+    pub(super) fn encode_instance(
+        &self,
+        targets: &BTreeMap<TargetKey, TargetState>,
+        instance: &str,
+        mut writer: TextWriter,
+    ) -> Option<Segment> {
+        let sets: Vec<SetTotals<'_>> = self
+            .sets
+            .iter()
+            .filter(|(key, _)| key.instance == instance)
+            .map(|(key, counts)| SetTotals {
+                key,
+                counts,
+                names: targets.get(key).and_then(|state| state.names.as_deref()),
+            })
+            .collect();
+        if sets.is_empty() {
+            return None;
+        }
+        write_set_families(&mut writer, &sets);
+        Some(writer.into_segment())
+    }
+
+    /// The health families of every stream read; `None` when none is.
+    pub(super) fn encode_streams(&self, mut writer: TextWriter) -> Option<Segment> {
+        if self.streams.is_empty() {
+            return None;
+        }
+        write_stream_families(&mut writer, &self.streams);
+        Some(writer.into_segment())
     }
 }
 

@@ -17,7 +17,6 @@ use prometheus::{
 };
 
 use super::event_totals::EventTotals;
-use super::families::agent_events::{self as event_families, SetTotals};
 use super::families::intraday as intraday_families;
 use super::families::write_segment;
 use super::self_metrics::{
@@ -603,8 +602,16 @@ impl Exposition {
             let segment = match key.source {
                 Source::UserData => self.encode_instance(&mut targets, &key.instance, writer),
                 Source::Intraday => self.encode_intraday(&mut targets, &key.instance, writer),
-                Source::AgentEvents => self.encode_agent_events(&targets, &key.instance, writer),
-                Source::EventStreams => self.encode_event_streams(writer),
+                Source::AgentEvents => self
+                    .events
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .encode_instance(&targets, &key.instance, writer),
+                Source::EventStreams => self
+                    .events
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .encode_streams(writer),
             };
             match segment {
                 Some(segment) => segments.insert(key, segment),
@@ -720,42 +727,6 @@ impl Exposition {
                 .map_or((0, 0), |(_, count)| *count);
         }
         Some(segment)
-    }
-
-    /// The agent event families of `instance`'s sets; `None` when it reads no stream (or has
-    /// not heard from it yet).
-    fn encode_agent_events(
-        &self,
-        targets: &BTreeMap<TargetKey, TargetState>,
-        instance: &str,
-        mut writer: TextWriter,
-    ) -> Option<Segment> {
-        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
-        let sets: Vec<SetTotals<'_>> = events
-            .sets
-            .iter()
-            .filter(|(key, _)| key.instance == instance)
-            .map(|(key, counts)| SetTotals {
-                key,
-                counts,
-                names: targets.get(key).and_then(|state| state.names.as_deref()),
-            })
-            .collect();
-        if sets.is_empty() {
-            return None;
-        }
-        event_families::write_set_families(&mut writer, &sets);
-        Some(writer.into_segment())
-    }
-
-    /// The health families of every agent event stream; `None` when none is read.
-    fn encode_event_streams(&self, mut writer: TextWriter) -> Option<Segment> {
-        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
-        if events.streams.is_empty() {
-            return None;
-        }
-        event_families::write_stream_families(&mut writer, &events.streams);
-        Some(writer.into_segment())
     }
 
     /// The wallboard of every target as it stands, for publish number `generation`.
