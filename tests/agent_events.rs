@@ -135,6 +135,55 @@ fn published(text: &str, set: &str) -> Expected {
     found
 }
 
+/// Asserts that the event families of `set` in `text` equal what `of_set`, the simulator's
+/// record of the set's agents' events, adds up to: every count, sum and bucket.
+fn assert_set_equals(text: &str, set: &str, of_set: &[&PublishedAgentEvent]) {
+    let expected = Expected::of(of_set);
+    let found = published(text, set);
+    assert_eq!(found.logins, expected.logins, "{set} logins");
+    assert_eq!(found.logouts, expected.logouts, "{set} logouts");
+    assert_eq!(found.transitions, expected.transitions, "{set} transitions");
+    assert_eq!(
+        found.contact_states, expected.contact_states,
+        "{set} contact states"
+    );
+    for (status, seconds) in &expected.durations {
+        let labels = [("queue_set", set), ("status", status.as_str())];
+        let count = sum(
+            text,
+            "amazon_connect_agent_event_status_duration_seconds_count",
+            &labels,
+        );
+        assert_eq!(count, seconds.len() as f64, "{set} {status} count");
+        let total = sum(
+            text,
+            "amazon_connect_agent_event_status_duration_seconds_sum",
+            &labels,
+        );
+        let want: f64 = seconds.iter().sum();
+        assert!(
+            (total - want).abs() < 1e-6,
+            "{set} {status} sum {total} != {want}"
+        );
+        for bound in BUCKETS {
+            let le = format!("{bound}");
+            let mut bucket_labels = labels.to_vec();
+            bucket_labels.push(("le", le.as_str()));
+            let in_bucket = sum(
+                text,
+                "amazon_connect_agent_event_status_duration_seconds_bucket",
+                &bucket_labels,
+            );
+            let want = seconds.iter().filter(|s| **s <= bound).count() as f64;
+            assert_eq!(in_bucket, want, "{set} {status} le={le}");
+        }
+    }
+    assert!(
+        !expected.transitions.is_empty() || set == "two_profiles",
+        "{set} saw changes"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_families_equal_the_simulators_record_across_a_reshard_throttling_and_repeats() {
     let running = common::start_simulator(stream_options()).await;
@@ -267,50 +316,7 @@ async fn event_families_equal_the_simulators_record_across_a_reshard_throttling_
             .copied()
             .filter(|event| member(&event.routing_profile_id))
             .collect();
-        let expected = Expected::of(&of_set);
-        let found = published(&text, set);
-        assert_eq!(found.logins, expected.logins, "{set} logins");
-        assert_eq!(found.logouts, expected.logouts, "{set} logouts");
-        assert_eq!(found.transitions, expected.transitions, "{set} transitions");
-        assert_eq!(
-            found.contact_states, expected.contact_states,
-            "{set} contact states"
-        );
-        for (status, seconds) in &expected.durations {
-            let labels = [("queue_set", *set), ("status", status.as_str())];
-            let count = sum(
-                &text,
-                "amazon_connect_agent_event_status_duration_seconds_count",
-                &labels,
-            );
-            assert_eq!(count, seconds.len() as f64, "{set} {status} count");
-            let total = sum(
-                &text,
-                "amazon_connect_agent_event_status_duration_seconds_sum",
-                &labels,
-            );
-            let want: f64 = seconds.iter().sum();
-            assert!(
-                (total - want).abs() < 1e-6,
-                "{set} {status} sum {total} != {want}"
-            );
-            for bound in BUCKETS {
-                let le = format!("{bound}");
-                let mut bucket_labels = labels.to_vec();
-                bucket_labels.push(("le", le.as_str()));
-                let in_bucket = sum(
-                    &text,
-                    "amazon_connect_agent_event_status_duration_seconds_bucket",
-                    &bucket_labels,
-                );
-                let want = seconds.iter().filter(|s| **s <= bound).count() as f64;
-                assert_eq!(in_bucket, want, "{set} {status} le={le}");
-            }
-        }
-        assert!(
-            !expected.transitions.is_empty() || *set == "two_profiles",
-            "{set} saw changes"
-        );
+        assert_set_equals(&text, set, &of_set);
     }
     exporter.stop().await;
     running.stop().await;

@@ -59,15 +59,17 @@ pub struct AgentEvents {
     pub read_interval: Duration,
 }
 
-/// Validates `raw`, written at `key` (`instances[N].agent_events`) of an instance in
-/// `instance_region` that assumes `instance_role`; `None` with the problems reported.
+/// Validates the `agent_events` of the instance at `instance_key` (`instances[N]`), whose
+/// region and role (`instance_access`) the stream's default to; `None` when absent or invalid
+/// (the problems reported).
 pub(super) fn validate_agent_events(
-    key: &str,
-    raw: RawAgentEvents,
-    instance_region: Option<&str>,
-    instance_role: Option<&str>,
+    instance_key: &str,
+    raw: Option<RawAgentEvents>,
+    (instance_region, instance_role): (Option<&str>, Option<&str>),
     report: &mut impl FnMut(String, String),
 ) -> Option<AgentEvents> {
+    let raw = raw?;
+    let key = &format!("{instance_key}.agent_events");
     if !cfg!(feature = "agent-events") {
         report(
             key.to_string(),

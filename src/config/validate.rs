@@ -271,15 +271,9 @@ fn validate_instance(
         comparison: raw_instance.service_level_comparison,
     };
     let intraday = merge_intraday(check_intraday_keys(&key, own, report), &defaults.intraday);
-    let agent_events = raw_instance.agent_events.and_then(|raw| {
-        validate_agent_events(
-            &format!("{key}.agent_events"),
-            raw,
-            region.as_deref(),
-            role_arn.as_deref(),
-            report,
-        )
-    });
+    let instance_access = (region.as_deref(), role_arn.as_deref());
+    let agent_events =
+        validate_agent_events(&key, raw_instance.agent_events, instance_access, report);
     Instance {
         name: raw_instance.name,
         instance_id,
