@@ -31,8 +31,10 @@ const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 pub const IDLE_HEALTH_INTERVAL: Duration = Duration::from_secs(10);
 /// The longest wait after failures; waits double from the read interval up to it.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
-/// Event IDs remembered to find repeats: minutes of a large centre's events.
+/// Event IDs remembered to find repeats: minutes of a large centre's events...
 const RECENT_IDS: usize = 200_000;
+/// ...and none of an event more than ten minutes older than the newest.
+const RECENT_WINDOW_SECONDS: f64 = 600.0;
 /// An undecodable record is logged as a warning the first time on a shard and every this
 /// many after (each one at debug).
 const UNDECODABLE_WARN_EVERY: u64 = 1000;
@@ -94,7 +96,7 @@ pub(super) async fn stream_loop(run: StreamRun, mut stopped: watch::Receiver<boo
             stream: run.settings.stream_name.clone(),
             ..StreamHealth::default()
         }),
-        recent: Mutex::new(RecentEventIds::new(RECENT_IDS)),
+        recent: Mutex::new(RecentEventIds::new(RECENT_IDS, RECENT_WINDOW_SECONDS)),
         subscribers: Arc::clone(&run.subscribers),
         clock: run.clock,
         changed: std::sync::atomic::AtomicBool::new(false),
@@ -306,7 +308,7 @@ fn take_page(shared: &Shared, shard: &str, page: RecordsPage, undecodable_logged
                     .recent
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .first_time(&event.event_id);
+                    .first_time(&event.event_id, event.timestamp);
                 if first {
                     events.push(event);
                 } else {
