@@ -194,6 +194,8 @@ async fn list_shards(
                 let mut health = shared.health();
                 health.up = true;
                 health.error = None;
+                // The first hand-over says so at once: the sets' event families start at 0.
+                shared.changed.store(true, std::sync::atomic::Ordering::Relaxed);
                 return Some(shards);
             }
             Err(failure) => {
