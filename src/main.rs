@@ -22,6 +22,8 @@ use connect_simulator::{
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    no_transparent_huge_pages();
+    purge_freed_memory_at_once();
     let cli = Cli::try_parse_args(std::env::args_os()).unwrap_or_else(|error| error.exit());
     if let Err(problem) = logging::init(cli.log_level, cli.log_format) {
         let _ = writeln!(std::io::stderr(), "error: cannot set up logging: {problem}");
@@ -39,6 +41,38 @@ fn main() -> ExitCode {
         Some(Command::Simulate(args)) => run_async(simulate(args.clone())),
         None => run_async(run_exporter(cli)),
     }
+}
+
+/// Transparent huge pages off for this process: on a host whose THP setting is `always` the
+/// kernel would back every 2 MiB region of the allocator's arena that is touched at all with a
+/// whole huge page, as it does with `madvise` when the allocator asks (which `no_thp` stops,
+/// see Cargo.toml): at 50 agents 26 MiB of the 42 MiB peak were huge pages holding a few
+/// kilobytes each. Failure (an old kernel) only costs memory.
+fn no_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with PR_SET_THP_DISABLE takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+// mimalloc's options (its `mimalloc.h`): the index of `mi_option_purge_delay`, the same in
+// mimalloc 2 and 3.
+const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
+
+unsafe extern "C" {
+    fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
+    #[cfg(test)]
+    fn mi_option_get(option: std::ffi::c_int) -> std::ffi::c_long;
+}
+
+/// Memory the allocator no longer uses goes back to the system when it is freed, not a second
+/// (ten, for whole arena chunks) later: a round frees the pages of the API's answers and the
+/// last exposition's text while the next is being built, and with the delay both were held at
+/// the peak. 47 → 36 MiB peak at 5,000 agents, 145 → 129 MiB at 50,000, for no measurable CPU.
+fn purge_freed_memory_at_once() {
+    // SAFETY: sets one integer option of the allocator; mimalloc reads it at each purge.
+    unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
 }
 
 fn run_async(task: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
@@ -256,5 +290,17 @@ async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_purge_delay_is_the_option_set() {
+        purge_freed_memory_at_once();
+        // SAFETY: reads one integer option of the allocator.
+        assert_eq!(unsafe { mi_option_get(MI_OPTION_PURGE_DELAY) }, 0);
     }
 }
