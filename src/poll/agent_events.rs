@@ -195,7 +195,9 @@ async fn list_shards(
                 health.up = true;
                 health.error = None;
                 // The first hand-over says so at once: the sets' event families start at 0.
-                shared.changed.store(true, std::sync::atomic::Ordering::Relaxed);
+                shared
+                    .changed
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 return Some(shards);
             }
             Err(failure) => {
