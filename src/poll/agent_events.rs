@@ -21,7 +21,7 @@ use super::scheduler::{until_or_stopped, PollSink};
 use crate::config::AgentEvents;
 use crate::connect::{RequestError, RequestLog, RequestOutcome};
 use crate::kinesis::{RecordsPage, Shard, StartAt, StreamApi, EXPIRED_ITERATOR};
-use crate::model::agent_events::{ShardHealth, StreamHealth};
+use crate::model::agent_events::{EventBatch, ShardHealth, StreamHealth};
 use crate::sources::agent_events::{decode, RecentEventIds};
 
 /// How often counts are handed over while events flow: the event families are never staler.
@@ -191,9 +191,7 @@ async fn list_shards(
     loop {
         match run.api.list_shards().await {
             Ok(shards) => {
-                let mut health = shared.health();
-                health.up = true;
-                health.error = None;
+                shared.health().error = None;
                 // The first hand-over says so at once: the sets' event families start at 0.
                 shared
                     .changed
@@ -203,14 +201,9 @@ async fn list_shards(
             Err(failure) => {
                 failures += 1;
                 error!(error = %failure, "cannot list the agent event stream's shards; retrying");
-                {
-                    let mut health = shared.health();
-                    health.up = false;
-                    health.error = Some(format!("ListShards failed: {failure}"));
-                }
+                shared.health().error = Some(format!("ListShards failed: {failure}"));
                 // Said at once, not after the next event: nothing is read until this works.
-                run.sink
-                    .record_agent_events(stream_health(run, shared), Vec::new());
+                publish(run, stream_health(run, shared), Vec::new()).await;
                 let wait = backoff(run.settings.read_interval, failures);
                 if !until_or_stopped(Instant::now() + wait, stopped).await {
                     return None;
@@ -369,9 +362,13 @@ async fn hand_over(run: &StreamRun, shared: &Arc<Shared>, last_health: &mut Inst
     }
     *last_health = Instant::now();
     let batches = shared.subscribers.take_pending();
-    let health = stream_health(run, shared);
+    publish(run, stream_health(run, shared), batches).await;
+}
+
+/// Hands `health` and `batches` to the sink. Publishing encodes and compresses the whole
+/// exposition: off the async workers.
+async fn publish(run: &StreamRun, health: StreamHealth, batches: Vec<(String, EventBatch)>) {
     let sink = Arc::clone(&run.sink);
-    // Publishing encodes and compresses the whole exposition: off the async workers.
     if let Err(error) =
         tokio::task::spawn_blocking(move || sink.record_agent_events(health, batches)).await
     {

@@ -358,13 +358,6 @@ impl Scheduler {
         self.instances.keys().map(String::as_str)
     }
 
-    /// The agent event streams being read, by name.
-    pub fn streams(&self) -> impl Iterator<Item = &str> {
-        self.streams
-            .keys()
-            .map(|settings| settings.stream_name.as_str())
-    }
-
     /// Stops the tasks of `instance`, abandoning polls in flight, and waits for them to end.
     /// Its agent event stream reads on, so that an instance restarted by a reload misses no
     /// event: [`Scheduler::stop_unused_streams`] ends what no running instance reads.
