@@ -296,22 +296,11 @@ fn backoff(interval: Duration, failures: u32) -> Duration {
 /// Decodes a page's records, drops repeats, counts the events into their instances' sets and
 /// notes the shard's health.
 fn take_page(shared: &Shared, shard: &str, page: RecordsPage, undecodable_logged: &mut u64) {
-    let mut events = Vec::with_capacity(page.records.len());
-    let (mut duplicates, mut undecodable) = (0, 0);
+    let mut decoded = Vec::with_capacity(page.records.len());
+    let mut undecodable = 0;
     for record in &page.records {
         match decode(&record.data) {
-            Ok(event) => {
-                let first = shared
-                    .recent
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .first_time(&event.event_id, event.timestamp);
-                if first {
-                    events.push(event);
-                } else {
-                    duplicates += 1;
-                }
-            }
+            Ok(event) => decoded.push(event),
             Err(problem) => {
                 undecodable += 1;
                 if undecodable_logged.is_multiple_of(UNDECODABLE_WARN_EVERY) {
@@ -323,6 +312,15 @@ fn take_page(shared: &Shared, shard: &str, page: RecordsPage, undecodable_logged
             }
         }
     }
+    // Decoded first and looked up under one lock: the other shards' readers share the IDs.
+    let events: Vec<_> = {
+        let mut recent = shared.recent.lock().unwrap_or_else(PoisonError::into_inner);
+        decoded
+            .into_iter()
+            .filter(|event| recent.first_time(&event.event_id, event.timestamp))
+            .collect()
+    };
+    let duplicates = (page.records.len() - undecodable - events.len()) as u64;
     let now = shared.clock.now();
     let newest = events
         .iter()
@@ -340,7 +338,7 @@ fn take_page(shared: &Shared, shard: &str, page: RecordsPage, undecodable_logged
     let entry: &mut ShardHealth = health.shards.entry(shard.to_string()).or_default();
     entry.records += page.records.len() as u64;
     entry.duplicates += duplicates;
-    entry.undecodable += undecodable;
+    entry.undecodable += undecodable as u64;
     entry.events += events.len() as u64;
     entry.behind_latest_seconds = page
         .millis_behind_latest
