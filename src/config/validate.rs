@@ -240,28 +240,7 @@ fn validate_instance(
         report,
     );
 
-    if raw_instance.queue_sets.is_empty() {
-        report(
-            format!("{key}.queue_sets"),
-            "at least one queue set is required".into(),
-        );
-    }
-    let mut set_names: HashMap<String, usize> = HashMap::new();
-    let mut queue_sets = Vec::with_capacity(raw_instance.queue_sets.len());
-    for (set_index, raw_set) in raw_instance.queue_sets.into_iter().enumerate() {
-        let set_key = format!("{key}.queue_sets[{set_index}]");
-        check_name(&raw_set.name, &format!("{set_key}.name"), report);
-        if let Some(first) = set_names.insert(raw_set.name.clone(), set_index) {
-            report(
-                format!("{set_key}.name"),
-                format!(
-                    "duplicate queue set name {:?} in this instance (already used by {key}.queue_sets[{first}])",
-                    raw_set.name
-                ),
-            );
-        }
-        queue_sets.push(validate_queue_set(&set_key, raw_set, &instance_id, report));
-    }
+    let queue_sets = validate_queue_sets(&key, raw_instance.queue_sets, &instance_id, report);
 
     let own = RawIntraday {
         enabled: raw_instance.intraday,
@@ -321,6 +300,38 @@ fn validate_instance(
         agent_events,
         queue_sets,
     }
+}
+
+/// Validates the queue sets of the instance at `key`: at least one, names unique within it.
+fn validate_queue_sets(
+    key: &str,
+    raw_sets: Vec<RawQueueSet>,
+    instance_id: &str,
+    report: &mut impl FnMut(String, String),
+) -> Vec<QueueSet> {
+    if raw_sets.is_empty() {
+        report(
+            format!("{key}.queue_sets"),
+            "at least one queue set is required".into(),
+        );
+    }
+    let mut set_names: HashMap<String, usize> = HashMap::new();
+    let mut queue_sets = Vec::with_capacity(raw_sets.len());
+    for (set_index, raw_set) in raw_sets.into_iter().enumerate() {
+        let set_key = format!("{key}.queue_sets[{set_index}]");
+        check_name(&raw_set.name, &format!("{set_key}.name"), report);
+        if let Some(first) = set_names.insert(raw_set.name.clone(), set_index) {
+            report(
+                format!("{set_key}.name"),
+                format!(
+                    "duplicate queue set name {:?} in this instance (already used by {key}.queue_sets[{first}])",
+                    raw_set.name
+                ),
+            );
+        }
+        queue_sets.push(validate_queue_set(&set_key, raw_set, instance_id, report));
+    }
+    queue_sets
 }
 
 /// Where an instance is and how it is reached, as validated.
