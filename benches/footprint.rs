@@ -59,14 +59,9 @@ const WORKLOADS: [Workload; 2] = [
 
 /// One HTTP/1.1 GET on a kept-alive connection; returns the body.
 fn get(stream: &mut BufReader<TcpStream>, path: &str, gzip: bool) -> std::io::Result<Vec<u8>> {
-    let encoding = if gzip {
-        "Accept-Encoding: gzip\r\n"
-    } else {
-        ""
-    };
     stream
         .get_mut()
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: bench\r\n{encoding}\r\n").as_bytes())?;
+        .write_all(common::get_request(path, gzip).as_bytes())?;
     let mut length = None;
     loop {
         let mut line = String::new();
@@ -77,11 +72,7 @@ fn get(stream: &mut BufReader<TcpStream>, path: &str, gzip: bool) -> std::io::Re
         if line.is_empty() {
             break;
         }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse::<usize>().ok();
-            }
-        }
+        length = common::content_length(line).or(length);
     }
     let length = length.ok_or_else(|| std::io::Error::other("no Content-Length"))?;
     let mut body = vec![0; length];
@@ -99,21 +90,18 @@ fn connect(port: u16) -> BufReader<TcpStream> {
 /// One scrape as Prometheus makes it (gzip), decompressed.
 fn metrics(port: u16) -> String {
     let body = get(&mut connect(port), "/metrics", true).unwrap_or_else(|e| fail(e));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(body.as_slice())
-        .read_to_string(&mut text)
-        .unwrap_or_else(|e| fail(format!("scrape: not gzip text: {e}")));
-    text
+    common::gunzip_text(&body).unwrap_or_else(|e| fail(format!("scrape: not gzip text: {e}")))
 }
 
 /// Rounds published so far of the set `set`.
 fn rounds_of(text: &str, set: &str) -> f64 {
-    let name = "amazon_connect_exporter_poll_duration_seconds_count";
     let label = format!("queue_set=\"{set}\"");
-    text.lines()
-        .filter(|line| line.starts_with(name) && line.contains(&label))
-        .find_map(|line| line.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0.0)
+    common::sample(
+        text,
+        "amazon_connect_exporter_poll_duration_seconds_count",
+        &[&label],
+    )
+    .unwrap_or(0.0)
 }
 
 fn wait_for_port(port: u16, limit: Duration) {

@@ -61,14 +61,9 @@ async fn get(
     path: &str,
     gzip: bool,
 ) -> std::io::Result<Vec<u8>> {
-    let encoding = if gzip {
-        "Accept-Encoding: gzip\r\n"
-    } else {
-        ""
-    };
     stream
         .get_mut()
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: bench\r\n{encoding}\r\n").as_bytes())
+        .write_all(common::get_request(path, gzip).as_bytes())
         .await?;
     let mut length = None;
     loop {
@@ -80,11 +75,7 @@ async fn get(
         if line.is_empty() {
             break;
         }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse::<usize>().ok();
-            }
-        }
+        length = common::content_length(line).or(length);
     }
     let length = length.ok_or_else(|| std::io::Error::other("no Content-Length"))?;
     let mut body = vec![0; length];
@@ -102,25 +93,11 @@ async fn connect(address: SocketAddr) -> BufReader<TcpStream> {
 
 /// One scrape as Prometheus makes it (gzip), decompressed.
 async fn metrics(address: SocketAddr) -> String {
-    use std::io::Read as _;
     let mut stream = connect(address).await;
     let body = get(&mut stream, "/metrics", true)
         .await
         .unwrap_or_else(|e| fail(format!("scrape: {e}")));
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(body.as_slice())
-        .read_to_string(&mut text)
-        .unwrap_or_else(|e| fail(format!("scrape: not gzip text: {e}")));
-    text
-}
-
-/// The value of the first sample of `name` whose labels contain every `label="value"`.
-fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
-    text.lines()
-        .filter(|line| line.starts_with(name) && line[name.len()..].starts_with(['{', ' ']))
-        .find(|line| labels.iter().all(|label| line.contains(label)))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
+    common::gunzip_text(&body).unwrap_or_else(|e| fail(format!("scrape: not gzip text: {e}")))
 }
 
 /// p50 and p99 of `latencies`, in milliseconds.
@@ -140,7 +117,7 @@ fn exporter_bin() -> std::path::PathBuf {
 
 /// Rounds of the set `all` published so far.
 fn rounds_of(text: &str) -> f64 {
-    sample(
+    common::sample(
         text,
         "amazon_connect_exporter_poll_duration_seconds_count",
         &["queue_set=\"all\""],
@@ -358,7 +335,7 @@ async fn measure(agents: usize) -> Figures {
     let started = Instant::now();
     let rounds = rounds_of;
     let mut text = metrics(address).await;
-    while sample(
+    while common::sample(
         &text,
         "amazon_connect_exporter_round_queue_sets",
         &["method=\"routing_profiles\""],
@@ -371,14 +348,14 @@ async fn measure(agents: usize) -> Figures {
         text = metrics(address).await;
     }
     let count_before = rounds(&text);
-    let sum_before = sample(
+    let sum_before = common::sample(
         &text,
         "amazon_connect_exporter_poll_duration_seconds_sum",
         &["queue_set=\"all\""],
     )
     .unwrap_or(0.0);
     let requests_of = |text: &str| {
-        sample(
+        common::sample(
             text,
             "amazon_connect_exporter_api_requests_total",
             &["operation=\"GetCurrentUserData\"", "outcome=\"success\""],
@@ -401,14 +378,14 @@ async fn measure(agents: usize) -> Figures {
     }
     let cpu_after = common::cpu_seconds(pid).unwrap_or_else(|| fail("no /proc stat"));
     let measured_rounds = rounds(&text) - count_before;
-    let sum_after = sample(
+    let sum_after = common::sample(
         &text,
         "amazon_connect_exporter_poll_duration_seconds_sum",
         &["queue_set=\"all\""],
     )
     .unwrap_or(0.0);
-    let planned =
-        sample(&text, "amazon_connect_exporter_round_planned_requests", &[]).unwrap_or(f64::NAN);
+    let planned = common::sample(&text, "amazon_connect_exporter_round_planned_requests", &[])
+        .unwrap_or(f64::NAN);
     let made_per_round = (requests_of(&text) - requests_before) / measured_rounds;
 
     let exposition = metrics(address).await;

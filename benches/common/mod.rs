@@ -1,5 +1,5 @@
-//! What the benchmarks share: the machine line, /proc readings, child processes and ports, and
-//! replacing one section of BENCHMARKS.md.
+//! What the benchmarks share: the machine line, /proc readings, child processes and ports,
+//! the scrape's request and response parsing, and replacing one section of BENCHMARKS.md.
 
 #![allow(dead_code)] // each benchmark uses a different part
 
@@ -94,4 +94,40 @@ pub fn free_port() -> std::io::Result<u16> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
+}
+
+/// A GET of `path` on a kept-alive connection, asking for gzip (as Prometheus does) when
+/// `gzip`.
+pub fn get_request(path: &str, gzip: bool) -> String {
+    let encoding = if gzip {
+        "Accept-Encoding: gzip\r\n"
+    } else {
+        ""
+    };
+    format!("GET {path} HTTP/1.1\r\nHost: bench\r\n{encoding}\r\n")
+}
+
+/// The body length a response header line gives, when it is `Content-Length`.
+pub fn content_length(header_line: &str) -> Option<usize> {
+    let (name, value) = header_line.split_once(':')?;
+    name.eq_ignore_ascii_case("content-length")
+        .then(|| value.trim().parse().ok())
+        .flatten()
+}
+
+/// A gzip body as text.
+pub fn gunzip_text(body: &[u8]) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(body).read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// The value of the first sample of `name` whose labels contain every `label="value"`.
+pub fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|line| line.starts_with(name) && line[name.len()..].starts_with(['{', ' ']))
+        .find(|line| labels.iter().all(|label| line.contains(label)))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
 }
