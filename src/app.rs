@@ -580,7 +580,7 @@ impl Exporter {
             .collect();
         let (event_instances, event_streams) = event_streams(&config);
         self.exposition
-            .set_event_streams(event_instances, event_streams);
+            .set_event_streams(&keys, event_instances, event_streams);
         self.exposition
             .set_targets(&keys, request_logs, &intraday_instances(&config))?;
         for instance in &restarted {

@@ -405,14 +405,20 @@ async fn a_stream_two_instances_publish_to_is_read_once_for_both() {
 async fn a_reload_keeps_the_stream_read_and_one_without_agent_events_ends_it() {
     let (running, simulator, scenario) = running_stream().await;
     let url = running.endpoint_url();
+    // A second set, `spare`, is there until the second reload.
     let yaml = |interval: &str, events: bool| {
         let events = if events {
             format!("    agent_events:\n      stream: {STREAM}\n      endpoint_url: {url}\n")
         } else {
             String::new()
         };
+        let spare = if interval == "1s" {
+            "      - name: spare\n        queues: all\n"
+        } else {
+            ""
+        };
         format!(
-            "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {url}\n    poll_interval: {interval}\n{events}    queue_sets:\n      - name: everything\n        queues: all\n",
+            "instances:\n  - name: sim\n    instance_id: {}\n    region: eu-west-2\n    endpoint_url: {url}\n    poll_interval: {interval}\n{events}    queue_sets:\n      - name: everything\n        queues: all\n{spare}",
             scenario.instance_id
         )
     };
@@ -426,10 +432,25 @@ async fn a_reload_keeps_the_stream_read_and_one_without_agent_events_ends_it() {
         has_events(address).await.then_some(())
     })
     .await;
-    // The instance restarts (its poll interval changed); its stream reads on.
+    let spare_logins = async |address| {
+        let text = http_get(address, "/metrics").await.body;
+        metric(&text, "amazon_connect_agent_event_logins_total")
+            .iter()
+            .any(|(labels, _)| labels["queue_set"] == "spare")
+    };
+    eventually(Duration::from_secs(20), async || {
+        spare_logins(address).await.then_some(())
+    })
+    .await;
+    // The instance restarts (its poll interval changed, `spare` went); its stream reads on.
     *config.lock().unwrap() = yaml("2s", true);
     exporter.reload().await.expect("reload");
+    assert!(
+        !spare_logins(address).await,
+        "the removed set's event families went with it"
+    );
     tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!spare_logins(address).await, "and do not come back");
     assert_eq!(
         simulator.request_count("ListShards"),
         1,

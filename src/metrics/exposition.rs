@@ -321,14 +321,20 @@ impl Exposition {
         self.publish(Reencode::AgentEvents(&touched))
     }
 
-    /// The instances that read an agent event stream, and the streams read: the totals of
-    /// others end (at the next publish, which [`Exposition::set_targets`] makes).
-    pub fn set_event_streams(&self, instances: BTreeSet<String>, streams: BTreeSet<String>) {
-        let keys: Vec<TargetKey> = self.lock_targets().keys().cloned().collect();
+    /// The queue sets a reload keeps (`keys`, those it passes to [`Exposition::set_targets`]),
+    /// the instances that read an agent event stream and the streams read: the event totals of
+    /// every other set, instance and stream end (at the next publish, which `set_targets`
+    /// makes).
+    pub fn set_event_streams(
+        &self,
+        keys: &[TargetKey],
+        instances: BTreeSet<String>,
+        streams: BTreeSet<String>,
+    ) {
         self.events
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(&keys, &instances, &streams);
+            .retain(keys, &instances, &streams);
     }
 
     pub fn set_series_options(&self, options: BTreeMap<String, SeriesOptions>) {
